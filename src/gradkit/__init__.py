@@ -1,0 +1,40 @@
+"""gradkit: a deep-learning framework from first principles on NumPy.
+
+    import gradkit as gk
+    x = gk.randn(4, 3, requires_grad=True)
+    loss = (x @ gk.randn(3, 2)).tanh().sum()
+    loss.backward()            # x.grad now holds d loss / d x
+
+The names follow PyTorch, so ``import gradkit as torch`` runs PyTorch-style code unchanged.
+"""
+from . import autograd
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.functional import grad
+from .autograd.grad_mode import inference_mode
+from .backend import (bool_, double, float, float16, float32, float64, get_default_dtype, half,
+                      int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
+from .ops import *  # noqa: F401,F403  every op, listed in ops/__init__.py
+from .ops import __dict__ as _ops_namespace
+from .random import get_rng_state, manual_seed, seed, set_rng_state
+from .tensor import Tensor
+
+bool = bool_  # noqa: A001  torch.bool
+__version__ = "0.1.0"
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(x):
+    return x.numel()
+
+
+__all__ = ["Tensor", "autograd", "grad", "no_grad", "enable_grad", "set_grad_enabled",
+           "is_grad_enabled", "inference_mode", "manual_seed", "seed", "get_rng_state",
+           "set_rng_state", "get_default_dtype", "set_default_dtype", "is_tensor", "numel",
+           "float16", "float32", "float64", "half", "float", "double", "int8", "int16", "int32",
+           "int64", "short", "int", "long", "uint8", "bool"] + sorted(
+    k for k, v in _ops_namespace.items() if callable(v) and not k.startswith("_") and k[0].islower()
+    and getattr(v, "__module__", "").startswith("gradkit.ops"))
+del _ops_namespace

@@ -1,0 +1,159 @@
+"""Function: one differentiable op, its forward and its backward side by side.
+
+A subclass writes
+
+* ``forward(ctx, *arrays, **params) -> array``: plain NumPy on the inputs' arrays; it calls
+  ``ctx.save_for_backward(...)`` with any arrays (inputs, the output, or new constants) that the
+  backward needs, and may store small non-array facts (shapes, dims) as attributes of ctx;
+* ``backward(ctx, grad) -> grad or tuple of grads``: one gradient per tensor input (or None),
+  written with gradkit Tensor ops on ``grad`` and ``ctx.saved``. Because it uses differentiable
+  ops, the same formula gives second derivatives: the engine runs it with graph recording off,
+  unless ``create_graph=True``.
+
+``Cls.apply(*tensors, **params)`` runs forward and, when grad mode is on and some input requires
+grad, records the node: the instance itself is the node (the "ctx"), and ``out.grad_fn``.
+"""
+import sys
+
+import numpy as np
+
+from . import grad_mode
+
+_grad = grad_mode.state
+_OUTPUT = object()  # marks "the saved array is this op's own output" (saved without a reference cycle)
+
+
+class Function:
+    """Base class of every differentiable op. See the module docstring."""
+
+    # parents: per input, the node that made it (non-leaf), the tensor itself (a leaf that
+    # requires grad) or None. _saved: per saved value, the input Tensor, a constant array,
+    # or _OUTPUT. The node never holds its own output tensor (no reference cycle).
+    __slots__ = ("parents", "needs_input_grad", "_to_save", "_saved", "_versions", "_out", "_hooks", "_retained", "_trace", "__dict__")
+
+    anomaly_enabled = False  # set by autograd.anomaly.detect_anomaly
+
+    # ---- the two methods an op writes
+    def forward(ctx, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    # ---- saving for backward
+    def save_for_backward(ctx, *arrays):
+        ctx._to_save = arrays
+
+    @property
+    def saved(ctx):
+        """The saved values as Tensors, checked against in-place modification since forward."""
+        saved = ctx._saved
+        if saved is None:
+            raise RuntimeError(
+                f"{ctx.name()}: trying to backward through the graph a second time (or to use its "
+                "saved values after they were freed). Saved intermediate values are freed after "
+                "the first backward; pass retain_graph=True to the first backward() if you need "
+                "to backward twice.")
+        for vc, version in ctx._versions:
+            if vc[0] != version:
+                raise RuntimeError(
+                    f"{ctx.name()}: one of the tensors needed for gradient computation has been "
+                    f"modified by an in-place operation (its version is {vc[0]}, expected "
+                    f"{version}). Use the out-of-place op (e.g. x = x + 1 instead of x += 1) or "
+                    "clone() the tensor before modifying it.")
+        out = []
+        for s in saved:
+            if s is _OUTPUT:
+                out.append(Tensor._make(ctx._out, ctx))
+            elif type(s) is np.ndarray:
+                out.append(Tensor._make(s))
+            else:
+                out.append(s)
+        return out
+
+    def _release(ctx):
+        ctx._saved = None
+        ctx._out = None
+
+    # ---- recording
+    @classmethod
+    def apply(cls, *inputs, **params):
+        ctx = cls.__new__(cls)
+        ctx._to_save = ()
+        record = False
+        if _grad.enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    record = True
+                    break
+        if record:
+            ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
+        try:
+            out = ctx.forward(*[t.data for t in inputs], **params)
+        except ValueError as e:
+            shapes = ", ".join(str(t.shape) for t in inputs)
+            raise ValueError(f"{cls.__name__.lower()}: {e} (input shapes: {shapes})") from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if record and out.dtype.kind != "f":  # integer and bool results carry no gradient
+            record = False
+        if not record:
+            return Tensor._make(out)
+        ctx.parents = tuple(
+            t._node if t._node is not None else (t if t.requires_grad else None) for t in inputs
+        )
+        saved, versions, saves_output = [], [], False
+        for a in ctx._to_save:
+            if a is out:
+                saved.append(_OUTPUT)
+                ctx._out = out
+                saves_output = True
+            else:
+                for t in inputs:
+                    if t.data is a:
+                        saved.append(t)
+                        versions.append((t._vc, t._vc[0]))
+                        break
+                else:
+                    saved.append(a)
+        ctx._to_save = None
+        ctx._saved = saved
+        ctx._hooks = None
+        ctx._retained = None
+        result = Tensor._make(out, ctx)
+        if saves_output:
+            versions.append((result._vc, 0))
+        ctx._versions = versions
+        if Function.anomaly_enabled:
+            ctx._trace = _user_frame()
+        return result
+
+    # ---- introspection
+    @classmethod
+    def name(cls):
+        return cls.__name__ + "Backward"
+
+    def __repr__(ctx):
+        return f"<{ctx.name()}>"
+
+    @property
+    def next_functions(ctx):
+        return tuple((p, 0) for p in ctx.parents)
+
+
+def _user_frame():
+    """(filename, lineno, line) of the first frame outside the gradkit package."""
+    import linecache
+    import os
+
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    f = sys._getframe(2)
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(pkg):
+        f = f.f_back
+    if f is None:
+        return None
+    line = linecache.getline(f.f_code.co_filename, f.f_lineno).strip()
+    return f.f_code.co_filename, f.f_lineno, line
+
+
+from ..tensor import Tensor  # noqa: E402  (Tensor's ops import Function; bind it after the class exists)

@@ -1,0 +1,21 @@
+"""Every differentiable op, by family. Each file reads as a table of derivatives."""
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                       randperm, tensor, zeros, zeros_like)
+from .elementwise import (abs, absolute, add, allclose, cast, ceil, clamp, clip, cos, div, divide,
+                          dropout, elu, eq, equal, erf, exp, expm1, floor, floor_divide, ge, gelu,
+                          greater, greater_equal, gt, isfinite, isinf, isnan, le, leaky_relu, less,
+                          less_equal, log, log1p, logical_and, logical_not, logical_or,
+                          logical_xor, lt, maximum, minimum, mul, ne, neg, negative, not_equal,
+                          pow, relu, remainder, round, rsqrt, sigmoid, sign, silu, sin, softplus,
+                          sqrt, square, sub, tanh, true_divide, trunc, where)
+from .elementwise import equal_all as equal  # noqa: F811  torch.equal: same shape and values
+from .indexing import (chunk, gather, getitem, index_select, masked_fill, narrow, one_hot, pad,
+                       scatter_add, split, take_along_dim, unbind)
+from .inplace import clone, inplace, setitem
+from .linalg import bmm, dot, matmul, mm, outer
+from .reduction import (all, amax, amin, any, argmax, argmin, cumsum, log_softmax, logsumexp, max,
+                        mean, min, norm, prod, softmax, std, sum, var)
+from .shape import (broadcast_to, cat, concat, concatenate, expand, flatten, flip, permute, repeat,
+                    reshape, squeeze, stack, sum_to_shape, swapaxes, tile, transpose, unsqueeze,
+                    view)

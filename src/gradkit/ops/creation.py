@@ -1,0 +1,137 @@
+"""Factories: tensors from data, constants and the global random generator.
+
+Floats default to float32 (``gk.get_default_dtype()``); integer factories to int64. Shapes may be
+given as ``zeros(2, 3)`` or ``zeros((2, 3))``.
+"""
+import numpy as np
+
+from .. import backend
+from .. import random as _random
+from ..tensor import Tensor
+from .shape import _shape_args
+
+
+def _float(dtype):
+    return backend.to_dtype(dtype) or backend.get_default_dtype()
+
+
+def _finish(arr, requires_grad):
+    t = Tensor._make(arr)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def tensor(data, dtype=None, requires_grad=False, device=None):
+    """A new tensor holding a copy of ``data`` (numbers, nested lists, an ndarray or a tensor).
+
+    >>> gk.tensor([[1.0, 2.0]])          # float32
+    >>> gk.tensor([1, 2])                # int64
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    arr = Tensor(data, dtype=dtype).data
+    if isinstance(data, np.ndarray) and arr is data:
+        arr = arr.copy()
+    return _finish(arr, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like ``tensor`` but shares memory with an ndarray when the dtype allows."""
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    return Tensor(data, dtype=dtype)
+
+
+def from_numpy(array):
+    return Tensor._make(np.asarray(array))
+
+
+def zeros(*shape, dtype=None, requires_grad=False, device=None):
+    return _finish(np.zeros(_shape_args(shape), _float(dtype)), requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad=False, device=None):
+    return _finish(np.ones(_shape_args(shape), _float(dtype)), requires_grad)
+
+
+def empty(*shape, dtype=None, requires_grad=False, device=None):
+    return _finish(np.empty(_shape_args(shape), _float(dtype)), requires_grad)
+
+
+def full(shape, fill_value, dtype=None, requires_grad=False, device=None):
+    if dtype is None:
+        dtype = (backend.bool_ if isinstance(fill_value, bool) else backend.int64
+                 if isinstance(fill_value, int) else backend.get_default_dtype())
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return _finish(np.full(shape, fill_value, backend.to_dtype(dtype)), requires_grad)
+
+
+def zeros_like(x, dtype=None, requires_grad=False):
+    return _finish(np.zeros_like(x.data, dtype=backend.to_dtype(dtype)), requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False):
+    return _finish(np.ones_like(x.data, dtype=backend.to_dtype(dtype)), requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, requires_grad=False):
+    return _finish(np.full_like(x.data, fill_value, dtype=backend.to_dtype(dtype)), requires_grad)
+
+
+def empty_like(x, dtype=None, requires_grad=False):
+    return _finish(np.empty_like(x.data, dtype=backend.to_dtype(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    """[start, end) in steps; int64 if all arguments are ints, else float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        dtype = backend.int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) \
+            else backend.get_default_dtype()
+    return _finish(np.arange(start, end, step).astype(backend.to_dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    return _finish(np.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad)
+
+
+def rand(*shape, dtype=None, requires_grad=False, generator=None, device=None):
+    """Uniform on [0, 1), from the global generator (``gk.manual_seed``)."""
+    g = generator or _random.get_generator()
+    return _finish(g.random(_shape_args(shape)).astype(_float(dtype)), requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad=False, generator=None, device=None):
+    """Standard normal, from the global generator."""
+    g = generator or _random.get_generator()
+    return _finish(g.standard_normal(_shape_args(shape)).astype(_float(dtype)), requires_grad)
+
+
+def randint(low, high=None, size=None, dtype=None, generator=None, device=None):
+    """Integers in [low, high) (``randint(high, size)`` also works, as in PyTorch)."""
+    if size is None:
+        if high is None or not isinstance(high, (tuple, list)):
+            raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    g = generator or _random.get_generator()
+    dt = backend.to_dtype(dtype) or backend.int64
+    return Tensor._make(g.integers(low, high, size=tuple(size)).astype(dt))
+
+
+def rand_like(x, dtype=None):
+    return rand(*x.shape, dtype=dtype or x.dtype)
+
+
+def randn_like(x, dtype=None):
+    return randn(*x.shape, dtype=dtype or x.dtype)
+
+
+def randperm(n, dtype=None, generator=None):
+    g = generator or _random.get_generator()
+    return Tensor._make(g.permutation(n).astype(backend.to_dtype(dtype) or backend.int64))

@@ -1,0 +1,291 @@
+"""Indexing: pick elements out (forward), put the gradient back where they came from (backward).
+
+=== getitem      x[...]: slices, ints, None, Ellipsis, integer arrays, boolean masks
+=== slicing      split chunk unbind narrow
+=== gather       gather scatter_add index_select
+=== masking      masked_fill
+=== padding      pad (constant, reflect, replicate, circular)
+=== encoding     one_hot
+"""
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .shape import _dim
+
+
+def _index_array(i):
+    if isinstance(i, Tensor):
+        return i.data
+    if isinstance(i, list):
+        return np.asarray(i)
+    return i
+
+
+def _normalise_index(index):
+    """Tensors and lists in an index become arrays; returns (index, has integer arrays)."""
+    if isinstance(index, tuple):
+        index = tuple(_index_array(i) for i in index)
+        items = index
+    else:
+        index = _index_array(index)
+        items = (index,)
+    has_int_array = False
+    for i in items:
+        if isinstance(i, np.ndarray):
+            if i.dtype.kind in "iu":
+                has_int_array = True
+            elif i.dtype.kind != "b":
+                raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
+                                 f"got {i.dtype}")
+    return index, has_int_array
+
+
+# === getitem ===============================================================
+class GetItem(Function):
+    # y = x[index];  dL/dx = zeros with dL/dy added at index (repeated indices accumulate)
+    def forward(ctx, x, index, accumulate):
+        ctx.args = x.shape, index, accumulate
+        return x[index]
+
+    def backward(ctx, grad):
+        shape, index, accumulate = ctx.args
+        return IndexAdd.apply(grad, shape=shape, index=index, accumulate=accumulate)
+
+
+class IndexAdd(Function):
+    # y = zeros(shape) with x added at index;  dL/dx = dL/dy[index]
+    def forward(ctx, x, shape, index, accumulate):
+        ctx.args = index, accumulate
+        y = np.zeros(shape, x.dtype)
+        if accumulate:
+            np.add.at(y, index, x)
+        else:
+            y[index] = x
+        return y
+
+    def backward(ctx, grad):
+        index, accumulate = ctx.args
+        return GetItem.apply(grad, index=index, accumulate=accumulate)
+
+
+def getitem(x, index):
+    index, has_int_array = _normalise_index(index)
+    try:
+        return GetItem.apply(x, index=index, accumulate=has_int_array)
+    except IndexError as e:
+        raise IndexError(f"getitem: {e} (tensor shape {x.shape})") from None
+
+
+# === slicing ===============================================================
+def narrow(x, dim, start, length):
+    d = _dim(dim, x.ndim, "narrow")
+    return getitem(x, (slice(None),) * d + (slice(start, start + length),))
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Pieces of ``split_size`` along dim (the last may be smaller), or of the given sizes."""
+    d = _dim(dim, x.ndim, "split")
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        if split_size_or_sections <= 0:
+            raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} sum to {sum(sizes)}, but dim {dim} has size {n}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(x, d, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(x, chunks, dim=0):
+    d = _dim(dim, x.ndim, "chunk")
+    size = -(-x.shape[d] // chunks)
+    return split(x, max(size, 1), d)
+
+
+def unbind(x, dim=0):
+    d = _dim(dim, x.ndim, "unbind")
+    return tuple(getitem(x, (slice(None),) * d + (i,)) for i in range(x.shape[d]))
+
+
+# === gather ================================================================
+def _coords(index, dim):
+    """Full coordinate arrays that address x[..., index[...], ...] along dim."""
+    grid = list(np.ogrid[tuple(slice(s) for s in index.shape)])
+    grid[dim] = index
+    return tuple(grid)
+
+
+class Gather(Function):
+    # y[i][j] = x[i][index[i][j]] (along dim);  dL/dx = dL/dy scattered (added) back to index
+    def forward(ctx, x, dim, index):
+        ctx.args = x.shape, _coords(index, dim)
+        return x[ctx.args[1]]
+
+    def backward(ctx, grad):
+        shape, coords = ctx.args
+        return IndexAdd.apply(grad, shape=shape, index=coords, accumulate=True)
+
+
+class ScatterAdd(Function):
+    # y = x, then y[index[i][j]] += src[i][j] (along dim);  dL/dx = dL/dy, dL/dsrc = gather(dL/dy)
+    def forward(ctx, x, src, dim, index):
+        coords = _coords(index, dim)
+        ctx.coords = coords
+        ctx.src_shape = src.shape
+        ctx.src_index = tuple(slice(s) for s in index.shape)
+        y = x.copy()
+        np.add.at(y, coords, src[ctx.src_index])
+        return y
+
+    def backward(ctx, grad):
+        gx, gsrc = None, None
+        if ctx.needs_input_grad[0]:
+            gx = grad
+        if ctx.needs_input_grad[1]:
+            picked = GetItem.apply(grad, index=ctx.coords, accumulate=True)
+            gsrc = IndexAdd.apply(picked, shape=ctx.src_shape, index=ctx.src_index, accumulate=False) \
+                if picked.shape != ctx.src_shape else picked
+        return gx, gsrc
+
+
+def _check_index(index, x, dim, op):
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
+    if idx.ndim != x.ndim:
+        raise ValueError(f"{op}: index must have as many dimensions as the input; index "
+                         f"{idx.shape}, input {x.shape}")
+    n = x.shape[dim]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = idx[(idx < -n) | (idx >= n)].flat[0]
+        raise IndexError(f"{op}: index {bad} is out of bounds for dim {dim} of size {n}")
+    for d in range(x.ndim):
+        if d != dim and idx.shape[d] > x.shape[d]:
+            raise ValueError(f"{op}: index {idx.shape} is larger than the input {x.shape} in "
+                             f"dim {d}")
+    return idx
+
+
+def gather(x, dim, index):
+    d = _dim(dim, x.ndim, "gather")
+    idx = _check_index(index, x, d, "gather")
+    return Gather.apply(x, dim=d, index=idx)
+
+
+def scatter_add(x, dim, index, src):
+    d = _dim(dim, x.ndim, "scatter_add")
+    idx = _check_index(index, x, d, "scatter_add")
+    if not isinstance(src, Tensor):
+        src = Tensor._make(np.asarray(src, x.dtype))
+    return ScatterAdd.apply(x, src, dim=d, index=idx)
+
+
+def index_select(x, dim, index):
+    d = _dim(dim, x.ndim, "index_select")
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim != 1:
+        raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
+    return getitem(x, (slice(None),) * d + (idx,))
+
+
+def take_along_dim(x, indices, dim):
+    return gather(x, dim, indices)
+
+
+# === masking ===============================================================
+class MaskedFill(Function):
+    # y = value where mask else x;  dL/dx = dL/dy where not mask
+    def forward(ctx, x, mask, value):
+        ctx.mask = mask
+        return np.where(mask, np.asarray(value, x.dtype), x)
+
+    def backward(ctx, grad):
+        return MaskedFill.apply(grad, mask=ctx.mask, value=0)
+
+
+def masked_fill(x, mask, value):
+    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype}")
+    if isinstance(value, Tensor):
+        if value.requires_grad:
+            from .elementwise import where
+            return where(mask, value, x)
+        value = value.item()
+    if np.broadcast_shapes(m.shape, x.shape) != x.shape:
+        raise ValueError(f"masked_fill: mask of shape {m.shape} does not broadcast to the input's "
+                         f"shape {x.shape}")
+    return MaskedFill.apply(x, mask=m, value=value)
+
+
+# === padding ===============================================================
+class PadConstant(Function):
+    # y = x surrounded by a constant;  dL/dx = the interior of dL/dy
+    def forward(ctx, x, widths, value):
+        ctx.inner = tuple(slice(lo, lo + s) for (lo, _), s in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(ctx, grad):
+        return grad[ctx.inner]
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """PyTorch's ``F.pad``: ``pad`` lists (left, right) pairs starting from the LAST dimension,
+    e.g. (1, 1, 2, 2) pads the last dim by 1 and the one before by 2. Modes: 'constant',
+    'reflect', 'replicate', 'circular'. Negative pads crop."""
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected an even number of pad values, at most 2 per dimension "
+                         f"({2 * x.ndim} for shape {x.shape}); got {len(pad)}")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    if any(lo < 0 or hi < 0 for lo, hi in widths):  # crop first, then pad the rest
+        crop = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for (lo, hi), s in zip(widths, x.shape))
+        x = getitem(x, crop)
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+    if mode == "constant":
+        return PadConstant.apply(x, widths=tuple(widths), value=value)
+    # the other modes only choose which source element each output element copies: an index
+    idx = []
+    for (lo, hi), n in zip(widths, x.shape):
+        j = np.arange(-lo, n + hi)
+        if mode == "reflect":
+            if lo >= n or hi >= n:
+                raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the "
+                                 f"dimension size {n}")
+            j = np.abs(j)
+            j = np.where(j >= n, 2 * (n - 1) - j, j)
+        elif mode == "replicate":
+            j = np.clip(j, 0, n - 1)
+        elif mode == "circular":
+            j = j % n
+        else:
+            raise ValueError(f"pad: unknown mode {mode!r}; use 'constant', 'reflect', "
+                             "'replicate' or 'circular'")
+        idx.append(j)
+    return getitem(x, np.ix_(*idx))
+
+
+# === encoding ==============================================================
+def one_hot(x, num_classes=-1):
+    """Integer class labels (any shape) to int64 one-hot vectors in a new last dimension."""
+    labels = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expects an integer tensor of class indices, got {labels.dtype}")
+    if num_classes < 0:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = labels[(labels < 0) | (labels >= num_classes)].flat[0]
+        raise ValueError(f"one_hot: class index {bad} is out of range for num_classes="
+                         f"{num_classes} (valid: 0 to {num_classes - 1})")
+    out = np.zeros(labels.shape + (num_classes,), np.int64)
+    np.put_along_axis(out, labels[..., None].astype(np.intp), 1, axis=-1)
+    return Tensor._make(out)

@@ -1,0 +1,397 @@
+"""Reductions: many values to fewer. ``dim`` is an int, a tuple or None (all); ``keepdim`` keeps
+the reduced axes with size 1. NumPy's ``axis``/``keepdims`` are accepted as aliases.
+
+Backward spreads the gradient back over the reduced axes (``_expand_back``).
+
+=== sums             sum mean var std prod cumsum norm
+=== extremes         amax amin max min argmax argmin
+=== normalisers      logsumexp softmax log_softmax
+=== booleans         all any
+"""
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .shape import _dim, broadcast_to, reshape, flip
+
+_sum_builtin = builtins.sum
+
+
+def _dims(dim, ndim, op, kw):
+    """Normalise ``dim`` (accepting ``axis=``) to a sorted tuple, or None for all axes."""
+    if kw:
+        dim = kw.pop("axis", dim)
+        if kw:
+            raise TypeError(f"{op}: unexpected keyword arguments {sorted(kw)}")
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        if len(dim) == 0:
+            return None
+        return tuple(sorted({_dim(d, ndim, op) for d in dim}))
+    return (_dim(dim, ndim, op),)
+
+
+def _keep(keepdim, kw):
+    return kw.pop("keepdims", keepdim) if kw else keepdim
+
+
+def _expand_back(grad, in_shape, dims, keepdim):
+    """The gradient of a reduction, spread back over the reduced axes."""
+    if not keepdim:
+        if dims is None:
+            grad = reshape(grad, (1,) * len(in_shape))
+        else:
+            shape = list(in_shape)
+            for d in dims:
+                shape[d] = 1
+            grad = reshape(grad, tuple(shape))
+    return broadcast_to(grad, in_shape)
+
+
+def _count(shape, dims):
+    if dims is None:
+        return int(np.prod(shape))
+    return int(np.prod([shape[d] for d in dims]))
+
+
+def _require_float(x, op):
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{op}: needs a floating point tensor, got {x.dtype}; convert with "
+                        ".float() first")
+
+
+# === sums ==================================================================
+class Sum(Function):
+    # y = Σ x;  dy/dx = 1 (the gradient is copied to every summed element)
+    def forward(ctx, x, dims, keepdim):
+        ctx.args = x.shape, dims, keepdim
+        return np.sum(x, axis=dims, keepdims=keepdim)
+
+    def backward(ctx, grad):
+        shape, dims, keepdim = ctx.args
+        return _expand_back(grad, shape, dims, keepdim)
+
+
+class Mean(Function):
+    # y = Σ x / n;  dy/dx = 1/n
+    def forward(ctx, x, dims, keepdim):
+        ctx.args = x.shape, dims, keepdim
+        return np.mean(x, axis=dims, keepdims=keepdim)
+
+    def backward(ctx, grad):
+        shape, dims, keepdim = ctx.args
+        return _expand_back(grad * (1.0 / _count(shape, dims)), shape, dims, keepdim)
+
+
+class Var(Function):
+    # y = Σ (x - mean)² / (n - c);  dy/dx = 2 (x - mean) / (n - c)
+    def forward(ctx, x, dims, correction, keepdim):
+        ctx.args = dims, correction, keepdim
+        ctx.save_for_backward(x)
+        n = _count(x.shape, dims)
+        with np.errstate(all="ignore"):  # n <= correction gives inf/nan, as PyTorch
+            return np.var(x, axis=dims, ddof=correction, keepdims=keepdim) if n > correction \
+                else np.full(np.sum(x, axis=dims, keepdims=keepdim).shape, np.nan, x.dtype)
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        dims, correction, keepdim = ctx.args
+        n = _count(x.shape, dims)
+        centred = x - mean(x, dims, keepdim=True)
+        return _expand_back(grad, x.shape, dims, keepdim) * centred * (2.0 / (n - correction))
+
+
+class Prod(Function):
+    # y = Π x;  dy/dxi = Π_{j≠i} xj  (= y / xi when no factor is zero)
+    def forward(ctx, x, dims, keepdim):
+        ctx.args = dims, keepdim
+        y = np.prod(x, axis=dims, keepdims=keepdim)
+        ctx.save_for_backward(x, y)
+        return y
+
+    def backward(ctx, grad):
+        x, y = ctx.saved
+        dims, keepdim = ctx.args
+        g = _expand_back(grad, x.shape, dims, keepdim)
+        if (x.data != 0).all():
+            return g * _expand_back(y, x.shape, dims, keepdim) / x
+        # with zeros: the product of all other factors, from exclusive products (not differentiated further)
+        return g * Tensor._make(_prod_except(x.data, dims))
+
+
+def _prod_except(x, dims):
+    axes = tuple(range(x.ndim)) if dims is None else dims
+    rest = [d for d in range(x.ndim) if d not in axes]
+    moved = np.transpose(x, rest + list(axes))
+    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), x.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], -1), -1)
+    right = np.flip(np.cumprod(np.concatenate([ones, np.flip(flat, -1)[..., :-1]], -1), -1), -1)
+    out = (left * right).reshape(moved.shape)
+    return np.transpose(out, np.argsort(rest + list(axes)))
+
+
+class Cumsum(Function):
+    # yi = Σ_{j<=i} xj;  dL/dxj = Σ_{i>=j} dL/dyi (a reversed cumulative sum)
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return np.cumsum(x, axis=dim)
+
+    def backward(ctx, grad):
+        d = ctx.dim
+        return flip(Cumsum.apply(flip(grad, d), dim=d), d)
+
+
+def sum(x, dim=None, keepdim=False, dtype=None, **kw):
+    keepdim = _keep(keepdim, kw)
+    dims = _dims(dim, x.ndim, "sum", kw)
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.data.dtype.kind in "biu":  # integer sums have no gradient and are int64, as PyTorch
+        return Tensor._make(np.asarray(np.sum(x.data, axis=dims, keepdims=keepdim, dtype=np.int64)))
+    return Sum.apply(x, dims=dims, keepdim=keepdim)
+
+
+def mean(x, dim=None, keepdim=False, dtype=None, **kw):
+    keepdim = _keep(keepdim, kw)
+    dims = _dims(dim, x.ndim, "mean", kw)
+    if dtype is not None:
+        x = x.to(dtype)
+    _require_float(x, "mean")
+    return Mean.apply(x, dims=dims, keepdim=keepdim)
+
+
+def _correction(unbiased, correction, kw):
+    if kw and "ddof" in kw:
+        return kw.pop("ddof")
+    if correction is not None:
+        return correction
+    return 0 if unbiased is False else 1
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **kw):
+    """Variance with Bessel's correction by default (``unbiased=True``/``correction=1``, as PyTorch)."""
+    c = _correction(unbiased, correction, kw)
+    keepdim = _keep(keepdim, kw)
+    dims = _dims(dim, x.ndim, "var", kw)
+    _require_float(x, "var")
+    return Var.apply(x, dims=dims, correction=c, keepdim=keepdim)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, correction=None, **kw):
+    from .elementwise import sqrt
+    return sqrt(var(x, dim, unbiased, keepdim, correction, **kw))
+
+
+def prod(x, dim=None, keepdim=False, **kw):
+    keepdim = _keep(keepdim, kw)
+    dims = _dims(dim, x.ndim, "prod", kw)
+    return Prod.apply(x, dims=dims, keepdim=keepdim)
+
+
+def cumsum(x, dim=None, **kw):
+    if kw:
+        dim = kw.pop("axis", dim)
+    if dim is None:
+        raise TypeError("cumsum: dim is required (e.g. x.cumsum(dim=0))")
+    return Cumsum.apply(x, dim=_dim(dim, x.ndim, "cumsum"))
+
+
+def norm(x, p=2, dim=None, keepdim=False):
+    """The p-norm over ``dim`` (all elements by default): (Σ |x|^p)^(1/p); 'fro' is p=2."""
+    from .elementwise import abs as _abs, sqrt
+    if p == "fro" or p == 2:
+        return sqrt(sum(x * x, dim, keepdim))
+    if p == float("inf"):
+        return amax(_abs(x), dim, keepdim)
+    if p == 1:
+        return sum(_abs(x), dim, keepdim)
+    return sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
+
+
+# === extremes ==============================================================
+class AMax(Function):
+    # y = max x over dims;  dy/dx = 1 at the maximum, split evenly among ties (as PyTorch's amax)
+    def forward(ctx, x, dims, keepdim, largest):
+        ctx.args = dims, keepdim
+        y = (np.max if largest else np.min)(x, axis=dims, keepdims=True)
+        mask = (x == y)
+        ctx.weight = mask / mask.sum(axis=dims, keepdims=True).astype(x.dtype)
+        return y if keepdim else (y.reshape(()) if dims is None else np.squeeze(y, axis=dims))
+
+    def backward(ctx, grad):
+        dims, keepdim = ctx.args
+        w = Tensor._make(ctx.weight.astype(grad.data.dtype, copy=False))
+        return _expand_back(grad, w.shape, dims, keepdim) * w
+
+
+def _check_nonempty(x, dims, op):
+    if x.data.size == 0 or (dims is not None and any(x.shape[d] == 0 for d in dims)):
+        raise ValueError(f"{op}: cannot reduce over an empty dimension (shape {x.shape})")
+
+
+def amax(x, dim=None, keepdim=False, **kw):
+    keepdim = _keep(keepdim, kw)
+    dims = _dims(dim, x.ndim, "amax", kw)
+    _check_nonempty(x, dims, "amax")
+    return AMax.apply(x, dims=dims, keepdim=keepdim, largest=True)
+
+
+def amin(x, dim=None, keepdim=False, **kw):
+    keepdim = _keep(keepdim, kw)
+    dims = _dims(dim, x.ndim, "amin", kw)
+    _check_nonempty(x, dims, "amin")
+    return AMax.apply(x, dims=dims, keepdim=keepdim, largest=False)
+
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _max_min(x, dim, keepdim, kw, largest, op):
+    keepdim = _keep(keepdim, kw)
+    if kw:
+        dim = kw.pop("axis", dim)
+    if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
+        from .elementwise import maximum, minimum
+        return (maximum if largest else minimum)(x, dim)
+    if dim is None:
+        return (amax if largest else amin)(x)
+    d = _dim(dim, x.ndim, op)
+    _check_nonempty(x, (d,), op)
+    idx = (np.argmax if largest else np.argmin)(x.data, axis=d)
+    idx_k = np.expand_dims(idx, d)
+    from .indexing import gather
+    values = gather(x, d, idx_k)  # the gradient goes to the selected element only
+    if not keepdim:
+        values = reshape(values, idx.shape)
+    return values_indices(values, Tensor._make(idx_k if keepdim else idx))
+
+
+def max(x, dim=None, keepdim=False, **kw):
+    """``max(x)``: the largest value; ``max(x, dim)``: (values, indices) along dim; ``max(a, b)``:
+    the elementwise maximum."""
+    return _max_min(x, dim, keepdim, kw, True, "max")
+
+
+def min(x, dim=None, keepdim=False, **kw):
+    return _max_min(x, dim, keepdim, kw, False, "min")
+
+
+def _arg(x, dim, keepdim, kw, fn):
+    keepdim = _keep(keepdim, kw)
+    if kw:
+        dim = kw.pop("axis", dim)
+    if dim is None:
+        out = np.asarray(fn(x.data.reshape(-1)))
+        return Tensor._make(out.reshape((1,) * x.ndim) if keepdim else out)
+    d = _dim(dim, x.ndim, fn.__name__)
+    return Tensor._make(np.asarray(fn(x.data, axis=d, keepdims=keepdim)))
+
+
+def argmax(x, dim=None, keepdim=False, **kw):
+    return _arg(x, dim, keepdim, kw, np.argmax)
+
+
+def argmin(x, dim=None, keepdim=False, **kw):
+    return _arg(x, dim, keepdim, kw, np.argmin)
+
+
+# === normalisers ===========================================================
+def _stable_max(x, axis):
+    m = np.max(x, axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0)
+
+
+class LogSumExp(Function):
+    # y = ln Σ e^x = m + ln Σ e^(x - m), m = max x (no overflow);  dy/dx = e^(x - y) = softmax(x)
+    def forward(ctx, x, dims, keepdim):
+        ctx.args = dims, keepdim
+        m = _stable_max(x, dims)
+        with np.errstate(divide="ignore"):
+            y = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
+        y = y if keepdim else (y.reshape(()) if dims is None else np.squeeze(y, axis=dims))
+        ctx.save_for_backward(x, y)
+        return y
+
+    def backward(ctx, grad):
+        from .elementwise import exp
+        x, y = ctx.saved
+        dims, keepdim = ctx.args
+        y = _expand_back(y, x.shape, dims, keepdim)
+        return _expand_back(grad, x.shape, dims, keepdim) * exp(x - y)
+
+
+class Softmax(Function):
+    # y = e^x / Σ e^x (computed from x - max x);  dL/dx = y (g - Σ g y)
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        e = np.exp(x - np.max(x, axis=dim, keepdims=True))
+        y = e / e.sum(axis=dim, keepdims=True)
+        ctx.save_for_backward(y)
+        return y
+
+    def backward(ctx, grad):
+        (y,) = ctx.saved
+        gy = grad * y
+        return gy - y * sum(gy, ctx.dim, keepdim=True)
+
+
+class LogSoftmax(Function):
+    # y = x - logsumexp(x);  dL/dx = g - softmax(x) Σ g = g - e^y Σ g
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        m = _stable_max(x, dim)
+        shifted = x - m
+        y = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+        ctx.save_for_backward(y)
+        return y
+
+    def backward(ctx, grad):
+        (y,) = ctx.saved
+        from .elementwise import exp
+        return grad - exp(y) * sum(grad, ctx.dim, keepdim=True)
+
+
+def logsumexp(x, dim=None, keepdim=False, **kw):
+    keepdim = _keep(keepdim, kw)
+    dims = _dims(dim, x.ndim, "logsumexp", kw)
+    return LogSumExp.apply(x, dims=dims, keepdim=keepdim)
+
+
+def _softmax_dim(x, dim, kw, op):
+    if kw:
+        dim = kw.pop("axis", dim)
+        if kw:
+            raise TypeError(f"{op}: unexpected keyword arguments {sorted(kw)}")
+    if dim is None:
+        raise TypeError(f"{op}: dim is required (e.g. {op}(x, dim=-1))")
+    return _dim(dim, x.ndim, op)
+
+
+def softmax(x, dim=None, dtype=None, **kw):
+    if dtype is not None:
+        x = x.to(dtype)
+    _require_float(x, "softmax")
+    return Softmax.apply(x, dim=_softmax_dim(x, dim, kw, "softmax"))
+
+
+def log_softmax(x, dim=None, dtype=None, **kw):
+    if dtype is not None:
+        x = x.to(dtype)
+    _require_float(x, "log_softmax")
+    return LogSoftmax.apply(x, dim=_softmax_dim(x, dim, kw, "log_softmax"))
+
+
+# === booleans ==============================================================
+def all(x, dim=None, keepdim=False):
+    dims = _dims(dim, x.ndim, "all", None)
+    return Tensor._make(np.asarray(np.all(x.data, axis=dims, keepdims=keepdim)))
+
+
+def any(x, dim=None, keepdim=False):
+    dims = _dims(dim, x.ndim, "any", None)
+    return Tensor._make(np.asarray(np.any(x.data, axis=dims, keepdims=keepdim)))

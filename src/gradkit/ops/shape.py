@@ -1,0 +1,259 @@
+"""Shape ops: the values stay, their arrangement changes, so each backward rearranges the
+gradient back.
+
+=== broadcasting     sum_to_shape broadcast_to expand
+=== reshaping        reshape flatten squeeze unsqueeze
+=== reordering       permute transpose flip
+=== copying          repeat tile
+=== joining          cat stack;   splitting: split chunk unbind narrow (slices, in indexing.py)
+"""
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+
+def _dim(d, ndim, op):
+    """Wrap a negative dim and check its range."""
+    if not -ndim - 1 < d < max(ndim, 1):
+        raise IndexError(f"{op}: dim {d} is out of range for a tensor of {ndim} dimensions "
+                         f"(valid: {-max(ndim, 1)} to {max(ndim, 1) - 1})")
+    return d % ndim if ndim else 0
+
+
+def _shape_args(shape):
+    """Accept f(2, 3) and f((2, 3)) alike, as PyTorch does."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+# === broadcasting ==========================================================
+class SumToShape(Function):
+    # y = x summed over the axes that broadcasting added or stretched;  dL/dx = dL/dy broadcast back
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
+        y = x.sum(axis=axes, keepdims=True) if axes else x
+        return y.reshape(shape) if lead else y
+
+    def backward(ctx, grad):
+        return broadcast_to(grad, ctx.in_shape)
+
+
+class BroadcastTo(Function):
+    # y = x repeated along broadcast axes (a read-only view);  dL/dx = dL/dy summed back
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    def backward(ctx, grad):
+        return sum_to_shape(grad, ctx.in_shape)
+
+
+def sum_to_shape(x, shape):
+    """Reduce ``x`` to ``shape`` by summing what broadcasting added: the one undo of broadcasting."""
+    if x.data.shape == shape:
+        return x
+    return SumToShape.apply(x, shape=tuple(shape))
+
+
+def broadcast_to(x, shape):
+    shape = tuple(shape)
+    if x.data.shape == shape:
+        return x
+    try:
+        np.broadcast_shapes(x.data.shape, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast a tensor of shape {x.shape} to {shape}; "
+                         "each dimension must match or be 1") from None
+    return BroadcastTo.apply(x, shape=shape)
+
+
+def expand(x, *sizes):
+    """Broadcast to ``sizes``; -1 keeps a dimension as it is."""
+    sizes = _shape_args(sizes)
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
+                         f"number of dimensions ({x.ndim}) of the tensor {x.shape}")
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+# === reshaping =============================================================
+class Reshape(Function):
+    # y = x with a new shape (same elements, same order);  dL/dx = dL/dy reshaped back
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(ctx, grad):
+        return reshape(grad, ctx.in_shape)
+
+
+def reshape(x, *shape):
+    shape = _shape_args(shape)
+    if shape == x.data.shape:
+        return x
+    try:
+        return Reshape.apply(x, shape=shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} "
+                         f"elements) into shape {shape}") from None
+
+
+view = reshape
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s, e = _dim(start_dim, x.ndim, "flatten"), _dim(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim ({start_dim}) must not come after end_dim ({end_dim})")
+    shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
+    return reshape(x, shape)
+
+
+def squeeze(x, dim=None):
+    """Remove dimensions of size 1 (all of them, or the given ones; others are left alone)."""
+    if dim is None:
+        return reshape(x, tuple(s for s in x.shape if s != 1))
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    dims = {_dim(d, x.ndim, "squeeze") for d in dims}
+    return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
+
+
+def unsqueeze(x, dim):
+    d = _dim(dim, x.ndim + 1, "unsqueeze")
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+# === reordering ============================================================
+class Permute(Function):
+    # y = x with axes reordered;  dL/dx = dL/dy with the inverse order
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return x.transpose(dims)
+
+    def backward(ctx, grad):
+        return permute(grad, *np.argsort(ctx.dims))
+
+
+def permute(x, *dims):
+    dims = tuple(_dim(d, x.ndim, "permute") for d in _shape_args(dims))
+    if sorted(dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: dims {dims} must be a permutation of 0..{x.ndim - 1} for a "
+                         f"tensor of shape {x.shape}")
+    if dims == tuple(range(x.ndim)):
+        return x
+    return Permute.apply(x, dims=dims)
+
+
+def transpose(x, dim0, dim1):
+    d0, d1 = _dim(dim0, x.ndim, "transpose"), _dim(dim1, x.ndim, "transpose")
+    dims = list(range(x.ndim))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return permute(x, *dims)
+
+
+swapaxes = transpose
+
+
+class Flip(Function):
+    # y = x reversed along dims;  dL/dx = dL/dy reversed the same way
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return np.flip(x, dims)
+
+    def backward(ctx, grad):
+        return Flip.apply(grad, dims=ctx.dims)
+
+
+def flip(x, *dims):
+    dims = _shape_args(dims)
+    return Flip.apply(x, dims=tuple(_dim(d, x.ndim, "flip") for d in dims))
+
+
+# === copying ===============================================================
+class Tile(Function):
+    # y = x repeated reps[i] times along axis i;  dL/dx = sum of dL/dy over the copies
+    def forward(ctx, x, reps):
+        ctx.in_shape = x.shape
+        ctx.reps = reps
+        return np.tile(x, reps)
+
+    def backward(ctx, grad):
+        # view grad as (r0, s0, r1, s1, ...) and sum over the r's
+        split = []
+        for r, s in zip(ctx.reps, ctx.in_shape):
+            split += [r, s]
+        g = reshape(grad, tuple(split))
+        from .reduction import sum as _sum
+        return _sum(g, tuple(range(0, len(split), 2)))
+
+
+def repeat(x, *sizes):
+    """PyTorch's ``repeat``: tile the whole tensor ``sizes[i]`` times along dim i."""
+    sizes = _shape_args(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: the number of repeat dims ({len(sizes)}) can not be smaller "
+                         f"than the number of tensor dims ({x.ndim})")
+    x = reshape(x, (1,) * (len(sizes) - x.ndim) + x.shape)
+    return Tile.apply(x, reps=sizes)
+
+
+def tile(x, *dims):
+    dims = _shape_args(dims)
+    dims = (1,) * (x.ndim - len(dims)) + dims
+    return repeat(x, *dims)
+
+
+# === joining ===============================================================
+class Cat(Function):
+    # y = [x1, x2, ...] joined along dim;  dL/dxi = the slice of dL/dy that xi filled
+    def forward(ctx, *xs, dim):
+        ctx.dim = dim
+        ctx.bounds = np.cumsum([0] + [x.shape[dim] for x in xs])
+        return np.concatenate(xs, axis=dim)
+
+    def backward(ctx, grad):
+        lead = (slice(None),) * ctx.dim
+        b = ctx.bounds
+        return tuple(grad[lead + (slice(int(b[i]), int(b[i + 1])),)] if need else None
+                     for i, need in enumerate(ctx.needs_input_grad))
+
+
+def cat(tensors, dim=0):
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    ref = tensors[0]
+    d = _dim(dim, ref.ndim, "cat")
+    for i, t in enumerate(tensors):
+        if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]:
+            raise ValueError(f"cat: tensors must have the same shape except in dim {dim}; "
+                             f"tensor 0 has shape {ref.shape}, tensor {i} has shape {t.shape}")
+    dt = np.result_type(*[t.data.dtype for t in tensors])
+    if any(t.data.dtype != dt for t in tensors):
+        from .elementwise import cast
+        tensors = [cast(t, dt) for t in tensors]
+    return Cat.apply(*tensors, dim=d)
+
+
+concatenate = concat = cat
+
+
+def stack(tensors, dim=0):
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: expects each tensor to be equal size, but got "
+                             f"{tensors[0].shape} at entry 0 and {t.shape} at entry {i}")
+    d = _dim(dim, tensors[0].ndim + 1, "stack")
+    return cat([unsqueeze(t, d) for t in tensors], d)

@@ -1,0 +1,740 @@
+"""The Tensor: an ndarray, whether it requires grad, its ``.grad``, and the node that made it.
+
+Every method here is a short call into ``gradkit.ops`` (where forward and backward are written
+side by side); this file is the map of what a tensor can do. ``.data`` is the NumPy array itself
+(no copy); ``.grad`` is a Tensor or None; ``grad_fn`` is the recorded op (None for leaves).
+"""
+import weakref
+
+import numpy as np
+
+from . import backend
+from .autograd import grad_mode
+
+_grad = grad_mode.state
+_new = object.__new__
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it.
+
+    >>> x = gk.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum(); y.backward(); x.grad
+    tensor([2., 4., 6.], dtype=float32)
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_vc", "_hooks", "__weakref__")
+    __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = _to_array(data, dtype)
+        self.grad = None
+        self._node = None
+        self._vc = [0]
+        self._hooks = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @staticmethod
+    def _make(data, node=None):
+        """Fast internal constructor: ``data`` is already an ndarray of the right dtype."""
+        t = _new(Tensor)
+        t.data = data
+        t.grad = None
+        t._node = node
+        t.requires_grad = node is not None
+        t._vc = [0]
+        t._hooks = None
+        return t
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    @property
+    def device(self):
+        return "cpu"
+
+    @property
+    def itemsize(self):
+        return self.data.itemsize
+
+    @property
+    def nbytes(self):
+        return self.data.nbytes
+
+    @property
+    def _version(self):
+        return self._vc[0]
+
+    @property
+    def T(self):
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def size(self, dim=None):
+        """The shape (``x.size()``) or one dimension (``x.size(0)``), as in PyTorch."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self):
+        return self.data.size
+
+    def dim(self):
+        return self.data.ndim
+
+    def element_size(self):
+        return self.data.itemsize
+
+    def is_floating_point(self):
+        return self.data.dtype.kind == "f"
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self):
+        """The underlying array (shared, not copied). Refuses tensors that require grad, as PyTorch does."""
+        if self.requires_grad and _grad.enabled:
+            raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; use "
+                               "tensor.detach().numpy()")
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): only a tensor with one element can be converted to a Python "
+                             f"scalar; this one has shape {self.shape} ({self.data.size} elements). "
+                             "Reduce it first (e.g. .sum() or .mean()) or index one element.")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"bool(): the truth value of a tensor with {self.data.size} elements "
+                               "is ambiguous; use .any() or .all()")
+        return bool(self.data.reshape(()))
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        extra = []
+        if self.data.dtype not in (backend.float32, backend.int64, backend.bool_) or self.data.size == 0:
+            extra.append(f"dtype={self.data.dtype}")
+        elif self.data.dtype == backend.float32:
+            extra.append("dtype=float32")
+        if self._node is not None:
+            extra.append(f"grad_fn=<{self._node.name()}>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    __str__ = __repr__
+
+    # ------------------------------------------------------------------ autograd
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(f"requires_grad: only floating point tensors can require gradients; "
+                               f"this one is {self.data.dtype}. Convert it first, e.g. x.float()")
+        if not requires_grad and self._node is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach() instead")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self):
+        """A new leaf sharing the same array, cut from the graph."""
+        return Tensor._make(self.data)
+
+    def detach_(self):
+        self._node = None
+        self.requires_grad = False
+        return self
+
+    def clone(self):
+        return _ops.clone(self)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Backpropagate from this tensor: accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        ``gradient`` is needed (same shape) unless self is a scalar. The graph's saved values are
+        freed afterwards unless ``retain_graph=True`` (default: ``create_graph``).
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad and has no grad_fn: none of the "
+                "tensors it was computed from has requires_grad=True, or it was computed under "
+                "no_grad(). Create the parameters with requires_grad=True.")
+        g = _implicit_grad(self, gradient, "backward")
+        if retain_graph is None:
+            retain_graph = create_graph
+        _engine.run_backward([self], [g], retain_graph=retain_graph, create_graph=create_graph)
+
+    def register_hook(self, hook):
+        """``hook(grad) -> grad or None`` runs when the gradient w.r.t. this tensor is computed;
+        a returned tensor replaces the gradient. Returns a handle with ``remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
+                               "require gradient")
+        owner = self._node if self._node is not None else self
+        if owner._hooks is None:
+            owner._hooks = []
+        owner._hooks.append(hook)
+        return _HookHandle(owner._hooks, hook)
+
+    def retain_grad(self):
+        """Keep ``.grad`` for a non-leaf tensor too (leaves always keep theirs)."""
+        if self._node is not None:
+            self._node._retained = weakref.ref(self)
+
+    # ------------------------------------------------------------------ dtype
+    def to(self, *args, dtype=None, **kwargs):
+        """``x.to(gk.float64)``; device arguments ('cpu') are accepted and ignored."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif a is not None and not (isinstance(a, str) and a.startswith("cpu")):
+                try:
+                    dtype = backend.to_dtype(a)
+                except TypeError:
+                    raise TypeError(f"to(): unsupported argument {a!r}; gradkit runs on the CPU "
+                                    "(devices other than 'cpu' come with the GPU backend)") from None
+        if dtype is None:
+            return self
+        return _ops.cast(self, backend.to_dtype(dtype))
+
+    def type(self, dtype=None):
+        return str(self.dtype) if dtype is None else self.to(dtype)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def float(self):
+        return self.to(backend.float32)
+
+    def double(self):
+        return self.to(backend.float64)
+
+    def half(self):
+        return self.to(backend.float16)
+
+    def long(self):
+        return self.to(backend.int64)
+
+    def int(self):
+        return self.to(backend.int32)
+
+    def bool(self):
+        return self.to(backend.bool_)
+
+    def cpu(self):
+        return self
+
+    def contiguous(self):
+        return self
+
+    # ------------------------------------------------------------------ arithmetic operators
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.sub(other, self)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.div(other, self)
+
+    def __pow__(self, other):
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return _ops.pow(other, self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __floordiv__(self, other):
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _ops.remainder(self, other)
+
+    # comparisons and logic: no gradient, bool results
+    def __eq__(self, other):
+        return _ops.eq(self, other)
+
+    def __ne__(self, other):
+        return _ops.ne(self, other)
+
+    def __lt__(self, other):
+        return _ops.lt(self, other)
+
+    def __le__(self, other):
+        return _ops.le(self, other)
+
+    def __gt__(self, other):
+        return _ops.gt(self, other)
+
+    def __ge__(self, other):
+        return _ops.ge(self, other)
+
+    def __invert__(self):
+        return _ops.logical_not(self)
+
+    def __and__(self, other):
+        return _ops.logical_and(self, other)
+
+    def __or__(self, other):
+        return _ops.logical_or(self, other)
+
+    def __xor__(self, other):
+        return _ops.logical_xor(self, other)
+
+    # ------------------------------------------------------------------ in place
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def add_(self, other, alpha=1):
+        return _ops.inplace(self, _ops.add, other if alpha == 1 else other * alpha, np.add)
+
+    def sub_(self, other, alpha=1):
+        return _ops.inplace(self, _ops.sub, other if alpha == 1 else other * alpha, np.subtract)
+
+    def mul_(self, other):
+        return _ops.inplace(self, _ops.mul, other, np.multiply)
+
+    def div_(self, other):
+        return _ops.inplace(self, _ops.div, other, np.divide)
+
+    def pow_(self, other):
+        return _ops.inplace(self, _ops.pow, other, np.power)
+
+    def clamp_(self, min=None, max=None):
+        return _ops.inplace(self, lambda x, _: _ops.clamp(x, min, max), None)
+
+    def masked_fill_(self, mask, value):
+        return _ops.inplace(self, lambda x, _: _ops.masked_fill(x, mask, value), None)
+
+    def copy_(self, src):
+        return _ops.inplace(self, lambda x, s: _ops.broadcast_to(
+            s if isinstance(s, Tensor) else Tensor(s, dtype=x.dtype), x.shape), src)
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        return _ops.inplace(self, lambda x, _: _ops.full_like(x, value), None)
+
+    def __setitem__(self, index, value):
+        _ops.setitem(self, index, value)
+
+    # ------------------------------------------------------------------ elementwise math
+    def exp(self):
+        return _ops.exp(self)
+
+    def log(self):
+        return _ops.log(self)
+
+    def log1p(self):
+        return _ops.log1p(self)
+
+    def expm1(self):
+        return _ops.expm1(self)
+
+    def sqrt(self):
+        return _ops.sqrt(self)
+
+    def rsqrt(self):
+        return _ops.rsqrt(self)
+
+    def square(self):
+        return _ops.mul(self, self)
+
+    def abs(self):
+        return _ops.abs(self)
+
+    def sign(self):
+        return _ops.sign(self)
+
+    def sin(self):
+        return _ops.sin(self)
+
+    def cos(self):
+        return _ops.cos(self)
+
+    def tanh(self):
+        return _ops.tanh(self)
+
+    def sigmoid(self):
+        return _ops.sigmoid(self)
+
+    def relu(self):
+        return _ops.relu(self)
+
+    def erf(self):
+        return _ops.erf(self)
+
+    def neg(self):
+        return _ops.neg(self)
+
+    def reciprocal(self):
+        return _ops.div(1.0, self)
+
+    def pow(self, exponent):
+        return _ops.pow(self, exponent)
+
+    def add(self, other, alpha=1):
+        return _ops.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        return _ops.sub(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return _ops.mul(self, other)
+
+    def div(self, other):
+        return _ops.div(self, other)
+
+    def clamp(self, min=None, max=None):
+        return _ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return _ops.maximum(self, other)
+
+    def minimum(self, other):
+        return _ops.minimum(self, other)
+
+    def floor(self):
+        return _ops.floor(self)
+
+    def ceil(self):
+        return _ops.ceil(self)
+
+    def round(self):
+        return _ops.round(self)
+
+    def eq(self, other):
+        return _ops.eq(self, other)
+
+    def ne(self, other):
+        return _ops.ne(self, other)
+
+    def lt(self, other):
+        return _ops.lt(self, other)
+
+    def le(self, other):
+        return _ops.le(self, other)
+
+    def gt(self, other):
+        return _ops.gt(self, other)
+
+    def ge(self, other):
+        return _ops.ge(self, other)
+
+    def isnan(self):
+        return _ops.isnan(self)
+
+    def isfinite(self):
+        return _ops.isfinite(self)
+
+    def logical_not(self):
+        return _ops.logical_not(self)
+
+    # ------------------------------------------------------------------ reductions
+    def sum(self, dim=None, keepdim=False, **kw):
+        return _ops.sum(self, dim, keepdim, **kw)
+
+    def mean(self, dim=None, keepdim=False, **kw):
+        return _ops.mean(self, dim, keepdim, **kw)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, **kw):
+        return _ops.var(self, dim, unbiased, keepdim, **kw)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, **kw):
+        return _ops.std(self, dim, unbiased, keepdim, **kw)
+
+    def max(self, dim=None, keepdim=False, **kw):
+        return _ops.max(self, dim, keepdim, **kw)
+
+    def min(self, dim=None, keepdim=False, **kw):
+        return _ops.min(self, dim, keepdim, **kw)
+
+    def amax(self, dim=None, keepdim=False, **kw):
+        return _ops.amax(self, dim, keepdim, **kw)
+
+    def amin(self, dim=None, keepdim=False, **kw):
+        return _ops.amin(self, dim, keepdim, **kw)
+
+    def argmax(self, dim=None, keepdim=False, **kw):
+        return _ops.argmax(self, dim, keepdim, **kw)
+
+    def argmin(self, dim=None, keepdim=False, **kw):
+        return _ops.argmin(self, dim, keepdim, **kw)
+
+    def logsumexp(self, dim=None, keepdim=False, **kw):
+        return _ops.logsumexp(self, dim, keepdim, **kw)
+
+    def prod(self, dim=None, keepdim=False, **kw):
+        return _ops.prod(self, dim, keepdim, **kw)
+
+    def cumsum(self, dim=None, **kw):
+        return _ops.cumsum(self, dim, **kw)
+
+    def softmax(self, dim=-1, **kw):
+        return _ops.softmax(self, dim, **kw)
+
+    def log_softmax(self, dim=-1, **kw):
+        return _ops.log_softmax(self, dim, **kw)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        return _ops.norm(self, p, dim, keepdim)
+
+    def all(self, dim=None, keepdim=False):
+        return _ops.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return _ops.any(self, dim, keepdim)
+
+    # ------------------------------------------------------------------ shape
+    def reshape(self, *shape):
+        return _ops.reshape(self, *shape)
+
+    def view(self, *shape):
+        return _ops.reshape(self, *shape)
+
+    def view_as(self, other):
+        return _ops.reshape(self, other.shape)
+
+    def reshape_as(self, other):
+        return _ops.reshape(self, other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def transpose(self, dim0, dim1):
+        return _ops.transpose(self, dim0, dim1)
+
+    def t(self):
+        return _ops.transpose(self, 0, 1) if self.ndim == 2 else self
+
+    def permute(self, *dims):
+        return _ops.permute(self, *dims)
+
+    def squeeze(self, dim=None):
+        return _ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return _ops.unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        return _ops.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return _ops.expand(self, other.shape)
+
+    def broadcast_to(self, shape):
+        return _ops.broadcast_to(self, shape)
+
+    def repeat(self, *sizes):
+        return _ops.repeat(self, *sizes)
+
+    def tile(self, *dims):
+        return _ops.tile(self, *dims)
+
+    def flip(self, *dims):
+        return _ops.flip(self, *dims)
+
+    def split(self, split_size_or_sections, dim=0):
+        return _ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return _ops.chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        return _ops.unbind(self, dim)
+
+    def narrow(self, dim, start, length):
+        return _ops.narrow(self, dim, start, length)
+
+    # ------------------------------------------------------------------ indexing
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    def gather(self, dim, index):
+        return _ops.gather(self, dim, index)
+
+    def scatter_add(self, dim, index, src):
+        return _ops.scatter_add(self, dim, index, src)
+
+    def index_select(self, dim, index):
+        return _ops.index_select(self, dim, index)
+
+    def masked_fill(self, mask, value):
+        return _ops.masked_fill(self, mask, value)
+
+    # ------------------------------------------------------------------ linear algebra
+    def matmul(self, other):
+        return _ops.matmul(self, other)
+
+    def mm(self, other):
+        return _ops.matmul(self, other)
+
+    def bmm(self, other):
+        return _ops.matmul(self, other)
+
+
+class _HookHandle:
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _to_array(data, dtype=None):
+    """Array for ``gk.tensor(data)``: Python floats become the default float dtype (float32),
+    Python ints int64, bools bool; NumPy arrays keep their dtype unless ``dtype`` is given."""
+    dtype = backend.to_dtype(dtype)
+    if isinstance(data, np.ndarray):
+        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
+    if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in _flat(data)):
+        data = _nested_tensors_to_list(data)
+    arr = np.asarray(data)
+    if dtype is not None:
+        return arr.astype(dtype, copy=False)
+    if arr.dtype == np.float64 and not isinstance(data, np.generic) and not _has_np_float64(data):
+        return arr.astype(backend.get_default_dtype())
+    if arr.dtype.kind == "i":
+        return arr.astype(np.int64, copy=False)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"tensor(): can't convert data of type {type(data).__name__} "
+                        f"(NumPy dtype {arr.dtype}) to a tensor; give numbers, lists of numbers "
+                        "or a numeric ndarray")
+    return arr
+
+
+def _flat(data):
+    for d in data:
+        if isinstance(d, (list, tuple)):
+            yield from _flat(d)
+        else:
+            yield d
+
+
+def _nested_tensors_to_list(data):
+    if isinstance(data, Tensor):
+        return data.data
+    if isinstance(data, (list, tuple)):
+        return [_nested_tensors_to_list(d) for d in data]
+    return data
+
+
+def _has_np_float64(data):
+    return isinstance(data, np.float64)
+
+
+def _implicit_grad(out, gradient, op):
+    if gradient is None:
+        if out.data.size != 1:
+            raise RuntimeError(
+                f"{op}: grad can be implicitly created only for scalar outputs; this output has "
+                f"shape {out.shape}. Pass gradient= a tensor of that shape, or reduce the output "
+                "first (e.g. loss.sum() or loss.mean()).")
+        return Tensor._make(np.ones_like(out.data))
+    if not isinstance(gradient, Tensor):
+        gradient = Tensor._make(np.asarray(gradient, dtype=out.data.dtype))
+    if gradient.shape != out.shape:
+        raise RuntimeError(f"{op}: gradient has shape {gradient.shape} but the output has shape "
+                           f"{out.shape}; they must match")
+    return gradient
+
+
+from . import ops as _ops  # noqa: E402  (ops build on Tensor; bound after the class exists)
+from .autograd import engine as _engine  # noqa: E402
