@@ -82,7 +82,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         if err.size and (err.max() > 0 or not np.isfinite(a).all()):
             i, j = np.unravel_index(np.nanargmax(np.where(np.isfinite(err), err, np.inf)), err.shape)
             msg = (f"gradcheck: Jacobian mismatch for input {k} at output element {i}, input "
-                   f"element {j}: numerical {n[i, j]!r}, analytical {a[i, j]!r} "
+                   f"element {j}: numerical {float(n[i, j]):.10g}, analytical {float(a[i, j]):.10g} "
                    f"(|diff| {abs(a[i, j] - n[i, j]):.3g} > atol {atol} + rtol {rtol} * |numerical|)")
             if raise_exception:
                 raise AssertionError(msg)
