@@ -1,0 +1,39 @@
+"""The functional form of every layer and loss: ``import gradkit.nn.functional as F``."""
+from ...ops import (dropout, elu, gelu, leaky_relu, log_softmax, one_hot, pad, relu, sigmoid, silu,
+                    softmax, softplus, tanh)
+from .linear import bilinear, linear
+from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss,
+                   cross_entropy, huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+
+
+def relu6(x):
+    from ...ops import clamp
+    return clamp(x, 0.0, 6.0)
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    from ...ops import clamp
+    return clamp(x, min_val, max_val)
+
+
+def logsigmoid(x):
+    """ln σ(x) = -softplus(-x), stable for large |x|."""
+    return -softplus(-x)
+
+
+def softsign(x):
+    from ...ops import abs as _abs
+    return x / (_abs(x) + 1)
+
+
+def normalize(x, p=2.0, dim=1, eps=1e-12):
+    """x / max(‖x‖_p, eps) along dim."""
+    from ...ops import clamp, norm
+    return x / clamp(norm(x, p, dim, keepdim=True), min=eps)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    from ...ops import clamp, sqrt
+    num = (x1 * x2).sum(dim)
+    den = sqrt(clamp((x1 * x1).sum(dim) * (x2 * x2).sum(dim), min=eps * eps))
+    return num / den

@@ -1,0 +1,211 @@
+"""Losses, functional form. ``reduction`` is 'mean' (default), 'sum' or 'none'.
+
+Regression:      mse_loss l1_loss huber_loss smooth_l1_loss
+Classification:  cross_entropy nll_loss binary_cross_entropy binary_cross_entropy_with_logits
+Distributions:   kl_div
+Embeddings:      cosine_embedding_loss
+"""
+import numpy as np
+
+from ... import ops
+from ...tensor import Tensor
+
+
+def _reduce(loss, reduction, op):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_same_shape(input, target, op):
+    if input.shape != target.shape:
+        raise ValueError(f"{op}: input shape {input.shape} and target shape {target.shape} differ; "
+                         "they must match (reshape the target, e.g. y.view(-1, 1), or the output)")
+
+
+def _as_tensor(t, like):
+    return t if isinstance(t, Tensor) else Tensor(np.asarray(t, like.dtype))
+
+
+# === regression =============================================================
+def mse_loss(input, target, reduction="mean"):
+    """mean((x - y)²)"""
+    target = _as_tensor(target, input)
+    _check_same_shape(input, target, "mse_loss")
+    d = input - target
+    return _reduce(d * d, reduction, "mse_loss")
+
+
+def l1_loss(input, target, reduction="mean"):
+    """mean(|x - y|)"""
+    target = _as_tensor(target, input)
+    _check_same_shape(input, target, "l1_loss")
+    return _reduce(ops.abs(input - target), reduction, "l1_loss")
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """½ d² where |d| < δ, else δ(|d| - ½δ);  d = x - y"""
+    target = _as_tensor(target, input)
+    _check_same_shape(input, target, "huber_loss")
+    d = input - target
+    a = ops.abs(d)
+    loss = ops.where(a.data < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+    return _reduce(loss, reduction, "huber_loss")
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """½ d²/β where |d| < β, else |d| - ½β (Huber divided by β)"""
+    target = _as_tensor(target, input)
+    _check_same_shape(input, target, "smooth_l1_loss")
+    d = input - target
+    a = ops.abs(d)
+    if beta == 0:
+        return _reduce(a, reduction, "smooth_l1_loss")
+    loss = ops.where(a.data < beta, d * d * (0.5 / beta), a - 0.5 * beta)
+    return _reduce(loss, reduction, "smooth_l1_loss")
+
+
+# === classification =========================================================
+def _class_targets(input, target, op, ignore_index):
+    """Check integer class targets against the input's class dimension (dim 1, or 0 for 1-D)."""
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: class-index targets must be integers, got {t.dtype}")
+    C = input.shape[1] if input.ndim > 1 else input.shape[0]
+    expected = (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ()
+    if t.shape != expected:
+        raise ValueError(f"{op}: expected target shape {expected} for input shape {input.shape}, "
+                         f"got {t.shape}")
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= C))
+    if bad.any():
+        pos = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise IndexError(f"{op}: target {int(t[pos])} at position {pos} is out of range for "
+                         f"{C} classes (valid labels: 0 to {C - 1})")
+    return t, valid, C
+
+
+def _pick(logp, t, valid):
+    """logp[n, t[n], ...]: the log-probability of each target class (ignored positions use class 0)."""
+    idx = np.where(valid, t, 0)
+    if logp.ndim == 1:
+        return logp[int(idx)] if valid else logp[0] * 0
+    return ops.gather(logp, 1, np.expand_dims(idx, 1)).squeeze(1)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """-w[t] logp[t], from log-probabilities. 'mean' divides by the summed weights of the counted
+    targets (PyTorch's rule), so weighted and ignored targets are averaged correctly."""
+    t, valid, C = _class_targets(input, target, "nll_loss", ignore_index)
+    picked = _pick(input, t, valid)
+    w = np.ones(C, input.dtype) if weight is None else (weight.data if isinstance(weight, Tensor) else np.asarray(weight, input.dtype))
+    wt = np.where(valid, w[np.where(valid, t, 0)], 0).astype(input.dtype)
+    loss = -picked * Tensor._make(wt)
+    if reduction == "mean":
+        return loss.sum() / float(wt.sum())
+    return _reduce(loss, reduction, "nll_loss")
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Softmax cross-entropy from logits.
+
+    input: (N, C) or (N, C, d1, ...) or (C,); target: class indices (N,) / (N, d1, ...) as
+    integers, or class probabilities of the input's shape. ``label_smoothing`` ε mixes the
+    target with the uniform distribution: (1 - ε) t + ε/C.
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    dim = 1 if input.ndim > 1 else 0
+    logp = ops.log_softmax(input, dim=dim)
+    C = input.shape[dim]
+    w = None if weight is None else (weight.data if isinstance(weight, Tensor) else np.asarray(weight, input.dtype))
+    wshape = (1, C) + (1,) * (input.ndim - 2) if input.ndim > 1 else (C,)
+    tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if tdata.dtype.kind == "f":  # class probabilities
+        _check_same_shape(input, Tensor._make(tdata), "cross_entropy")
+        tp = tdata.astype(input.dtype, copy=False)
+        if label_smoothing:
+            tp = tp * (1 - label_smoothing) + label_smoothing / C
+        prod = logp * Tensor._make(tp if w is None else tp * w.reshape(wshape))
+        loss = -ops.sum(prod, dim)
+        if reduction == "mean":
+            return loss.sum() / float(max(loss.data.size, 1))
+        return _reduce(loss, reduction, "cross_entropy")
+    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    if not label_smoothing:
+        return nll
+    t, valid, _ = _class_targets(input, target, "cross_entropy", ignore_index)
+    smooth = -ops.sum(logp if w is None else logp * Tensor._make(w.reshape(wshape)), dim)
+    smooth = smooth * Tensor._make(valid.astype(input.dtype))
+    if reduction == "mean":
+        denom = float(w[t[valid]].sum()) if w is not None else float(valid.sum())
+        smooth = smooth.sum() / denom
+    else:
+        smooth = _reduce(smooth, reduction, "cross_entropy")
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / C)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-(y ln p + (1 - y) ln(1 - p)) from probabilities; each log is clamped at -100 (as PyTorch),
+    so p = 0 or 1 gives a large finite loss, not inf."""
+    target = _as_tensor(target, input)
+    _check_same_shape(input, target, "binary_cross_entropy")
+    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
+        raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1]; "
+                         "for raw scores (logits) use binary_cross_entropy_with_logits / "
+                         "BCEWithLogitsLoss")
+    logp = ops.clamp(ops.log(input), min=-100.0)
+    log1mp = ops.clamp(ops.log(1 - input), min=-100.0)
+    loss = -(target * logp + (1 - target) * log1mp)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """Sigmoid + binary cross-entropy in one stable formula:
+    (1 - y) x + (1 + (p_w - 1) y) (ln(1 + e^-|x|) + max(-x, 0)); exact at logits of ±1e4."""
+    target = _as_tensor(target, input)
+    _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    softplus_neg = ops.log1p(ops.exp(-ops.abs(input))) + ops.relu(-input)  # ln(1 + e^-x)
+    if pos_weight is not None:
+        log_weight = (pos_weight - 1) * target + 1
+        loss = (1 - target) * input + log_weight * softplus_neg
+    else:
+        loss = (1 - target) * input + softplus_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+# === distributions ==========================================================
+def kl_div(input, target, reduction="mean", log_target=False):
+    """KL(target ‖ q) pointwise, with ``input`` = ln q: t (ln t - input) (0 where t = 0), or
+    e^t (t - input) with ``log_target``. 'batchmean' divides the sum by the batch size (the true
+    KL divergence); 'mean' divides by the number of elements (PyTorch's default)."""
+    target = _as_tensor(target, input)
+    if log_target:
+        loss = ops.exp(target) * (target - input)
+    else:
+        t = target.data
+        safe_log = Tensor._make(np.log(np.where(t > 0, t, 1)).astype(input.dtype))
+        loss = target * (safe_log - input)
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction, "kl_div")
+
+
+# === embeddings =============================================================
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """1 - cos(x1, x2) for y = 1;  max(0, cos(x1, x2) - margin) for y = -1."""
+    eps = 1e-12
+    cos = (input1 * input2).sum(-1) / ops.sqrt(((input1 * input1).sum(-1) + eps) *
+                                               ((input2 * input2).sum(-1) + eps))
+    y = target.data if isinstance(target, Tensor) else np.asarray(target)
+    loss = ops.where(y == 1, 1 - cos, ops.relu(cos - margin))
+    return _reduce(loss, reduction, "cosine_embedding_loss")
