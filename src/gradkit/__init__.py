@@ -17,6 +17,8 @@ from .ops import *  # noqa: F401,F403  every op, listed in ops/__init__.py
 from .ops import __dict__ as _ops_namespace
 from .random import get_rng_state, manual_seed, seed, set_rng_state
 from .tensor import Tensor
+from .io import load, save
+from . import nn  # noqa: E402
 
 bool = bool_  # noqa: A001  torch.bool
 __version__ = "0.1.0"
@@ -32,7 +34,7 @@ def numel(x):
 
 __all__ = ["Tensor", "autograd", "grad", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "inference_mode", "manual_seed", "seed", "get_rng_state",
-           "set_rng_state", "get_default_dtype", "set_default_dtype", "is_tensor", "numel",
+           "set_rng_state", "save", "load", "nn", "get_default_dtype", "set_default_dtype", "is_tensor", "numel",
            "float16", "float32", "float64", "half", "float", "double", "int8", "int16", "int32",
            "int64", "short", "int", "long", "uint8", "bool"] + sorted(
     k for k, v in _ops_namespace.items() if callable(v) and not k.startswith("_") and k[0].islower()

@@ -13,7 +13,8 @@ def _params(parameters):
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
     Returns the norm before clipping (a 0-d tensor)."""
-    grads = [p.grad.data for p in _params(parameters) if p.grad is not None]
+    parameters = _params(parameters)
+    grads = [p.grad.data for p in parameters if p.grad is not None]
     if not grads:
         return Tensor(0.0)
     norm_type = float(norm_type)
@@ -27,7 +28,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                            "is non-finite; set error_if_nonfinite=False to clip anyway")
     coef = max_norm / (total + 1e-6)
     if coef < 1:
-        for p in _params(parameters):
+        for p in parameters:
             if p.grad is not None:
                 p.grad = Tensor._make(p.grad.data * p.grad.data.dtype.type(coef))
     return Tensor(np.asarray(total, dtype=grads[0].dtype))

@@ -1,0 +1,76 @@
+"""nn.init: distributions and their statistics vs PyTorch's formulas."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import gradkit as gk
+import gradkit.nn as nn
+from gradkit.nn import init
+
+
+def _pair(shape):
+    return gk.empty(*shape), torch.empty(*shape)
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("xavier_uniform_", {}), ("xavier_normal_", {"gain": 2.0}),
+    ("kaiming_uniform_", {"a": math.sqrt(5)}), ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "relu"}),
+    ("uniform_", {"a": -0.3, "b": 0.7}), ("normal_", {"mean": 1.0, "std": 0.2}),
+    ("trunc_normal_", {"std": 1.0, "a": -1.0, "b": 1.5}),
+])
+def test_init_statistics_match_torch(name, kw):
+    g, t = _pair((256, 128, 3))
+    getattr(init, name)(g, **kw)
+    getattr(torch.nn.init, name)(t, **kw)
+    a, b = g.data.ravel(), t.numpy().ravel()
+    assert a.mean() == pytest.approx(b.mean(), abs=4 * b.std() / math.sqrt(a.size) + 1e-3)
+    assert a.std() == pytest.approx(b.std(), rel=0.02)
+    assert a.min() >= b.min() - 0.05 * b.std() - 1e-6 or name.endswith("normal_")
+
+
+def test_trunc_normal_bounds_and_constants():
+    g = gk.empty(1000)
+    init.trunc_normal_(g, mean=0.0, std=1.0, a=-0.5, b=0.5)
+    assert g.data.min() >= -0.5 and g.data.max() <= 0.5
+    init.constant_(g, 3.0)
+    assert np.all(g.data == 3)
+    init.zeros_(g)
+    assert np.all(g.data == 0)
+    init.ones_(g)
+    assert np.all(g.data == 1)
+    e = gk.empty(3, 4)
+    init.eye_(e)
+    np.testing.assert_array_equal(e.data, np.eye(3, 4))
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (4, 6), (3, 2, 2)])
+def test_orthogonal(shape):
+    g = gk.empty(*shape)
+    init.orthogonal_(g, gain=2.0)
+    m = g.data.reshape(shape[0], -1)
+    if m.shape[0] <= m.shape[1]:
+        np.testing.assert_allclose(m @ m.T, 4 * np.eye(m.shape[0]), atol=1e-5)
+    else:
+        np.testing.assert_allclose(m.T @ m, 4 * np.eye(m.shape[1]), atol=1e-5)
+
+
+def test_gain_and_fans_match_torch():
+    for nl, p in [("relu", None), ("tanh", None), ("leaky_relu", 0.2), ("sigmoid", None), ("selu", None)]:
+        assert init.calculate_gain(nl, p) == pytest.approx(torch.nn.init.calculate_gain(nl, p))
+    g, t = _pair((8, 3, 5, 5))
+    assert init._calculate_fan_in_and_fan_out(g) == torch.nn.init._calculate_fan_in_and_fan_out(t)
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        init.xavier_uniform_(gk.empty(5))
+
+
+def test_init_is_reproducible_from_manual_seed():
+    gk.manual_seed(7)
+    a = nn.Linear(10, 10).weight.data.copy()
+    gk.manual_seed(7)
+    b = nn.Linear(10, 10).weight.data.copy()
+    gk.manual_seed(8)
+    c = nn.Linear(10, 10).weight.data.copy()
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
