@@ -573,11 +573,11 @@ class Tensor:
     def norm(self, p=2, dim=None, keepdim=False):
         return _ops.norm(self, p, dim, keepdim)
 
-    def all(self, dim=None, keepdim=False):
-        return _ops.all(self, dim, keepdim)
+    def all(self, dim=None, keepdim=False, **kw):
+        return _ops.all(self, dim, keepdim, **kw)
 
-    def any(self, dim=None, keepdim=False):
-        return _ops.any(self, dim, keepdim)
+    def any(self, dim=None, keepdim=False, **kw):
+        return _ops.any(self, dim, keepdim, **kw)
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):

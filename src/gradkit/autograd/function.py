@@ -93,8 +93,10 @@ class Function:
         except ValueError as e:
             shapes = ", ".join(str(t.shape) for t in inputs)
             raise ValueError(f"{cls.__name__.lower()}: {e} (input shapes: {shapes})") from None
-        if type(out) is not np.ndarray:
+        if type(out) is not np.ndarray:  # NumPy ufuncs give scalars for 0-d inputs
+            scalar = out
             out = np.asarray(out)
+            ctx._to_save = tuple(out if a is scalar else a for a in ctx._to_save)
         if record and out.dtype.kind != "f":  # integer and bool results carry no gradient
             record = False
         if not record:

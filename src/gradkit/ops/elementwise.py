@@ -31,13 +31,15 @@ def _const(value, like_dtype):
     return Tensor(value)
 
 
-def _operands(a, b):
+def _operands(a, b, op):
     """Both operands as Tensors of one dtype, by the promotion rule in backend.py."""
-    if type(a) is not Tensor:
-        if type(b) is not Tensor:
-            raise TypeError("at least one operand must be a Tensor")
+    # isinstance, not type(): a Tensor subclass (nn.Parameter) is an operand, not a constant
+    if not isinstance(a, Tensor):
+        if not isinstance(b, Tensor):
+            raise TypeError(f"{op}: at least one operand must be a Tensor; got "
+                            f"{type(a).__name__} and {type(b).__name__}")
         a = _const(a, b.data.dtype)
-    elif type(b) is not Tensor:
+    elif not isinstance(b, Tensor):
         b = _const(b, a.data.dtype)
     if a.data.dtype != b.data.dtype:
         dt = backend.result_dtype(a.data, b.data)
@@ -144,7 +146,8 @@ class PowScalar(Function):
 
 
 class Pow(Function):
-    # y = a^b;  dy/da = b a^(b-1),  dy/db = a^b ln a   (taken as 0 where a = 0 and b >= 0, as PyTorch)
+    # y = a^b;  dy/da = b a^(b-1)   (0 where b = 0, as PyTorch, not 0 · 0^-1 = nan at a = 0)
+    #           dy/db = a^b ln a    (0 where a = 0 and b >= 0, as PyTorch)
     def forward(ctx, a, b):
         with _quiet():
             y = np.power(a, b)
@@ -154,8 +157,13 @@ class Pow(Function):
     def backward(ctx, grad):
         a, b, y = ctx.saved
         na, nb = ctx.needs_input_grad
-        ga = sum_to_shape(grad * b * pow(a, b - 1), a.shape) if na else None
-        gb = None
+        ga = gb = None
+        if na:
+            e = b - 1
+            zero = (a.data == 0) & (b.data == 0)
+            if zero.any():
+                e = where(zero, 0.0, e)  # b · 0^0 = 0 · 1 gives the 0
+            ga = sum_to_shape(grad * b * pow(a, e), a.shape)
         if nb:
             safe = where((a.data == 0) & (b.data >= 0), 1.0, a)  # ln 1 = 0 gives the 0
             gb = sum_to_shape(grad * y * log(safe), b.shape)
@@ -172,22 +180,22 @@ class Neg(Function):
 
 
 def add(a, b):
-    a, b = _operands(a, b)
+    a, b = _operands(a, b, "add")
     return Add.apply(a, b)
 
 
 def sub(a, b):
-    a, b = _operands(a, b)
+    a, b = _operands(a, b, "sub")
     return Sub.apply(a, b)
 
 
 def mul(a, b):
-    a, b = _operands(a, b)
+    a, b = _operands(a, b, "mul")
     return Mul.apply(a, b)
 
 
 def div(a, b):
-    a, b = _operands(a, b)
+    a, b = _operands(a, b, "div")
     if a.data.dtype.kind != "f":  # true division of integers gives floats, as in PyTorch
         a, b = cast(a, backend.get_default_dtype()), cast(b, backend.get_default_dtype())
     return Div.apply(a, b)
@@ -197,11 +205,11 @@ true_divide = divide = div
 
 
 def pow(a, b):
-    if type(a) is Tensor and isinstance(b, (int, float)) and not isinstance(b, bool):
+    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
         if a.data.dtype.kind != "f" and (isinstance(b, float) or b < 0):
             a = cast(a, backend.get_default_dtype())
         return PowScalar.apply(a, p=b)
-    a, b = _operands(a, b)
+    a, b = _operands(a, b, "pow")
     return Pow.apply(a, b)
 
 
@@ -437,19 +445,22 @@ class Gelu(Function):
 
 
 class GeluTanh(Function):
-    # y = x (1 + tanh u)/2, u = √(2/π)(x + 0.044715 x³)
-    # dy/dx = (1 + t)/2 + x (1 - t²) √(2/π)(1 + 3·0.044715 x²)/2,  t = tanh u
+    # y = x (1 + tanh u)/2 = x s,  u = √(2/π)(x + 0.044715 x³),  s = σ(2u)
+    # dy/dx = s + 2 x s (1 - s) du/dx,  du/dx = √(2/π)(1 + 3·0.044715 x²)
+    # (σ(2u) rather than (1 + tanh u)/2: in float32 tanh u rounds to -1 for x < -4 and the
+    # cancellation in 1 + t and 1 - t² cost the gradient all its digits there)
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
-        return 0.5 * x * (1 + t)
+        with _quiet():
+            u = x * (1 + 0.044715 * (x * x)) * _SQRT_2_OVER_PI
+            return x * _sigmoid_array(2 * u)
 
     def backward(ctx, grad):
         (x,) = ctx.saved
         x2 = x * x
-        t = tanh((x + x2 * x * 0.044715) * _SQRT_2_OVER_PI)
+        s = sigmoid(x * (x2 * 0.044715 + 1) * (2 * _SQRT_2_OVER_PI))
         du = (x2 * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
-        return grad * ((t + 1) * 0.5 + x * (1 - t * t) * du * 0.5)
+        return grad * (s + x * s * (1 - s) * du * 2)
 
 
 class Silu(Function):
@@ -554,7 +565,8 @@ _S = (1.0, 2.26052863220117276590e0, 9.39603524938001434673e0, 1.204895398080966
 
 def _erf64(x):
     with np.errstate(all="ignore"):
-        ax = np.abs(x)
+        # erfc(10) < 1e-44: clipping there keeps the polynomials finite at huge and infinite x
+        ax = np.minimum(np.abs(x), 10.0)
         z = x * x
         small = x * _polyval(_T, z) / _polyval(_U, z)
         e = np.exp(-z)
@@ -650,12 +662,12 @@ clip = clamp
 
 
 def maximum(a, b):
-    a, b = _operands(a, b)
+    a, b = _operands(a, b, "maximum")
     return Maximum.apply(a, b)
 
 
 def minimum(a, b):
-    a, b = _operands(a, b)
+    a, b = _operands(a, b, "minimum")
     return Minimum.apply(a, b)
 
 
@@ -667,14 +679,16 @@ def where(condition, input=None, other=None):
         return tuple(Tensor._make(i) for i in np.nonzero(cond))
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
-    a, b = _operands(input, other)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = Tensor(input)  # where(c, 1.0, 0.0): Python scalars make a float32 (int64) result
+    a, b = _operands(input, other, "where")
     return Where.apply(a, b, cond=cond)
 
 
 # === without gradient ======================================================
 def _nograd_binary(npfn):
     def op(a, b):
-        a, b = _operands(a, b)
+        a, b = _operands(a, b, npfn.__name__)
         return Tensor._make(npfn(a.data, b.data))
     op.__name__ = npfn.__name__
     return op

@@ -37,9 +37,9 @@ def matmul(a, b):
 
     a: (..., n, k), b: (..., k, m) -> (..., n, m)
     """
-    if type(a) is not Tensor:
+    if not isinstance(a, Tensor):
         a = Tensor(a)
-    if type(b) is not Tensor:
+    if not isinstance(b, Tensor):
         b = Tensor(b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both arguments need at least 1 dimension; got shapes "
@@ -51,7 +51,7 @@ def matmul(a, b):
                          f"b {b.shape} ({ka} != {kb})")
     if a.data.dtype != b.data.dtype:
         from .elementwise import _operands
-        a, b = _operands(a, b)
+        a, b = _operands(a, b, "matmul")
     if a.ndim == 1 or b.ndim == 1:
         a2 = unsqueeze(a, 0) if a.ndim == 1 else a
         b2 = unsqueeze(b, -1) if b.ndim == 1 else b
