@@ -187,8 +187,10 @@ class Tensor:
         return self
 
     def detach(self):
-        """A new leaf sharing the same array, cut from the graph."""
-        return Tensor._make(self.data)
+        """A new leaf sharing the same array (and version counter), cut from the graph."""
+        t = Tensor._make(self.data)
+        t._vc = self._vc
+        return t
 
     def detach_(self):
         self._node = None
@@ -717,6 +719,9 @@ def _nested_tensors_to_list(data):
 
 
 def _has_np_float64(data):
+    """PyTorch keeps float64 for NumPy float64 scalars, bare or inside lists."""
+    if isinstance(data, (list, tuple)):
+        return any(isinstance(d, np.float64) for d in _flat(data))
     return isinstance(data, np.float64)
 
 

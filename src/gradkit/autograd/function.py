@@ -65,6 +65,8 @@ class Function:
         for s in saved:
             if s is _OUTPUT:
                 out.append(Tensor._make(ctx._out, ctx))
+            elif s is None:
+                out.append(None)
             elif type(s) is np.ndarray:
                 out.append(Tensor._make(s))
             else:
@@ -86,8 +88,8 @@ class Function:
                 if t.requires_grad:
                     record = True
                     break
-        if record:
-            ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
+        # forward may read needs_input_grad to save only what backward will use (None: no graph)
+        ctx.needs_input_grad = tuple(t.requires_grad for t in inputs) if record else None
         try:
             out = ctx.forward(*[t.data for t in inputs], **params)
         except ValueError as e:
@@ -106,7 +108,9 @@ class Function:
         )
         saved, versions, saves_output = [], [], False
         for a in ctx._to_save:
-            if a is out:
+            if a is None:
+                saved.append(None)
+            elif a is out:
                 saved.append(_OUTPUT)
                 ctx._out = out
                 saves_output = True
@@ -116,8 +120,8 @@ class Function:
                         saved.append(t)
                         versions.append((t._vc, t._vc[0]))
                         break
-                else:
-                    saved.append(a)
+                else:  # a constant (a NumPy scalar from a full reduction becomes a 0-d array)
+                    saved.append(a if type(a) is np.ndarray else np.asarray(a))
         ctx._to_save = None
         ctx._saved = saved
         ctx._hooks = None

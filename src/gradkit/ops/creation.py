@@ -15,6 +15,14 @@ def _float(dtype):
     return backend.to_dtype(dtype) or backend.get_default_dtype()
 
 
+def _random_float(dtype, op):
+    dtype = _float(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: samples floating point numbers; dtype {dtype} is not a floating "
+                        "dtype (use randint for integers)")
+    return dtype
+
+
 def _finish(arr, requires_grad):
     t = Tensor._make(arr)
     return t.requires_grad_(True) if requires_grad else t
@@ -28,7 +36,11 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     """
     if isinstance(data, Tensor):
         data = data.data
-    arr = Tensor(data, dtype=dtype).data
+    try:
+        arr = Tensor(data, dtype=dtype).data
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"tensor(): the nested lists must form a rectangular array (every row "
+                         f"of the same length); NumPy says: {e}") from None
     if isinstance(data, np.ndarray) and arr is data:
         arr = arr.copy()
     return _finish(arr, requires_grad)
@@ -102,13 +114,14 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
 def rand(*shape, dtype=None, requires_grad=False, generator=None, device=None):
     """Uniform on [0, 1), from the global generator (``gk.manual_seed``)."""
     g = generator or _random.get_generator()
-    return _finish(g.random(_shape_args(shape)).astype(_float(dtype)), requires_grad)
+    return _finish(g.random(_shape_args(shape)).astype(_random_float(dtype, "rand")), requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad=False, generator=None, device=None):
     """Standard normal, from the global generator."""
     g = generator or _random.get_generator()
-    return _finish(g.standard_normal(_shape_args(shape)).astype(_float(dtype)), requires_grad)
+    return _finish(g.standard_normal(_shape_args(shape)).astype(_random_float(dtype, "randn")),
+                   requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None, generator=None, device=None):
@@ -119,17 +132,20 @@ def randint(low, high=None, size=None, dtype=None, generator=None, device=None):
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    if low >= high:
+        raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
     g = generator or _random.get_generator()
     dt = backend.to_dtype(dtype) or backend.int64
-    return Tensor._make(g.integers(low, high, size=tuple(size)).astype(dt))
+    size = (size,) if isinstance(size, int) else tuple(size)
+    return Tensor._make(g.integers(low, high, size=size).astype(dt))
 
 
-def rand_like(x, dtype=None):
-    return rand(*x.shape, dtype=dtype or x.dtype)
+def rand_like(x, dtype=None, requires_grad=False):
+    return rand(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
 
 
-def randn_like(x, dtype=None):
-    return randn(*x.shape, dtype=dtype or x.dtype)
+def randn_like(x, dtype=None, requires_grad=False):
+    return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
 
 
 def randperm(n, dtype=None, generator=None):

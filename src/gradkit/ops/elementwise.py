@@ -102,27 +102,34 @@ class Sub(Function):
 class Mul(Function):
     # y = a * b;  dy/da = b, dy/db = a
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need = ctx.needs_input_grad
+        if need is not None:  # keep only what backward reads: a constant factor pins nothing
+            ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
+            ctx.shapes = a.shape, b.shape
         return a * b
 
     def backward(ctx, grad):
         a, b = ctx.saved
         na, nb = ctx.needs_input_grad
-        return (sum_to_shape(grad * b, a.shape) if na else None,
-                sum_to_shape(grad * a, b.shape) if nb else None)
+        sa, sb = ctx.shapes
+        return (sum_to_shape(grad * b, sa) if na else None,
+                sum_to_shape(grad * a, sb) if nb else None)
 
 
 class Div(Function):
     # y = a / b;  dy/da = 1/b, dy/db = -a/b²
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need = ctx.needs_input_grad
+        if need is not None:
+            ctx.save_for_backward(a if need[1] else None, b)
+            ctx.a_shape = a.shape
         with _quiet():
             return a / b
 
     def backward(ctx, grad):
         a, b = ctx.saved
         na, nb = ctx.needs_input_grad
-        ga = sum_to_shape(grad / b, a.shape) if na else None
+        ga = sum_to_shape(grad / b, ctx.a_shape) if na else None
         gb = sum_to_shape(-grad * a / (b * b), b.shape) if nb else None
         return ga, gb
 

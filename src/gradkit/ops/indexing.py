@@ -1,12 +1,14 @@
 """Indexing: pick elements out (forward), put the gradient back where they came from (backward).
 
-=== getitem      x[...]: slices, ints, None, Ellipsis, integer arrays, boolean masks
+=== getitem      x[...]: slices, ints, None, Ellipsis (views), integer arrays, boolean masks
 === slicing      split chunk unbind narrow
 === gather       gather scatter_add index_select
 === masking      masked_fill
 === padding      pad (constant, reflect, replicate, circular)
 === encoding     one_hot
 """
+import weakref
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -17,28 +19,33 @@ from .shape import _dim
 def _index_array(i):
     if isinstance(i, Tensor):
         return i.data
-    if isinstance(i, list):
+    if isinstance(i, (list, bool, np.bool_)):  # x[True] is a (0-d) mask in NumPy and PyTorch
         return np.asarray(i)
     return i
 
 
 def _normalise_index(index):
-    """Tensors and lists in an index become arrays; returns (index, has integer arrays)."""
+    """Tensors, lists and bools in an index become arrays. Returns (index, has integer arrays,
+    is basic), where a basic index (ints, slices, None, Ellipsis) selects a view."""
     if isinstance(index, tuple):
         index = tuple(_index_array(i) for i in index)
         items = index
     else:
         index = _index_array(index)
         items = (index,)
-    has_int_array = False
+    has_int_array = has_array = False
     for i in items:
         if isinstance(i, np.ndarray):
+            has_array = True
             if i.dtype.kind in "iu":
                 has_int_array = True
             elif i.dtype.kind != "b":
                 raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
                                  f"got {i.dtype}")
-    return index, has_int_array
+    if not has_array and not any(i is Ellipsis for i in items):
+        # x[0] of a 1-D array is a NumPy scalar (a copy); x[0, ...] is a 0-d view, as in PyTorch
+        index = items + (Ellipsis,)
+    return index, has_int_array, not has_array
 
 
 # === getitem ===============================================================
@@ -70,16 +77,44 @@ class IndexAdd(Function):
 
 
 def getitem(x, index):
-    index, has_int_array = _normalise_index(index)
+    index, has_int_array, basic = _normalise_index(index)
     try:
-        return GetItem.apply(x, index=index, accumulate=has_int_array)
+        out = GetItem.apply(x, index=index, accumulate=has_int_array)
     except IndexError as e:
         raise IndexError(f"getitem: {e} (tensor shape {x.shape})") from None
+    if basic:
+        # A basic index gives a NumPy view: writing into one writes into the other. As in
+        # PyTorch, the view shares x's version counter, so an in-place op through it is seen by
+        # every backward that saved x. While recording, the nodes also keep who is a view of
+        # whom, so that an in-place op on either side can update the other's history
+        # (ops/inplace.py): the view's node keeps (base, index, the base's own chain) and so
+        # keeps the base alive, as a PyTorch view does; the base's node keeps its views weakly.
+        out._vc = x._vc
+        if out._node is not None:
+            out._node.view_of = (x, index, getattr(x._node, "view_of", None))
+            if x._node is not None:
+                _add_view(x._node, out, index)
+    return out
+
+
+def _add_view(node, view, index):
+    views = node.__dict__.setdefault("views", [])
+    views.append((weakref.ref(view), index))
+    if len(views) % 64 == 0:  # a tensor sliced in a loop: forget the views that are gone
+        views[:] = [v for v in views if v[0]() is not None]
 
 
 # === slicing ===============================================================
 def narrow(x, dim, start, length):
+    """``length`` elements of dim from ``start`` (negative start counts from the end)."""
     d = _dim(dim, x.ndim, "narrow")
+    n = x.shape[d]
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start {start} is out of range for dim {dim} of size {n}")
+    start %= max(n, 1)
+    if length < 0 or start + length > n:
+        raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds dim {dim} of size "
+                         f"{n}")
     return getitem(x, (slice(None),) * d + (slice(start, start + length),))
 
 
@@ -105,6 +140,8 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     d = _dim(dim, x.ndim, "chunk")
     size = -(-x.shape[d] // chunks)
     return split(x, max(size, 1), d)
@@ -185,15 +222,24 @@ def scatter_add(x, dim, index, src):
     idx = _check_index(index, x, d, "scatter_add")
     if not isinstance(src, Tensor):
         src = Tensor._make(np.asarray(src, x.dtype))
+    if src.ndim != idx.ndim or any(i > s for i, s in zip(idx.shape, src.shape)):
+        raise ValueError(f"scatter_add: index {idx.shape} must be no larger than src {src.shape} "
+                         "in every dim")
     return ScatterAdd.apply(x, src, dim=d, index=idx)
 
 
 def index_select(x, dim, index):
     d = _dim(dim, x.ndim, "index_select")
     idx = index.data if isinstance(index, Tensor) else np.asarray(index)
-    if idx.ndim != 1:
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"index_select: index must be an integer tensor, got {idx.dtype}")
+    if idx.ndim > 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
-    return getitem(x, (slice(None),) * d + (idx,))
+    n = x.shape[d]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = idx[(idx < -n) | (idx >= n)].flat[0]
+        raise IndexError(f"index_select: index {bad} is out of bounds for dim {dim} of size {n}")
+    return getitem(x, (slice(None),) * d + (idx.reshape(-1),))
 
 
 def take_along_dim(x, indices, dim):
@@ -215,14 +261,21 @@ def masked_fill(x, mask, value):
     m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype}")
-    if isinstance(value, Tensor):
-        if value.requires_grad:
-            from .elementwise import where
-            return where(mask, value, x)
-        value = value.item()
-    if np.broadcast_shapes(m.shape, x.shape) != x.shape:
+    try:
+        fits = np.broadcast_shapes(m.shape, x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
         raise ValueError(f"masked_fill: mask of shape {m.shape} does not broadcast to the input's "
                          f"shape {x.shape}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got a tensor "
+                             f"of shape {value.shape}")
+        if value.requires_grad:
+            from .elementwise import where
+            return where(m, value, x)
+        value = value.item()
     return MaskedFill.apply(x, mask=m, value=value)
 
 

@@ -13,15 +13,22 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .shape import _dim, broadcast_to, reshape, flip
+from .shape import _dim, broadcast_to, flip, permute, reshape
 
-_sum_builtin = builtins.sum
+_grad = grad_mode.state
+
+# this module defines sum/max/min/all/any; the builtins stay reachable under these names
+_any_builtin = builtins.any
 
 
 def _dims(dim, ndim, op, kw):
-    """Normalise ``dim`` (accepting ``axis=``) to a sorted tuple, or None for all axes."""
+    """Normalise ``dim`` (accepting ``axis=``) to a sorted tuple, or None for all axes.
+
+    A 0-d tensor accepts dim 0 or -1, as PyTorch does; reducing it over "all" of its (no) axes
+    is the same thing, so that case also returns None (NumPy would reject axis 0)."""
     if kw:
         dim = kw.pop("axis", dim)
         if kw:
@@ -31,8 +38,12 @@ def _dims(dim, ndim, op, kw):
     if isinstance(dim, (list, tuple)):
         if len(dim) == 0:
             return None
-        return tuple(sorted({_dim(d, ndim, op) for d in dim}))
-    return (_dim(dim, ndim, op),)
+        dims = [_dim(d, ndim, op) for d in dim]
+        if len(set(dims)) != len(dims):
+            raise ValueError(f"{op}: dim {tuple(dim)} names a dimension more than once")
+        return None if ndim == 0 else tuple(sorted(dims))
+    d = _dim(dim, ndim, op)
+    return None if ndim == 0 else (d,)
 
 
 def _keep(keepdim, kw):
@@ -109,7 +120,7 @@ class Prod(Function):
     # y = Π x;  dy/dxi = Π_{j≠i} xj  (= y / xi when no factor is zero)
     def forward(ctx, x, dims, keepdim):
         ctx.args = dims, keepdim
-        y = np.prod(x, axis=dims, keepdims=keepdim)
+        y = np.asarray(np.prod(x, axis=dims, keepdims=keepdim))  # not a NumPy scalar
         ctx.save_for_backward(x, y)
         return y
 
@@ -119,8 +130,24 @@ class Prod(Function):
         g = _expand_back(grad, x.shape, dims, keepdim)
         if (x.data != 0).all():
             return g * _expand_back(y, x.shape, dims, keepdim) / x
-        # with zeros: the product of all other factors, from exclusive products (not differentiated further)
-        return g * Tensor._make(_prod_except(x.data, dims))
+        # with zeros y / x is 0/0: multiply the other factors directly, from exclusive cumulative
+        # products, or with differentiable ops when this gradient is differentiated again
+        if not _grad.enabled:
+            return g * Tensor._make(_prod_except(x.data, dims))
+        return g * _prod_except_graph(x, dims)
+
+
+def _prod_except_graph(x, dims):
+    """Π_{j≠i} xj with differentiable ops: a slice of n factors becomes an (n, n) matrix with ones
+    on its diagonal, whose rows are multiplied. O(n²), so only used under create_graph=True."""
+    from .elementwise import where
+    axes = tuple(range(x.ndim)) if dims is None else dims
+    rest = [d for d in range(x.ndim) if d not in axes]
+    moved = permute(x, *rest, *axes)
+    n = _count(x.shape, dims)
+    rows = reshape(moved, moved.shape[:len(rest)] + (1, n))
+    others = prod(where(Tensor._make(np.eye(n, dtype=bool)), 1.0, rows), -1)
+    return permute(reshape(others, moved.shape), *np.argsort(rest + list(axes)))
 
 
 def _prod_except(x, dims):
@@ -175,16 +202,21 @@ def _correction(unbiased, correction, kw):
 
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **kw):
     """Variance with Bessel's correction by default (``unbiased=True``/``correction=1``, as PyTorch)."""
-    c = _correction(unbiased, correction, kw)
-    keepdim = _keep(keepdim, kw)
-    dims = _dims(dim, x.ndim, "var", kw)
-    _require_float(x, "var")
-    return Var.apply(x, dims=dims, correction=c, keepdim=keepdim)
+    return _var(x, dim, unbiased, keepdim, correction, kw, "var")
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None, **kw):
+    """√var, with the same arguments and defaults."""
     from .elementwise import sqrt
-    return sqrt(var(x, dim, unbiased, keepdim, correction, **kw))
+    return sqrt(_var(x, dim, unbiased, keepdim, correction, kw, "std"))
+
+
+def _var(x, dim, unbiased, keepdim, correction, kw, op):
+    c = _correction(unbiased, correction, kw)
+    keepdim = _keep(keepdim, kw)
+    dims = _dims(dim, x.ndim, op, kw)
+    _require_float(x, op)
+    return Var.apply(x, dims=dims, correction=c, keepdim=keepdim)
 
 
 def prod(x, dim=None, keepdim=False, **kw):
@@ -198,19 +230,46 @@ def cumsum(x, dim=None, **kw):
         dim = kw.pop("axis", dim)
     if dim is None:
         raise TypeError("cumsum: dim is required (e.g. x.cumsum(dim=0))")
-    return Cumsum.apply(x, dim=_dim(dim, x.ndim, "cumsum"))
+    d = _dim(dim, x.ndim, "cumsum")
+    if x.ndim == 0:  # NumPy's cumsum of a 0-d array has shape (1,); PyTorch's keeps shape ()
+        return reshape(Cumsum.apply(reshape(x, (1,)), dim=0), ())
+    return Cumsum.apply(x, dim=d)
+
+
+class Norm2(Function):
+    # y = √(Σ x²);  dy/dx = x / y, and 0 at the zero vector (as PyTorch; √ would give 0·∞ = nan)
+    def forward(ctx, x, dims, keepdim):
+        ctx.args = dims, keepdim
+        y = np.asarray(np.sqrt(np.sum(x * x, axis=dims, keepdims=keepdim)))
+        ctx.save_for_backward(x, y)
+        return y
+
+    def backward(ctx, grad):
+        from .elementwise import where
+        x, y = ctx.saved
+        dims, keepdim = ctx.args
+        y = _expand_back(y, x.shape, dims, keepdim)
+        return _expand_back(grad, x.shape, dims, keepdim) * x / where(y == 0, 1.0, y)
 
 
 def norm(x, p=2, dim=None, keepdim=False):
-    """The p-norm over ``dim`` (all elements by default): (Σ |x|^p)^(1/p); 'fro' is p=2."""
-    from .elementwise import abs as _abs, sqrt
+    """The p-norm over ``dim`` (all elements by default): (Σ |x|^p)^(1/p); 'fro' is p=2,
+    inf is max |x|, -inf is min |x|."""
+    from .elementwise import abs as _abs
+    dims = _dims(dim, x.ndim, "norm", None)
+    _require_float(x, "norm")
     if p == "fro" or p == 2:
-        return sqrt(sum(x * x, dim, keepdim))
+        return Norm2.apply(x, dims=dims, keepdim=keepdim)
+    if isinstance(p, str) or p == 0:
+        raise ValueError(f"norm: p={p!r} is not supported; use a nonzero number, inf, -inf or "
+                         "'fro'")
     if p == float("inf"):
-        return amax(_abs(x), dim, keepdim)
+        return amax(_abs(x), dims, keepdim)
+    if p == float("-inf"):
+        return amin(_abs(x), dims, keepdim)
     if p == 1:
-        return sum(_abs(x), dim, keepdim)
-    return sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
+        return sum(_abs(x), dims, keepdim)
+    return sum(_abs(x) ** p, dims, keepdim) ** (1.0 / p)
 
 
 # === extremes ==============================================================
@@ -219,18 +278,19 @@ class AMax(Function):
     def forward(ctx, x, dims, keepdim, largest):
         ctx.args = dims, keepdim
         y = (np.max if largest else np.min)(x, axis=dims, keepdims=True)
-        mask = (x == y)
-        ctx.weight = mask / mask.sum(axis=dims, keepdims=True).astype(x.dtype)
+        ctx.save_for_backward(x, y)  # the tie weights are built in backward: no cost without grad
         return y if keepdim else (y.reshape(()) if dims is None else np.squeeze(y, axis=dims))
 
     def backward(ctx, grad):
+        x, y = ctx.saved
         dims, keepdim = ctx.args
-        w = Tensor._make(ctx.weight.astype(grad.data.dtype, copy=False))
-        return _expand_back(grad, w.shape, dims, keepdim) * w
+        mask = x.data == y.data
+        w = mask / mask.sum(axis=dims, keepdims=True).astype(grad.data.dtype)
+        return _expand_back(grad, x.shape, dims, keepdim) * Tensor._make(w)
 
 
 def _check_nonempty(x, dims, op):
-    if x.data.size == 0 or (dims is not None and any(x.shape[d] == 0 for d in dims)):
+    if x.data.size == 0 or (dims is not None and _any_builtin(x.shape[d] == 0 for d in dims)):
         raise ValueError(f"{op}: cannot reduce over an empty dimension (shape {x.shape})")
 
 
@@ -261,6 +321,8 @@ def _max_min(x, dim, keepdim, kw, largest, op):
     if dim is None:
         return (amax if largest else amin)(x)
     d = _dim(dim, x.ndim, op)
+    if x.ndim == 0:  # the one element is the extreme, at index 0
+        return values_indices((amax if largest else amin)(x), Tensor._make(np.zeros((), np.int64)))
     _check_nonempty(x, (d,), op)
     idx = (np.argmax if largest else np.argmin)(x.data, axis=d)
     idx_k = np.expand_dims(idx, d)
@@ -346,7 +408,7 @@ class LogSoftmax(Function):
         ctx.dim = dim
         m = _stable_max(x, dim)
         shifted = x - m
-        y = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+        y = np.asarray(shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True)))
         ctx.save_for_backward(y)
         return y
 
@@ -387,11 +449,13 @@ def log_softmax(x, dim=None, dtype=None, **kw):
 
 
 # === booleans ==============================================================
-def all(x, dim=None, keepdim=False):
-    dims = _dims(dim, x.ndim, "all", None)
+def all(x, dim=None, keepdim=False, **kw):
+    keepdim = _keep(keepdim, kw)
+    dims = _dims(dim, x.ndim, "all", kw)
     return Tensor._make(np.asarray(np.all(x.data, axis=dims, keepdims=keepdim)))
 
 
-def any(x, dim=None, keepdim=False):
-    dims = _dims(dim, x.ndim, "any", None)
+def any(x, dim=None, keepdim=False, **kw):
+    keepdim = _keep(keepdim, kw)
+    dims = _dims(dim, x.ndim, "any", kw)
     return Tensor._make(np.asarray(np.any(x.data, axis=dims, keepdims=keepdim)))

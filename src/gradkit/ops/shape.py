@@ -9,16 +9,26 @@ gradient back.
 """
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 
 
 def _dim(d, ndim, op):
-    """Wrap a negative dim and check its range."""
-    if not -ndim - 1 < d < max(ndim, 1):
+    """Wrap a negative dim and check its range (a 0-d tensor accepts 0 and -1, as PyTorch)."""
+    n = max(ndim, 1)
+    if not -n <= d < n:
         raise IndexError(f"{op}: dim {d} is out of range for a tensor of {ndim} dimensions "
-                         f"(valid: {-max(ndim, 1)} to {max(ndim, 1) - 1})")
-    return d % ndim if ndim else 0
+                         f"(valid: {-n} to {n - 1})")
+    return d % n
+
+
+def _new_dim(d, ndim, op):
+    """Where a new dim goes (unsqueeze, stack): -ndim - 1 to ndim, as PyTorch."""
+    if not -ndim - 1 <= d <= ndim:
+        raise IndexError(f"{op}: dim {d} is out of range for inserting a dimension into a tensor "
+                         f"of {ndim} dimensions (valid: {-ndim - 1} to {ndim})")
+    return d % (ndim + 1)
 
 
 def _shape_args(shape):
@@ -26,6 +36,14 @@ def _shape_args(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     return tuple(int(s) for s in shape)
+
+
+def _view_of(x, out):
+    """A result that shares x's memory (NumPy made a view) shares its version counter too, as in
+    PyTorch: an in-place change through either is seen by every backward that saved the other."""
+    if out.data.base is not None and np.may_share_memory(out.data, x.data):
+        out._vc = x._vc
+    return out
 
 
 # === broadcasting ==========================================================
@@ -64,12 +82,19 @@ def broadcast_to(x, shape):
     shape = tuple(shape)
     if x.data.shape == shape:
         return x
+    _check_broadcast(x.shape, shape, "broadcast_to")
+    return _view_of(x, BroadcastTo.apply(x, shape=shape))
+
+
+def _check_broadcast(in_shape, shape, op):
+    # the target must be the broadcast result itself: (2, 3) -> (1, 3) broadcasts but only to (2, 3)
     try:
-        np.broadcast_shapes(x.data.shape, shape)
+        ok = np.broadcast_shapes(in_shape, shape) == shape
     except ValueError:
-        raise ValueError(f"broadcast_to: cannot broadcast a tensor of shape {x.shape} to {shape}; "
-                         "each dimension must match or be 1") from None
-    return BroadcastTo.apply(x, shape=shape)
+        ok = False
+    if not ok:
+        raise ValueError(f"{op}: cannot broadcast a tensor of shape {in_shape} to {shape}; each "
+                         "of its dimensions must equal the target's or be 1")
 
 
 def expand(x, *sizes):
@@ -79,8 +104,14 @@ def expand(x, *sizes):
     if lead < 0:
         raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
                          f"number of dimensions ({x.ndim}) of the tensor {x.shape}")
+    if -1 in sizes[:lead]:
+        raise ValueError(f"expand: -1 is not allowed for a new leading dimension (sizes {sizes} "
+                         f"for a tensor of shape {x.shape}); give its size")
     shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    return broadcast_to(x, shape)
+    if shape == x.data.shape:
+        return x
+    _check_broadcast(x.shape, shape, "expand")
+    return _view_of(x, BroadcastTo.apply(x, shape=shape))
 
 
 # === reshaping =============================================================
@@ -99,7 +130,7 @@ def reshape(x, *shape):
     if shape == x.data.shape:
         return x
     try:
-        return Reshape.apply(x, shape=shape)
+        return _view_of(x, Reshape.apply(x, shape=shape))
     except ValueError:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} "
                          f"elements) into shape {shape}") from None
@@ -128,7 +159,7 @@ def squeeze(x, dim=None):
 
 
 def unsqueeze(x, dim):
-    d = _dim(dim, x.ndim + 1, "unsqueeze")
+    d = _new_dim(dim, x.ndim, "unsqueeze")
     return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
 
 
@@ -150,7 +181,7 @@ def permute(x, *dims):
                          f"tensor of shape {x.shape}")
     if dims == tuple(range(x.ndim)):
         return x
-    return Permute.apply(x, dims=dims)
+    return _view_of(x, Permute.apply(x, dims=dims))
 
 
 def transpose(x, dim0, dim1):
@@ -233,11 +264,16 @@ def cat(tensors, dim=0):
         raise ValueError("cat: expected a non-empty list of tensors")
     ref = tensors[0]
     d = _dim(dim, ref.ndim, "cat")
+    dt = ref.data.dtype
     for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise ValueError(f"cat: tensor {i} is 0-d and cannot be concatenated; use stack, or "
+                             "unsqueeze it to shape (1,)")
         if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]:
             raise ValueError(f"cat: tensors must have the same shape except in dim {dim}; "
                              f"tensor 0 has shape {ref.shape}, tensor {i} has shape {t.shape}")
-    dt = np.result_type(*[t.data.dtype for t in tensors])
+        # PyTorch's promotion (float32 with int64 is float32), not NumPy's (float64)
+        dt = backend.result_dtype(np.empty(0, dt), t.data)
     if any(t.data.dtype != dt for t in tensors):
         from .elementwise import cast
         tensors = [cast(t, dt) for t in tensors]
@@ -255,5 +291,5 @@ def stack(tensors, dim=0):
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: expects each tensor to be equal size, but got "
                              f"{tensors[0].shape} at entry 0 and {t.shape} at entry {i}")
-    d = _dim(dim, tensors[0].ndim + 1, "stack")
+    d = _new_dim(dim, tensors[0].ndim, "stack")
     return cat([unsqueeze(t, d) for t in tensors], d)
