@@ -331,7 +331,7 @@ def test_mha_eval_ignores_dropout_and_train_drops_weights():
     gm.train()
     xt = gk.tensor(x)
     _, w_eval = gm.eval()(xt, xt, xt, average_attn_weights=False)
-    out, w = gm.train()(xt, xt, xt, average_attn_weights=False)
+    _, w = gm.train()(xt, xt, xt, average_attn_weights=False)
     kept = w.data != 0
     assert 0.3 < kept.mean() < 0.7
     np.testing.assert_allclose(w.data[kept], (w_eval.data / 0.5)[kept], rtol=1e-12)

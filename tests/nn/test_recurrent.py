@@ -364,6 +364,8 @@ def test_wrong_rank_and_state_shape_errors():
         lstm(gk.randn(6, 5, 4), (gk.zeros(1, 5, 3), gk.zeros(1, 5, 4)))
     with pytest.raises(TypeError, match=r"input dtype float64 does not match"):
         lstm(gk.randn(6, 5, 4, dtype=gk.float64))
+    with pytest.raises(TypeError, match=r"c_0 has dtype float64 but the input has float32"):
+        lstm(gk.randn(6, 5, 4), (gk.zeros(1, 5, 3), gk.zeros(1, 5, 3, dtype=gk.float64)))
     with pytest.raises(ValueError, match=r"LSTMCell\(4, 3\): input has 5 features"):
         nn.LSTMCell(4, 3)(gk.randn(2, 5))
     with pytest.raises(ValueError, match=r"unknown nonlinearity 'gelu'"):

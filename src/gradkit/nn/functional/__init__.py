@@ -37,3 +37,9 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     num = (x1 * x2).sum(dim)
     den = sqrt(clamp((x1 * x1).sum(dim) * (x2 * x2).sum(dim), min=eps * eps))
     return num / den
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+from .normalization import batch_norm, group_norm, instance_norm, layer_norm, rms_norm  # noqa: E402
+from .embedding import embedding  # noqa: E402
+from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402
+from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,  # noqa: E402
+                      adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d)
