@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import gradkit as gk
-import gradkit.nn as nn
 import gradkit.nn.functional as F
+from gradkit import nn
 from tests.oracle import check
 
 TF = torch.nn.functional

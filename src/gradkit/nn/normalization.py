@@ -9,8 +9,8 @@ import numpy as np
 from .. import ops
 from ..tensor import Tensor
 from . import functional as F
-from .functional.normalization import _normalized_shape
 from . import init
+from .functional.normalization import _normalized_shape
 from .module import Module, Parameter
 
 

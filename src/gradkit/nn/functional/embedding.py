@@ -9,8 +9,8 @@ The two directions are each other's transposes, so each op's backward is the oth
 import numpy as np
 
 from ...autograd import grad_mode
-from ...tensor import Tensor
 from ...autograd.function import Function
+from ...tensor import Tensor
 
 
 class Embedding(Function):

@@ -1,6 +1,6 @@
-"""Normalization, functional form: batch_norm, layer_norm, group_norm, rms_norm.
+"""Normalization, functional form: batch_norm, layer_norm, group_norm, rms_norm, instance_norm.
 
-All four are one op, ``Normalize``, applied to a different grouping of the axes:
+All are one op, ``Normalize``, applied to a different grouping of the axes:
 
     x̂ = (x − μ) · r,   r = 1 / √(var + ε),   y = γ ⊙ x̂ + β
 
@@ -10,17 +10,19 @@ with μ and the (biased) var taken over the normalized axes (rms_norm: μ = 0, v
     layer_norm   x (*, D1..Dk)      over the last k dims;       γ, β: (D1..Dk)
     group_norm   x (N, C, *)        over C/G channels and *;    γ, β: (C,)
     rms_norm     x (*, D1..Dk)      like layer_norm, no centring, no β
+    instance_norm x (N, C, *)       over *, per sample and channel;  γ, β: (C,)
 
 Its backward is the closed form (ĝ = g ⊙ γ, means over the normalized axes)
 
     dx = r (ĝ − mean(ĝ) − x̂ · mean(ĝ x̂))          (rms_norm: without the mean(ĝ) term)
     dγ = Σ g x̂,   dβ = Σ g                        (over the axes γ is broadcast along)
 
-written with Tensor ops, so it is itself differentiable.
+written once with Tensor ops (differentiable: used under create_graph=True) and once on arrays,
+in place (the usual case, 1.6-2.6x faster), with the same formula.
 
 === Normalize     the fused op
 === batch_norm    training (batch statistics, running-stat update) and eval (running statistics)
-=== layer_norm group_norm rms_norm
+=== layer_norm group_norm rms_norm instance_norm
 """
 import math
 
@@ -41,7 +43,7 @@ def _sum(a, axes, b=None):
     np.einsum, measured on float32: over (0, 2, 3) of (32, 64, 32, 32) 0.2 ms against 0.65 ms for
     a.sum(axes), and Σ a·b 1.8 ms against 3.8 ms for (a * b).sum(axes); as accurate (3e-7
     relative over 800k terms, like NumPy's pairwise sum)."""
-    letters = "abcdefgh"[:a.ndim]
+    letters = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
     out = "".join(c for i, c in enumerate(letters) if i not in axes)
     spec = f"{letters},{letters}->{out}" if b is not None else f"{letters}->{out}"
     r = np.einsum(spec, a, b) if b is not None else np.einsum(spec, a)
@@ -109,10 +111,11 @@ class Normalize(Function):
 
 
 def _normalize_backward_arrays(ctx, grad, x, weight, mu, r, needs, param_axes):
-    """Normalize's backward formula on arrays, in place and with einsum reductions: ~2x faster
-    than the Tensor-op version (LayerNorm (32, 128, 512) float32), which allocates a full-size
-    array per op. Used whenever no graph of the backward is needed."""
-    view, axes, pshape, eps, center, has_weight, shape = ctx.args
+    """Normalize's backward formula on arrays, in place and with einsum reductions. Measured
+    against the Tensor-op version (which allocates a full-size array per op), float32:
+    LayerNorm(512) on (32, 128, 512) 16 ms vs 26 ms, BatchNorm2d on (32, 64, 32, 32) 9 ms vs
+    24 ms. Used whenever no graph of the backward is needed (no create_graph)."""
+    view, axes, pshape, _, center, has_weight, shape = ctx.args
     xv, g, r = x.data.reshape(view), grad.data.reshape(view), r.data
     n = math.prod(xv.shape[i] for i in axes)
     xhat = xv - mu.data if center else xv * r

@@ -139,19 +139,19 @@ class TimeSteps(Function):
     # y = x reshaped to (T, N, G): the input projection of every step, read by the steps one
     # time step at a time;  dL/dx = the steps' gradients (a StepGrads) stacked along time
     def forward(ctx, x, shape):
-        ctx.in_shape = x.shape
+        ctx.in_shape, ctx.shape = x.shape, shape
         return x.reshape(shape)
 
     def backward(ctx, grad):
         if isinstance(grad, Tensor):
             return ops.reshape(grad, ctx.in_shape)
-        parts = grad.parts
-        some = next(iter(parts.values()))
-        T = ctx.in_shape[0] // some.shape[0]
+        parts = grad.parts  # steps whose output got no gradient are missing: their share is 0
+        T, N, G = ctx.shape
+        dtype = next(iter(parts.values())).dtype
         if _grad.enabled:
-            zero = Tensor._make(np.zeros(some.shape, some.dtype))
+            zero = Tensor._make(np.zeros((N, G), dtype))
             return ops.reshape(ops.stack([parts.get(t, zero) for t in range(T)]), ctx.in_shape)
-        out = np.empty((T,) + some.shape, some.dtype)
+        out = np.empty(ctx.shape, dtype)
         for t in range(T):
             if t in parts:
                 out[t] = parts[t].data
@@ -195,9 +195,9 @@ class StepWeight(Function):
             return grad
         parts = [grad.parts[t] for t in sorted(grad.parts)]
         if _grad.enabled:
-            cat = lambda xs: ops.cat(xs, 0)  # noqa: E731
+            cat = lambda xs: ops.cat(xs, 0)
         else:
-            cat = lambda xs: np.concatenate([x.data for x in xs])  # noqa: E731
+            cat = lambda xs: np.concatenate([x.data for x in xs])
         if isinstance(parts[0], tuple):
             return _wrap(cat([a for a, _ in parts]).T @ cat([b for _, b in parts]))
         return _wrap(cat(parts).sum(0))
@@ -229,7 +229,7 @@ class StackSteps(Function):
         return out
 
     def backward(ctx, grad):
-        D, T, H, lstm = ctx.args
+        _, T, H, lstm = ctx.args
         xp, (g,) = _backend(grad)
         grads = []
         for k, need in enumerate(ctx.needs_input_grad):
