@@ -40,3 +40,4 @@ __all__ = ["Tensor", "autograd", "grad", "no_grad", "enable_grad", "set_grad_ena
     k for k, v in _ops_namespace.items() if callable(v) and not k.startswith("_") and k[0].islower()
     and getattr(v, "__module__", "").startswith("gradkit.ops"))
 del _ops_namespace
+from . import optim  # noqa: E402

@@ -1,0 +1,124 @@
+"""Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay, and AMSGrad."""
+import numpy as np
+
+from ..autograd import grad_mode
+from ..tensor import Tensor
+from .optimizer import Optimizer
+
+__all__ = ["Adam", "AdamW"]
+
+
+def _check_adam_args(lr, betas, eps, weight_decay):
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+class Adam(Optimizer):
+    r"""Adam: a per-coordinate step from running averages of the gradient and its square.
+
+    At step t, with g_t the gradient (negated if ``maximize``)::
+
+        g_t ← g_t + λ w_{t−1}               weight_decay λ (L2; see AdamW for decoupled decay)
+        m_t = β1 m_{t−1} + (1 − β1) g_t     first moment (mean)
+        v_t = β2 v_{t−1} + (1 − β2) g_t²    second moment (uncentred variance)
+        m̂_t = m_t / (1 − β1ᵗ)               bias corrections (m_0 = v_0 = 0)
+        v̂_t = v_t / (1 − β2ᵗ)
+        w_t = w_{t−1} − lr m̂_t / (√v̂_t + ε)
+
+    With ``amsgrad``, v̂_t uses v_t^max = max(v_{t−1}^max, v_t) in place of v_t, so the
+    denominator never shrinks.
+
+    Paper: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015
+    (arXiv:1412.6980); AMSGrad: Reddi, Kale & Kumar, "On the Convergence of Adam and Beyond",
+    ICLR 2018.
+
+    Defaults: ``lr=1e-3``, ``betas=(0.9, 0.999)``, ``eps=1e-8``, ``weight_decay=0``,
+    ``amsgrad=False``, ``maximize=False``, ``decoupled_weight_decay=False`` (True makes it
+    AdamW). State per parameter: ``step`` (t), ``exp_avg`` (m), ``exp_avg_sq`` (v),
+    ``max_exp_avg_sq`` (amsgrad). ``foreach``/``fused``/``capturable``/``differentiable``
+    are accepted for PyTorch compatibility and ignored.
+
+    >>> opt = gk.optim.Adam(model.parameters(), lr=1e-3)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        _check_adam_args(lr, betas, eps, weight_decay)
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    @grad_mode.no_grad()
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            lam, amsgrad = group["weight_decay"], group["amsgrad"]
+            decoupled = group.get("decoupled_weight_decay", False)
+            for p in self._params(group):
+                w = p.data
+                d, tmp = self._work(w, 2)
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = Tensor._make(np.zeros_like(w))
+                    state["exp_avg_sq"] = Tensor._make(np.zeros_like(w))
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = Tensor._make(np.zeros_like(w))
+                state["step"] = t = state["step"] + 1
+                m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+
+                if decoupled and lam != 0:
+                    w *= 1 - lr * lam                                # w = w (1 − lr λ)  (AdamW)
+                    g = self._grad(p, 0, group["maximize"], out=d)
+                else:
+                    g = self._grad(p, lam, group["maximize"], out=d)  # g = g + λ w
+                # m = β1 m + (1 − β1) g, written m += (1 − β1)(g − m): one temporary
+                m += np.multiply(np.subtract(g, m, out=tmp), 1 - beta1, out=tmp)
+                # v = β2 v + (1 − β2) g²
+                v *= beta2
+                v += np.multiply(np.multiply(g, 1 - beta2, out=tmp), g, out=tmp)
+                if amsgrad:
+                    v_max = state["max_exp_avg_sq"].data
+                    v = np.maximum(v_max, v, out=v_max)             # v = max(v_max, v)
+                m_hat = np.divide(m, 1 - beta1 ** t, out=d)          # m̂ = m / (1 − β1ᵗ)
+                v_hat = np.divide(v, 1 - beta2 ** t, out=tmp)        # v̂ = v / (1 − β2ᵗ)
+                denom = np.add(np.sqrt(v_hat, out=tmp), eps, out=tmp)  # √v̂ + ε
+                w -= np.multiply(np.divide(m_hat, denom, out=tmp), lr, out=tmp)  # w −= lr m̂/(√v̂+ε)
+                p._vc[0] += 1
+        return loss
+
+
+class AdamW(Adam):
+    r"""AdamW: Adam with weight decay decoupled from the gradient.
+
+    Adam's L2 term ``g + λw`` passes through the adaptive scaling, so weights with large
+    gradient variance are barely decayed. AdamW shrinks the weights directly instead::
+
+        w_{t−1} ← w_{t−1} (1 − lr λ)        decoupled weight decay, before the Adam step
+        m_t, v_t, m̂_t, v̂_t as in Adam (on the plain gradient)
+        w_t = w_{t−1} − lr m̂_t / (√v̂_t + ε)
+
+    Paper: Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019
+    (arXiv:1711.05101).
+
+    Defaults: ``lr=1e-3``, ``betas=(0.9, 0.999)``, ``eps=1e-8``, ``weight_decay=1e-2``,
+    ``amsgrad=False``, ``maximize=False``.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
+
