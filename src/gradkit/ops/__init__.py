@@ -2,13 +2,13 @@
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                        linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        randperm, tensor, zeros, zeros_like)
+from .activation import dropout, elu, erf, gelu, leaky_relu, relu, sigmoid, silu, softplus
 from .elementwise import (abs, absolute, add, allclose, cast, ceil, clamp, clip, cos, div, divide,
-                          dropout, elu, eq, equal, erf, exp, expm1, floor, floor_divide, ge, gelu,
-                          greater, greater_equal, gt, isfinite, isinf, isnan, le, leaky_relu, less,
-                          less_equal, log, log1p, logical_and, logical_not, logical_or,
-                          logical_xor, lt, maximum, minimum, mul, ne, neg, negative, not_equal,
-                          pow, relu, remainder, round, rsqrt, sigmoid, sign, silu, sin, softplus,
-                          sqrt, square, sub, tanh, true_divide, trunc, where)
+                          eq, equal, exp, expm1, floor, floor_divide, ge, greater, greater_equal,
+                          gt, isfinite, isinf, isnan, le, less, less_equal, log, log1p,
+                          logical_and, logical_not, logical_or, logical_xor, lt, maximum, minimum,
+                          mul, ne, neg, negative, not_equal, pow, remainder, round, rsqrt, sign,
+                          sin, sqrt, square, sub, tanh, true_divide, trunc, where)
 from .elementwise import equal_all as equal  # noqa: F811  torch.equal: same shape and values
 from .indexing import (chunk, gather, getitem, index_select, masked_fill, narrow, one_hot, pad,
                        scatter_add, split, take_along_dim, unbind)

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from ...autograd.function import Function
-from ...ops.elementwise import dropout
+from ...ops.activation import dropout
 from ...ops.indexing import getitem, pad
 from ...ops.linalg import matmul
 from ...ops.reduction import mean

@@ -1,0 +1,248 @@
+"""Activations, the f in y = f(Σ w x + b), and dropout: a table of derivatives.
+
+Each forward is computed so that it cannot overflow (sigmoid from e^-|x|, softplus as
+max(x, 0) + ln(1 + e^-|x|)); each backward is written with Tensor ops, so it is differentiable.
+
+=== activations              sigmoid relu leaky_relu elu erf gelu silu softplus
+=== dropout                  dropout
+"""
+import math
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .elementwise import _float_unary, _quiet, exp, mul, where
+
+
+# === activations ===========================================================
+def _sigmoid_array(x):
+    # 1/(1+e^-x) for x >= 0 and e^x/(1+e^x) for x < 0: e^-|x| never overflows, no cancellation
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Function):
+    # y = 1/(1 + e^-x);  dy/dx = y (1 - y)
+    def forward(ctx, x):
+        y = _sigmoid_array(x)
+        ctx.save_for_backward(y)
+        return y
+
+    def backward(ctx, grad):
+        (y,) = ctx.saved
+        return grad * (y * (1 - y))
+
+
+class Relu(Function):
+    # y = max(x, 0);  dy/dx = 1 if x > 0 else 0   (0 at x = 0, as PyTorch)
+    def forward(ctx, x):
+        y = np.maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    def backward(ctx, grad):
+        (y,) = ctx.saved
+        return grad * Tensor._make((y.data > 0).astype(grad.data.dtype))
+
+
+class LeakyRelu(Function):
+    # y = x if x > 0 else a x;  dy/dx = 1 or a
+    def forward(ctx, x, negative_slope):
+        ctx.slope = np.where(x > 0, 1, negative_slope).astype(x.dtype)
+        return x * ctx.slope
+
+    def backward(ctx, grad):
+        return grad * Tensor._make(ctx.slope)
+
+
+class Elu(Function):
+    # y = x if x > 0 else α(e^x - 1);  dy/dx = 1 or y + α
+    def forward(ctx, x, alpha):
+        ctx.alpha = alpha
+        with _quiet():
+            y = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+        ctx.save_for_backward(x, y)
+        return y
+
+    def backward(ctx, grad):
+        x, y = ctx.saved
+        pos = x.data > 0
+        return where(pos, grad, grad * (y + ctx.alpha))
+
+
+_SQRT_2 = math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+class Erf(Function):
+    # y = erf x;  dy/dx = 2/√π e^(-x²)
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return erf_array(x)
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        return grad * exp(-(x * x)) * (2 / math.sqrt(math.pi))
+
+
+class Gelu(Function):
+    # y = x Φ(x), Φ(x) = (1 + erf(x/√2))/2;  dy/dx = Φ(x) + x φ(x), φ(x) = e^(-x²/2)/√(2π)
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return 0.5 * x * (1 + erf_array(x / x.dtype.type(_SQRT_2)))
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        cdf = (erf(x * (1 / _SQRT_2)) + 1) * 0.5
+        pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
+        return grad * (cdf + x * pdf)
+
+
+class GeluTanh(Function):
+    # y = x (1 + tanh u)/2 = x s,  u = √(2/π)(x + 0.044715 x³),  s = σ(2u)
+    # dy/dx = s + 2 x s (1 - s) du/dx,  du/dx = √(2/π)(1 + 3·0.044715 x²)
+    # (σ(2u) rather than (1 + tanh u)/2: in float32 tanh u rounds to -1 for x < -4 and the
+    # cancellation in 1 + t and 1 - t² cost the gradient all its digits there)
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with _quiet():
+            u = x * (1 + 0.044715 * (x * x)) * _SQRT_2_OVER_PI
+            return x * _sigmoid_array(2 * u)
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        x2 = x * x
+        s = sigmoid(x * (x2 * 0.044715 + 1) * (2 * _SQRT_2_OVER_PI))
+        du = (x2 * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
+        return grad * (s + x * s * (1 - s) * du * 2)
+
+
+class Silu(Function):
+    # y = x σ(x);  dy/dx = σ(x) (1 + x (1 - σ(x)))
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * _sigmoid_array(x)
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        s = sigmoid(x)
+        return grad * (s * (1 + x * (1 - s)))
+
+
+class Softplus(Function):
+    # y = ln(1 + e^(βx))/β, or x where βx > threshold;  dy/dx = σ(βx) (1 where linear)
+    def forward(ctx, x, beta, threshold):
+        ctx.beta, ctx.threshold = beta, threshold
+        ctx.save_for_backward(x)
+        bx = x * beta
+        # max(bx, 0) + ln(1 + e^-|bx|) is ln(1 + e^bx) without overflow
+        soft = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta
+        return np.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        bx = x * ctx.beta
+        return where(bx.data > ctx.threshold, grad, grad * sigmoid(bx))
+
+
+sigmoid = _float_unary(Sigmoid)
+erf = _float_unary(Erf)
+silu = _float_unary(Silu)
+
+
+def relu(x):
+    return Relu.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyRelu.apply(x, negative_slope=negative_slope)
+
+
+def elu(x, alpha=1.0):
+    return Elu.apply(x, alpha=alpha)
+
+
+def gelu(x, approximate="none"):
+    """GELU: exact ``x Φ(x)`` (``approximate='none'``) or the tanh approximation ('tanh')."""
+    if approximate == "none":
+        return Gelu.apply(x)
+    if approximate == "tanh":
+        return GeluTanh.apply(x)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    return Softplus.apply(x, beta=beta, threshold=threshold)
+
+
+# erf without SciPy. float32: the rational approximation of Eigen/XLA (max error ~1 ulp, one
+# pass of NumPy ops); float64: W. J. Cody's rational approximations, as in Cephes (full precision).
+_ERF32_A = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+            -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+            -1.60960333262415e-02)
+_ERF32_B = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+            -7.37332916720468e-03, -1.42647390514189e-02)
+
+
+def _polyval(coeffs, x):
+    r = coeffs[0]
+    for c in coeffs[1:]:
+        r = r * x + c
+    return r
+
+
+def erf_array(x):
+    """erf elementwise on an ndarray (float32 or float64)."""
+    if x.dtype != np.float64:
+        xc = np.clip(x, -4.0, 4.0)
+        x2 = xc * xc
+        return (xc * _polyval(_ERF32_A, x2) / _polyval(_ERF32_B, x2)).astype(x.dtype, copy=False)
+    return _erf64(x)
+
+
+# Cephes ndtr.c coefficients (erf for |x| < 1; erfc = exp(-x²) P/Q for 1 <= |x| < 8, R/S beyond)
+_T = (9.60497373987051638749e0, 9.00260197203842689217e1, 2.23200534594684319226e3,
+      7.00332514112805075473e3, 5.55923013010394962768e4)
+_U = (1.0, 3.35617141647503099647e1, 5.21357949780152679795e2, 4.59432382970980127987e3,
+      2.26290000613890934246e4, 4.92673942608635921086e4)
+_P = (2.46196981473530512524e-10, 5.64189564831068821977e-1, 7.46321056442269912687e0,
+      4.86371970985681366614e1, 1.96520832956077098242e2, 5.26445194995477358631e2,
+      9.34528527171957607540e2, 1.02755188689515710272e3, 5.57535335369399327526e2)
+_Q = (1.0, 1.32281951154744992508e1, 8.67072140885989742329e1, 3.54937778887819891062e2,
+      9.75708501743205489753e2, 1.82390916687909736289e3, 2.24633760818710981792e3,
+      1.65666309194161350182e3, 5.57535340817727675546e2)
+_R = (5.64189583547755073984e-1, 1.27536670759978104416e0, 5.01905042251180477414e0,
+      6.16021097993053585195e0, 7.40974269950448939160e0, 2.97886665372100240670e0)
+_S = (1.0, 2.26052863220117276590e0, 9.39603524938001434673e0, 1.20489539808096656605e1,
+      1.70814450747565897222e1, 9.60896809063285878018e0, 3.36907645100081516050e0)
+
+
+def _erf64(x):
+    with np.errstate(all="ignore"):
+        # erfc(10) < 1e-44: clipping there keeps the polynomials finite at huge and infinite x
+        ax = np.minimum(np.abs(x), 10.0)
+        z = x * x
+        small = x * _polyval(_T, z) / _polyval(_U, z)
+        e = np.exp(-z)
+        mid = e * _polyval(_P, ax) / _polyval(_Q, ax)
+        big = e * _polyval(_R, ax) / _polyval(_S, ax)
+        erfc = np.where(ax < 8.0, mid, big)
+        large = np.sign(x) * (1.0 - erfc)
+        return np.where(ax < 1.0, small, large)
+
+
+# === dropout ===============================================================
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p), so the expected
+    value is unchanged (inverted dropout). The identity when ``training`` is False or p == 0."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability p must be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    from .. import random as _random
+    keep = _random.get_generator().random(x.shape) >= p
+    return mul(x, Tensor._make(keep.astype(x.data.dtype) * x.data.dtype.type(1.0 / (1.0 - p))))
