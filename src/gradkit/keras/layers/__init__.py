@@ -1,0 +1,20 @@
+"""Keras layers, each a thin adapter over a ``gradkit.nn`` module (see ``base.py``).
+
+    keras.layers.Dense(128, activation="relu")           nn.Linear, built at the first call
+    keras.layers.Conv2D(32, 3, padding="same")           nn.Conv2d on channels-last images
+"""
+from .attention import MultiHeadAttention
+from .base import KerasTensor, Layer
+from .conv import (AveragePooling2D, AvgPool2D, Conv2D, Convolution2D, GlobalAveragePooling2D,
+                   GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
+from .core import (Activation, Add, Concatenate, Dense, Dropout, Flatten, Input, InputLayer,
+                   Reshape)
+from .embedding import Embedding
+from .normalization import BatchNormalization, LayerNormalization
+from .recurrent import GRU, LSTM, SimpleRNN
+
+__all__ = ["Layer", "KerasTensor", "Input", "InputLayer", "Dense", "Activation", "Flatten",
+           "Dropout", "Reshape", "Add", "Concatenate", "Conv2D", "Convolution2D", "MaxPooling2D",
+           "MaxPool2D", "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D",
+           "GlobalMaxPooling2D", "BatchNormalization", "LayerNormalization", "Embedding",
+           "SimpleRNN", "LSTM", "GRU", "MultiHeadAttention"]

@@ -1,0 +1,142 @@
+"""MultiHeadAttention in Keras' form: ``mha(query, value, key=None, attention_mask=None)``.
+
+Keras' layer differs from ``nn.MultiheadAttention`` in its shapes: each head has its own
+``key_dim`` (the projections map E -> num_heads · key_dim, not E -> E), the inputs are
+batch-first, and a bool ``attention_mask`` marks the pairs that TAKE PART (True = attend;
+``nn.MultiheadAttention``'s bool masks mean the opposite). So this layer is built from four
+``nn.Linear`` projections and the attention kernel of ``nn.functional.attention``:
+
+    q = query W_q + b_q, k = key W_k + b_k, v = value W_v + b_v   (split into heads)
+    head_h = softmax(q_h k_hᵀ / √key_dim + mask) v_h
+    out = [head_1 .. head_H] W_o + b_o                              (back to query's width)
+
+Keras' kernels (E, H, key_dim) and (H, value_dim, E_out) are these Linear weights reshaped.
+"""
+import math
+
+import numpy as np
+
+from ... import nn
+from ...nn.functional.attention import _attend, _causal_drop
+from ...tensor import Tensor
+from .. import initializers
+from .base import KerasWeight, Layer
+
+__all__ = ["MultiHeadAttention"]
+
+
+class MultiHeadAttention(Layer):
+    """query: (N, T, E_q), value: (N, S, E_v), key: (N, S, E_k) (defaults to value) ->
+    (N, T, E_q) (or ``output_shape``); with ``return_attention_scores=True`` also the
+    attention weights (N, num_heads, T, S).
+
+    Defaults: ``value_dim=key_dim``, ``dropout=0.0`` (on the attention weights, in training),
+    ``use_bias=True``, ``kernel_initializer='glorot_uniform'``, ``bias_initializer='zeros'``.
+
+    >>> mha = MultiHeadAttention(num_heads=4, key_dim=16)
+    >>> y = mha(x, x)                      # self-attention, x: (N, T, E)
+    """
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
+                 output_shape=None, attention_axes=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if attention_axes is not None:
+            raise NotImplementedError("MultiHeadAttention: attention_axes is not supported by "
+                                      "gradkit.keras (attention runs over the sequence axis)")
+        if any(v is not None for v in (kernel_regularizer, bias_regularizer, activity_regularizer,
+                                       kernel_constraint, bias_constraint)):
+            raise NotImplementedError("MultiHeadAttention: regularizers/constraints are not "
+                                      "supported by gradkit.keras yet")
+        self.num_heads, self.key_dim = int(num_heads), int(key_dim)
+        self.value_dim = int(value_dim) if value_dim is not None else self.key_dim
+        self.dropout, self.use_bias = float(dropout), use_bias
+        self._out_dim = output_shape
+        self._init_names = (kernel_initializer, bias_initializer)
+
+    # the projections need both query's and value's widths: created at the first call
+    def _build_projections(self, e_q, e_k, e_v):
+        H, kd, vd = self.num_heads, self.key_dim, self.value_dim
+        e_out = e_q if self._out_dim is None else int(np.prod(self._out_dim))
+        kinit, binit = (initializers.get(i) for i in self._init_names)
+
+        def linear(n_in, n_out, keras_shape):
+            m = nn.Linear(n_in, n_out, bias=self.use_bias, dtype=self._dtype)
+            m.weight.data[...] = np.asarray(kinit(keras_shape, dtype=self._dtype)).reshape(
+                n_in, n_out).T
+            if self.use_bias:
+                m.bias.data[...] = np.asarray(binit((n_out,), dtype=self._dtype))
+            return m
+
+        self.query_dense = linear(e_q, H * kd, (e_q, H, kd))
+        self.key_dense = linear(e_k, H * kd, (e_k, H, kd))
+        self.value_dense = linear(e_v, H * vd, (e_v, H, vd))
+        self.output_dense = linear(H * vd, e_out, (H, vd, e_out))
+
+    def _heads(self, x, d):
+        """(N, T, H·d) -> (N, H, T, d)"""
+        N, T = x.shape[0], x.shape[1]
+        return x.reshape(N, T, self.num_heads, d).permute(0, 2, 1, 3)
+
+    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
+             attention_mask=None, return_attention_scores=False, training=None,
+             use_causal_mask=False):
+        key = value if key is None else key
+        if any(m is not None for m in (query_mask, value_mask, key_mask)):
+            raise NotImplementedError("MultiHeadAttention: query_mask/value_mask/key_mask are "
+                                      "not supported; pass attention_mask (N, T, S)")
+        if "query_dense" not in self._modules:
+            self._build_projections(query.shape[-1], key.shape[-1], value.shape[-1])
+        q = self._heads(self.query_dense(query), self.key_dim)
+        k = self._heads(self.key_dense(key), self.key_dim)
+        v = self._heads(self.value_dense(value), self.value_dim)
+        T, S = q.shape[2], k.shape[2]
+        drop = None
+        if attention_mask is not None:
+            m = attention_mask.data if isinstance(attention_mask, Tensor) \
+                else np.asarray(attention_mask)
+            drop = ~(m.astype(bool))[:, None]  # (N, 1, T, S), True = masked out
+        if use_causal_mask:
+            causal = _causal_drop(T, S)
+            drop = causal if drop is None else (drop | causal)
+        p_drop = self.dropout if training else 0.0
+        out, scores = _attend(q, k, v, None, drop, 1.0 / math.sqrt(self.key_dim), p_drop)
+        N = out.shape[0]
+        out = out.permute(0, 2, 1, 3).reshape(N, T, self.num_heads * self.value_dim)
+        out = self.output_dense(out)
+        if self._out_dim is not None:
+            shape = (self._out_dim,) if isinstance(self._out_dim, int) else tuple(self._out_dim)
+            out = out.reshape(N, T, *shape)
+        return (out, scores) if return_attention_scores else out
+
+    _wraps_modules = True
+
+    def _own_weights(self):
+        if "query_dense" not in self._modules:
+            return []
+        H, kd, vd = self.num_heads, self.key_dim, self.value_dim
+        ws = []
+        for m, d in ((self.query_dense, kd), (self.key_dense, kd), (self.value_dense, vd)):
+            n_in = m.in_features
+            ws.append(KerasWeight(m.weight, lambda a, n=n_in, d=d: a.T.reshape(n, H, d),
+                                  lambda a, n=n_in: a.reshape(n, -1).T))
+            if self.use_bias:
+                ws.append(KerasWeight(m.bias, lambda a, d=d: a.reshape(H, d),
+                                      lambda a: a.reshape(-1)))
+        o = self.output_dense
+        ws.append(KerasWeight(o.weight, lambda a: a.T.reshape(H, vd, -1),
+                              lambda a: a.reshape(H * vd, -1).T))
+        if self.use_bias:
+            ws.append(KerasWeight(o.bias))
+        return ws
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_heads=self.num_heads, key_dim=self.key_dim, value_dim=self.value_dim,
+                      dropout=self.dropout, use_bias=self.use_bias, output_shape=self._out_dim,
+                      **{k: v if isinstance(v, str) else initializers.serialize(v)
+                         for k, v in zip(("kernel_initializer", "bias_initializer"),
+                                         self._init_names)})
+        return config

@@ -1,0 +1,256 @@
+"""Core Keras layers: Input, InputLayer, Dense, Activation, Flatten, Dropout, Reshape, Add,
+Concatenate — each a thin adapter over ``gradkit.nn`` / ``gradkit.ops``."""
+import numpy as np
+
+from ... import nn, ops
+from .. import activations, initializers, regularizers
+from .base import KerasTensor, KerasWeight, Layer, Node, transposed
+
+__all__ = ["Input", "InputLayer", "Dense", "Activation", "Flatten", "Dropout", "Reshape", "Add",
+           "Concatenate"]
+
+
+def _no_constraints(layer, **constraints):
+    given = [k for k, v in constraints.items() if v is not None]
+    if given:
+        raise NotImplementedError(f"{type(layer).__name__}: {', '.join(given)} are not supported "
+                                  "by gradkit.keras yet")
+
+
+def _serialize_init(init):
+    return initializers.serialize(init) if not isinstance(init, str) else init
+
+
+# === inputs ===================================================================================
+class InputLayer(Layer):
+    """The entry of a functional model: passes its input through. Made by ``keras.Input``."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
+                 input_shape=None, **kwargs):
+        shape = shape if shape is not None else input_shape
+        if batch_shape is None:
+            if shape is None:
+                raise ValueError("InputLayer: give shape= (without the batch dimension), e.g. "
+                                 "keras.Input(shape=(784,))")
+            batch_shape = (batch_size,) + ((shape,) if isinstance(shape, int) else tuple(shape))
+        super().__init__(name=name, dtype=dtype, batch_input_shape=batch_shape, **kwargs)
+        self.built = True
+        self._build_input_shape = self._output_shape = tuple(batch_shape)
+        self.output = KerasTensor(batch_shape, self.dtype, name=self.name)
+        node = Node(self, (), {}, self.output)
+        self.output._history = (node, 0)
+        self._inbound_nodes.append(node)
+
+    def _convert(self, x):
+        return x  # an Input passes data on untouched; the next layer casts it
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype,
+                "batch_shape": list(self._batch_input_shape)}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):
+    """A symbolic batch of inputs for the functional API: ``keras.Input(shape=(784,))`` is a
+    KerasTensor of shape (None, 784). ``dtype`` defaults to float32; use 'int64' for indices."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+                      batch_shape=batch_shape).output
+
+
+# === Dense ====================================================================================
+class Dense(Layer):
+    """y = activation(x · kernel + bias): a fully connected layer of ``units`` neurons.
+
+    x: (N, ..., in) -> (N, ..., units). Wraps ``nn.Linear(in, units)``, built at the first call
+    (or from ``input_shape=``). Defaults: ``activation=None`` (linear), ``use_bias=True``,
+    ``kernel_initializer='glorot_uniform'``, ``bias_initializer='zeros'`` (Keras' defaults, not
+    PyTorch's). ``kernel`` reads as Keras' (in, units); it is stored as ``linear.weight``
+    (units, in).
+
+    >>> Dense(128, activation="relu")
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
+        _no_constraints(self, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._init_names = (kernel_initializer, bias_initializer)
+
+    def build(self, input_shape):
+        in_features = input_shape[-1]
+        if in_features is None:
+            raise ValueError(f"Dense '{self.name}': the last axis of the input must be known; "
+                             f"got input shape {input_shape}")
+        self.linear = nn.Linear(in_features, self.units, bias=self.use_bias, dtype=self._dtype)
+        kernel = self.kernel_initializer((in_features, self.units), dtype=self._dtype)
+        self.linear.weight.data[...] = np.asarray(kernel).T
+        if self.use_bias:
+            self.linear.bias.data[...] = self.bias_initializer((self.units,), dtype=self._dtype)
+
+    def _check_inputs(self, x):
+        if x.ndim == 0 or x.shape[-1] != self.linear.in_features:
+            raise self._input_error(self.linear.in_features, x.shape[-1] if x.ndim else 0, x.shape)
+
+    def call(self, inputs):
+        y = self.activation(self.linear(inputs))
+        if self.kernel_regularizer is not None:
+            self.add_loss(self.kernel_regularizer(self.linear.weight))
+        if self.bias_regularizer is not None and self.use_bias:
+            self.add_loss(self.bias_regularizer(self.linear.bias))
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(y) / y.shape[0])
+        return y
+
+    _wraps_modules = True
+
+    def _own_weights(self):
+        if not self.built:
+            return []
+        ws = [transposed(self.linear.weight)]
+        if self.use_bias:
+            ws.append(KerasWeight(self.linear.bias))
+        return ws
+
+    @property
+    def kernel(self):
+        """The kernel as Keras shows it, (in, units): a view of ``linear.weight`` transposed."""
+        return self.linear.weight.T
+
+    @property
+    def bias(self):
+        return self.linear.bias if self.use_bias else None
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units, activation=activations.serialize(self.activation),
+                      use_bias=self.use_bias,
+                      kernel_initializer=_serialize_init(self._init_names[0]),
+                      bias_initializer=_serialize_init(self._init_names[1]),
+                      kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+                      bias_regularizer=regularizers.serialize(self.bias_regularizer),
+                      activity_regularizer=regularizers.serialize(self.activity_regularizer))
+        return config
+
+    def extra_repr(self):
+        return f"name={self.name!r}, units={self.units}"
+
+
+# === shape and element-wise layers ============================================================
+class Activation(Layer):
+    """Applies an activation: ``Activation('relu')``."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = activations.serialize(self.activation)
+        return config
+
+
+class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1·d2·...), in channels-last order as Keras flattens."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format or "channels_last"
+        self.flatten = nn.Flatten(start_dim=1)
+
+    def call(self, inputs):
+        if self.data_format == "channels_first" and inputs.ndim > 2:
+            inputs = inputs.permute(0, *range(2, inputs.ndim), 1)
+        if inputs.ndim == 1:
+            return inputs.reshape(-1, 1)
+        return self.flatten(inputs)
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
+
+
+class Dropout(Layer):
+    """Zeroes each input element with probability ``rate`` in training and scales the rest by
+    1/(1 - rate); the identity in inference (``evaluate``, ``predict``, ``model(x)``)."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
+        if noise_shape is not None:
+            raise NotImplementedError("Dropout: noise_shape is not supported by gradkit.keras yet")
+        self.rate, self.seed = float(rate), seed
+        self.dropout = nn.Dropout(self.rate)
+
+    def call(self, inputs, training=None):
+        return self.dropout(inputs)  # follows the layer's mode, which training= sets
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rate=self.rate, seed=self.seed)
+        return config
+
+
+class Reshape(Layer):
+    """(N, ...) -> (N, *target_shape); one entry of ``target_shape`` may be -1."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(target_shape)
+
+    def call(self, inputs):
+        return inputs.reshape(inputs.shape[0], *self.target_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["target_shape"] = list(self.target_shape)
+        return config
+
+
+class Add(Layer):
+    """The element-wise sum of a list of inputs of the same shape (residual connections)."""
+
+    def call(self, inputs):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = out + x
+        return out
+
+
+class Concatenate(Layer):
+    """Joins a list of inputs along ``axis`` (default -1, the features)."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def call(self, inputs):
+        return ops.cat(list(inputs), dim=self.axis)
+
+    def get_config(self):
+        config = super().get_config()
+        config["axis"] = self.axis
+        return config
+

@@ -1,0 +1,83 @@
+"""Embedding: token ids -> learned vectors. Wraps ``nn.Embedding``."""
+import numpy as np
+
+from ... import nn
+from ...tensor import Tensor
+from .. import initializers
+from .base import KerasWeight, Layer
+
+__all__ = ["Embedding"]
+
+
+class Embedding(Layer):
+    """(N, T) integer ids in [0, input_dim) -> (N, T, output_dim).
+
+    ``input_dim`` is the vocabulary size, ``output_dim`` the vector size. The table starts from
+    ``embeddings_initializer='uniform'`` (Keras: U(-0.05, 0.05); PyTorch's nn.Embedding uses
+    N(0, 1)). Float inputs holding whole numbers are cast to int64. ``mask_zero`` (masking
+    padding through later layers) is not supported: gradkit layers do not propagate masks.
+    ``input_length`` (Keras 2) is accepted as ``input_shape=(input_length,)``.
+    """
+
+    _integer_inputs = True
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 input_length=None, **kwargs):
+        if input_length is not None and "input_shape" not in kwargs:
+            kwargs["input_shape"] = (input_length,)
+        super().__init__(**kwargs)
+        if mask_zero:
+            raise NotImplementedError("Embedding(mask_zero=True): gradkit.keras layers do not "
+                                      "propagate masks; pad with 0 and let the model learn it, "
+                                      "or use the last real step explicitly")
+        if embeddings_regularizer is not None or embeddings_constraint is not None:
+            raise NotImplementedError("Embedding: regularizers/constraints are not supported "
+                                      "by gradkit.keras yet")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self._init_name = embeddings_initializer
+        # the table's size is known from the arguments: built now, as Keras does
+        self.embedding = nn.Embedding(self.input_dim, self.output_dim, dtype=self._dtype)
+        table = initializers.get(embeddings_initializer)((self.input_dim, self.output_dim),
+                                                          dtype=self._dtype)
+        self.embedding.weight.data[...] = np.asarray(table)
+        self.built = True
+
+    def _convert(self, x):
+        x = super()._convert(x)
+        if isinstance(x, Tensor) and x.dtype.kind == "f":
+            if not np.all(x.data == np.floor(x.data)):
+                raise TypeError(f"Embedding '{self.name}': inputs are token ids and must be whole "
+                                f"numbers; got float values such as "
+                                f"{x.data[x.data != np.floor(x.data)][0]}")
+            x = Tensor(x.data.astype(np.int64))
+        return x
+
+    def _check_inputs(self, x):
+        if x.data.size and (x.data.min() < 0 or x.data.max() >= self.input_dim):
+            bad = x.data[(x.data < 0) | (x.data >= self.input_dim)][0]
+            e = ValueError(f"Input 0 of layer '{self.name}' (Embedding) is incompatible with the "
+                           f"layer: token id {int(bad)} is outside [0, {self.input_dim}) "
+                           f"(input_dim={self.input_dim}); raise input_dim to the vocabulary size "
+                           "(largest id + 1)")
+            e._gk_named = True
+            raise e
+
+    def call(self, inputs):
+        return self.embedding(inputs)
+
+    _wraps_modules = True
+
+    def _own_weights(self):
+        return [KerasWeight(self.embedding.weight)]
+
+    @property
+    def embeddings(self):
+        return self.embedding.weight
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(input_dim=self.input_dim, output_dim=self.output_dim,
+                      embeddings_initializer=self._init_name if isinstance(self._init_name, str)
+                      else initializers.serialize(self._init_name))
+        return config

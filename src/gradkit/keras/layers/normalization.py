@@ -1,0 +1,190 @@
+"""BatchNormalization and LayerNormalization over the last (channels) axis, as Keras does.
+
+``BatchNormalization`` wraps ``nn.BatchNorm1d`` (inputs (N, C) or (N, L, C)) or
+``nn.BatchNorm2d`` ((N, H, W, C)), moving the channel axis to dim 1 and back. Keras' arguments
+map onto PyTorch's: ``momentum=0.99`` (the weight of the old moving average) is PyTorch's
+``momentum=0.01`` (the weight of the new batch), ``epsilon=1e-3`` is ``eps``; gamma/beta are
+``weight``/``bias``, moving_mean/moving_variance are ``running_mean``/``running_var``.
+One difference remains: PyTorch (and so gradkit) updates the moving variance with the unbiased
+batch variance (÷ (n-1)), Keras with the biased one (÷ n).
+
+A BatchNormalization with ``trainable=False`` runs in inference mode even inside ``fit`` (Keras'
+rule for fine-tuning).
+"""
+from ... import nn
+from .. import initializers
+from .base import KerasWeight, Layer
+
+__all__ = ["BatchNormalization", "LayerNormalization"]
+
+
+def _init(layer, tensor, initializer):
+    tensor.data[...] = initializers.get(initializer)(tensor.shape, dtype=tensor.dtype)
+
+
+class BatchNormalization(Layer):
+    """y = gamma · (x - mean) / √(var + epsilon) + beta per channel (the last axis).
+
+    Training mode uses the batch's mean and variance and updates the moving averages
+    ``moving = momentum · moving + (1 - momentum) · batch``; inference uses the moving
+    averages. Defaults: ``axis=-1``, ``momentum=0.99``, ``epsilon=0.001``, ``center=True``,
+    ``scale=True``.
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, synchronized=False, **kwargs):
+        super().__init__(**kwargs)
+        if any(v is not None for v in (beta_regularizer, gamma_regularizer, beta_constraint,
+                                       gamma_constraint)):
+            raise NotImplementedError("BatchNormalization: regularizers/constraints on gamma and "
+                                      "beta are not supported by gradkit.keras yet")
+        if axis not in (-1, 1, 3) and not isinstance(axis, int):
+            raise ValueError(f"BatchNormalization: axis must be an int, got {axis!r}")
+        self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        self.center, self.scale = center, scale
+        self._inits = dict(beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
+                           moving_mean_initializer=moving_mean_initializer,
+                           moving_variance_initializer=moving_variance_initializer)
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        axis = self.axis % rank
+        if rank not in (2, 3, 4) or axis == 0:
+            raise ValueError(f"BatchNormalization '{self.name}': expected an input of rank 2, 3 "
+                             f"or 4 with the channels on a non-batch axis, got shape {input_shape}")
+        self._axis = axis
+        C = input_shape[axis]
+        cls = nn.BatchNorm2d if rank == 4 else nn.BatchNorm1d
+        self.bn = cls(C, eps=self.epsilon, momentum=1.0 - self.momentum, affine=True,
+                      dtype=self._dtype, bias=self.center)
+        _init(self, self.bn.weight, self._inits["gamma_initializer"])
+        if self.center:
+            _init(self, self.bn.bias, self._inits["beta_initializer"])
+        _init(self, self.bn.running_mean, self._inits["moving_mean_initializer"])
+        _init(self, self.bn.running_var, self._inits["moving_variance_initializer"])
+        if not self.scale:  # gamma fixed at its initial value (1): kept, never trained
+            self.bn.weight.requires_grad_(False)
+
+    def _check_inputs(self, x):
+        C = self.bn.num_features
+        if x.ndim != len(self._build_input_shape) or x.shape[self._axis] != C:
+            raise self._input_error(C, x.shape[self._axis] if x.ndim > self._axis else None,
+                                    x.shape, what=f"channels (axis {self.axis})")
+
+    def call(self, inputs, training=None):
+        # trainable=False means inference mode, in fit too (Keras' rule)
+        self.bn.train(bool(training) and self.trainable)
+        axis = self._axis
+        x = inputs if axis == 1 else _move(inputs, axis, 1)
+        y = self.bn(x)
+        return y if axis == 1 else _move(y, 1, axis)
+
+    _wraps_modules = True
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        Layer.trainable.fset(self, value)
+        if self.built and not self.scale:
+            self.bn.weight.requires_grad_(False)
+
+    def _own_weights(self):
+        if not self.built:
+            return []
+        ws = [KerasWeight(self.bn.weight)] if self.scale else []
+        if self.center:
+            ws.append(KerasWeight(self.bn.bias))
+        return ws + [KerasWeight(self.bn.running_mean), KerasWeight(self.bn.running_var)]
+
+    @property
+    def gamma(self):
+        return self.bn.weight
+
+    @property
+    def beta(self):
+        return self.bn.bias
+
+    @property
+    def moving_mean(self):
+        return self.bn.running_mean
+
+    @property
+    def moving_variance(self):
+        return self.bn.running_var
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(axis=self.axis, momentum=self.momentum, epsilon=self.epsilon,
+                      center=self.center, scale=self.scale,
+                      **{k: v if isinstance(v, str) else initializers.serialize(v)
+                         for k, v in self._inits.items()})
+        return config
+
+
+def _move(x, src, dst):
+    """Move axis ``src`` to position ``dst`` (a permute)."""
+    order = list(range(x.ndim))
+    order.insert(dst, order.pop(src))
+    return x.permute(*order)
+
+
+class LayerNormalization(Layer):
+    """y = gamma · (x - mean) / √(var + epsilon) + beta over the last axis (or the trailing
+    ``axis`` list) of each sample. Wraps ``nn.LayerNorm``. Defaults: ``axis=-1``,
+    ``epsilon=0.001`` (PyTorch's default is 1e-5), ``center=True``, ``scale=True``."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
+                 beta_constraint=None, gamma_constraint=None, rms_scaling=False, **kwargs):
+        super().__init__(**kwargs)
+        if any(v is not None for v in (beta_regularizer, gamma_regularizer, beta_constraint,
+                                       gamma_constraint)) or rms_scaling:
+            raise NotImplementedError("LayerNormalization: regularizers, constraints and "
+                                      "rms_scaling are not supported by gradkit.keras yet")
+        self.axis = axis
+        self.epsilon, self.center, self.scale = float(epsilon), center, scale
+        self._inits = dict(beta_initializer=beta_initializer, gamma_initializer=gamma_initializer)
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        axes = sorted(a % rank for a in ([self.axis] if isinstance(self.axis, int) else self.axis))
+        if axes != list(range(rank - len(axes), rank)) or 0 in axes:
+            raise NotImplementedError(f"LayerNormalization '{self.name}': gradkit normalises over "
+                                      f"trailing axes only; got axis={self.axis} for rank {rank}")
+        self.norm = nn.LayerNorm([input_shape[a] for a in axes], eps=self.epsilon,
+                                 elementwise_affine=True, bias=self.center, dtype=self._dtype)
+        _init(self, self.norm.weight, self._inits["gamma_initializer"])
+        if self.center:
+            _init(self, self.norm.bias, self._inits["beta_initializer"])
+        if not self.scale:
+            self.norm.weight.requires_grad_(False)
+
+    def _check_inputs(self, x):
+        want = tuple(self.norm.normalized_shape)
+        if tuple(x.shape[-len(want):]) != want:
+            raise self._input_error(want, tuple(x.shape[-len(want):]), x.shape,
+                                    what="as the normalised trailing axes")
+
+    def call(self, inputs):
+        return self.norm(inputs)
+
+    _wraps_modules = True
+
+    def _own_weights(self):
+        if not self.built:
+            return []
+        ws = [KerasWeight(self.norm.weight)] if self.scale else []
+        return ws + ([KerasWeight(self.norm.bias)] if self.center else [])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(axis=self.axis, epsilon=self.epsilon, center=self.center, scale=self.scale,
+                      **{k: v if isinstance(v, str) else initializers.serialize(v)
+                         for k, v in self._inits.items()})
+        return config

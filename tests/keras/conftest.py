@@ -1,0 +1,48 @@
+"""tests/keras: the shared real data (GRADKIT_DATA), an isolated cache, fresh layer names, and one
+BLAS thread (the small matmuls of these tests run several times slower with threads fighting
+over a loaded machine)."""
+import os
+from pathlib import Path
+
+import pytest
+
+import gradkit.keras as keras
+
+SHARED_DATA = Path(os.environ.get("GRADKIT_DATA") or
+                   Path(__file__).resolve().parents[2].parent / "shared" / "data")
+
+
+@pytest.fixture(autouse=True)
+def keras_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADKIT_DATA", str(SHARED_DATA))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    keras.backend.clear_session()
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.fixture(scope="session")
+def fashion():
+    """Keras' Fashion-MNIST ((x_train, y_train), (x_test, y_test)), loaded once."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADKIT_DATA", str(SHARED_DATA))
+        mp.setenv("XDG_CACHE_HOME", "/nonexistent-gradkit-test-cache")
+        return keras.datasets.fashion_mnist.load_data()
+
+
+@pytest.fixture(scope="session")
+def boston():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADKIT_DATA", str(SHARED_DATA))
+        mp.setenv("XDG_CACHE_HOME", "/nonexistent-gradkit-test-cache")
+        return keras.datasets.boston_housing.load_data()
