@@ -3,7 +3,7 @@ import sys
 
 
 def test_demo_runs_passes_gradcheck_and_learns_xor():
-    out = subprocess.run([sys.executable, "-m", "gradkit"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "gradkit", "demo"], capture_output=True, text=True,
                          timeout=120, check=True).stdout
     assert "gradient check against central differences: passed" in out
     final = [line for line in out.splitlines() if line.startswith("step 1000")][0]

@@ -1,6 +1,7 @@
-"""``python -m gradkit``: run the demo (the training commands arrive with the training issues)."""
+"""``python -m gradkit`` is the ``gradkit`` command (see cli.py); ``python -m gradkit demo`` runs
+the backpropagation demo."""
 import sys
 
-from .demo import main
+from .cli import main
 
-sys.exit(0 if main() else 1)
+sys.exit(main())

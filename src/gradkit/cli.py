@@ -489,7 +489,20 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="language models: sampling seed (default: 0)")
     _data_options(p)
     p.set_defaults(func=cmd_predict, limit=None)
+
+    d = sub.add_parser("demo", help="backpropagation by hand: a tiny network's gradients, a "
+                                    "gradient check and XOR training (no data, no extras)",
+                       description="Build a 2-8-1 network from raw tensors, backpropagate, "
+                                   "check the gradients against central differences and train "
+                                   "it on XOR by gradient descent.")
+    d.set_defaults(func=cmd_demo)
     return parser
+
+
+def cmd_demo(args):
+    from .demo import main as demo_main
+
+    return 0 if demo_main() else 1
 
 
 def main(argv=None):
