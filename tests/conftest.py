@@ -9,6 +9,17 @@ import gradkit as gk
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_blas_thread():
+    """One BLAS thread for the whole suite: its matrices are small, and on a 2-core machine that
+    is busy with other work OpenBLAS's spinning threads make them several times slower.
+    Benchmarks, not tests, measure threaded speed."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     gk.manual_seed(0)

@@ -1,6 +1,5 @@
-"""tests/keras: the shared real data (GRADKIT_DATA), an isolated cache, fresh layer names, and one
-BLAS thread (the small matmuls of these tests run several times slower with threads fighting
-over a loaded machine)."""
+"""tests/keras: the shared real data (GRADKIT_DATA), an isolated cache and fresh layer names (one
+BLAS thread for the whole suite is set in tests/conftest.py)."""
 import os
 from pathlib import Path
 
@@ -18,17 +17,6 @@ def keras_env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     keras.backend.clear_session()
     return SHARED_DATA
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 @pytest.fixture(scope="session")
