@@ -168,3 +168,40 @@ def test_shape_mismatch_and_bad_reduction():
         F.mse_loss(gk.randn(4, 1), gk.randn(4))
     with pytest.raises(ValueError, match="reduction must be"):
         nn.MSELoss(reduction="avg")
+
+
+# ---- the fused softmax-cross-entropy node (2-D logits, class indices, no weight/smoothing)
+def test_fused_cross_entropy_second_order_matches_torch():
+    x = rng.standard_normal((5, 4))
+    t = np.array([0, 3, 1, -100, 2])
+    gx = gk.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    (g1,) = gk.grad(F.cross_entropy(gx, gk.tensor(t)), gx, create_graph=True)
+    (h,) = gk.grad((g1 * g1).sum(), gx)
+    (tg1,) = torch.autograd.grad(TF.cross_entropy(tx, torch.tensor(t)), tx, create_graph=True)
+    (th,) = torch.autograd.grad((tg1 * tg1).sum(), tx)
+    np.testing.assert_allclose(g1.data, tg1.detach().numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(h.data, th.numpy(), rtol=1e-9, atol=1e-14)
+
+
+def test_fused_cross_entropy_retain_graph_second_backward():
+    x = gk.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    loss = F.cross_entropy(x, gk.tensor([1, 2, 3]))
+    loss.backward(retain_graph=True)
+    first = x.grad.data.copy()
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * first, rtol=1e-12)
+
+
+def test_fused_cross_entropy_float32_and_all_ignored():
+    x = rng.standard_normal((6, 5)).astype(np.float32)
+    t = np.array([4, 0, 1, 2, 3, 0])
+    g = gk.tensor(x, requires_grad=True)
+    tt = torch.tensor(x, requires_grad=True)
+    F.cross_entropy(g, gk.tensor(t)).backward()
+    TF.cross_entropy(tt, torch.tensor(t)).backward()
+    assert g.grad.dtype == gk.float32
+    np.testing.assert_allclose(g.grad.data, tt.grad.numpy(), rtol=1e-5, atol=1e-7)
+    all_ignored = F.cross_entropy(gk.tensor(x), gk.tensor([-100] * 6))
+    assert np.isnan(all_ignored.item())
+    assert np.isnan(TF.cross_entropy(torch.tensor(x), torch.tensor([-100] * 6)).item())

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .elementwise import _float_unary, _quiet, exp, mul, where
@@ -90,14 +91,28 @@ class Erf(Function):
 class Gelu(Function):
     # y = x Φ(x), Φ(x) = (1 + erf(x/√2))/2;  dy/dx = Φ(x) + x φ(x), φ(x) = e^(-x²/2)/√(2π)
     def forward(ctx, x):
+        cdf = erf_array(x * x.dtype.type(1 / _SQRT_2))   # a fresh array: finish Φ in place
+        cdf += 1
+        cdf *= 0.5
         ctx.save_for_backward(x)
-        return 0.5 * x * (1 + erf_array(x / x.dtype.type(_SQRT_2)))
+        ctx.cdf = cdf  # Φ(x), reused by the array backward
+        return x * cdf
 
     def backward(ctx, grad):
         (x,) = ctx.saved
-        cdf = (erf(x * (1 / _SQRT_2)) + 1) * 0.5
-        pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
-        return grad * (cdf + x * pdf)
+        if grad_mode.state.enabled:  # create_graph: the same formula with differentiable ops
+            cdf = (erf(x * (1 / _SQRT_2)) + 1) * 0.5
+            pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
+            return grad * (cdf + x * pdf)
+        # first order only: NumPy in place, Φ(x) from the forward (GELU is hot in transformers)
+        xd = x.data
+        d = np.multiply(xd, xd, out=np.empty_like(xd))
+        d *= -0.5
+        np.exp(d, out=d)
+        d *= _INV_SQRT_2PI * xd      # x φ(x)
+        d += ctx.cdf                 # Φ(x) + x φ(x)
+        d *= grad.data
+        return Tensor._make(d)
 
 
 class GeluTanh(Function):
@@ -194,11 +209,24 @@ def _polyval(coeffs, x):
 
 
 def erf_array(x):
-    """erf elementwise on an ndarray (float32 or float64)."""
+    """erf elementwise on an ndarray (float32 or float64); returns a new array."""
     if x.dtype != np.float64:
-        xc = np.clip(x, -4.0, 4.0)
-        x2 = xc * xc
-        return (xc * _polyval(_ERF32_A, x2) / _polyval(_ERF32_B, x2)).astype(x.dtype, copy=False)
+        # Horner's rule in place: two polynomials in x², no temporaries beyond p and q
+        z = np.clip(x, -4.0, 4.0, out=np.empty_like(x))  # out=: arrays even for 0-d inputs
+        x2 = np.multiply(z, z, out=np.empty_like(x))
+        p = np.multiply(x2, _ERF32_A[0], out=np.empty_like(x))
+        for c in _ERF32_A[1:]:
+            p += c
+            if c is not _ERF32_A[-1]:
+                p *= x2
+        q = np.multiply(x2, _ERF32_B[0], out=np.empty_like(x))
+        for c in _ERF32_B[1:]:
+            q += c
+            if c is not _ERF32_B[-1]:
+                q *= x2
+        p *= z
+        p /= q
+        return p
     return _erf64(x)
 
 

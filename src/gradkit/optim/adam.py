@@ -1,4 +1,6 @@
 """Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay, and AMSGrad."""
+import math
+
 import numpy as np
 
 from ..autograd import grad_mode
@@ -91,10 +93,14 @@ class Adam(Optimizer):
                 if amsgrad:
                     v_max = state["max_exp_avg_sq"].data
                     v = np.maximum(v_max, v, out=v_max)             # v = max(v_max, v)
-                m_hat = np.divide(m, 1 - beta1 ** t, out=d)          # m̂ = m / (1 − β1ᵗ)
-                v_hat = np.divide(v, 1 - beta2 ** t, out=tmp)        # v̂ = v / (1 − β2ᵗ)
-                denom = np.add(np.sqrt(v_hat, out=tmp), eps, out=tmp)  # √v̂ + ε
-                w -= np.multiply(np.divide(m_hat, denom, out=tmp), lr, out=tmp)  # w −= lr m̂/(√v̂+ε)
+                # w −= lr m̂/(√v̂ + ε) with m̂ = m/(1 − β1ᵗ), v̂ = v/(1 − β2ᵗ): the corrections are
+                # folded into two scalars, as PyTorch does, which saves two passes over memory
+                denom = np.sqrt(v, out=tmp)
+                denom *= 1 / math.sqrt(1 - beta2 ** t)               # √v̂
+                denom += eps                                         # √v̂ + ε
+                step = np.divide(m, denom, out=tmp)
+                step *= lr / (1 - beta1 ** t)                        # lr m̂/(√v̂ + ε)
+                w -= step
                 p._vc[0] += 1
         return loss
 

@@ -8,6 +8,8 @@ Embeddings:      cosine_embedding_loss
 import numpy as np
 
 from ... import ops
+from ...autograd import grad_mode
+from ...autograd.function import Function
 from ...tensor import Tensor
 
 
@@ -110,6 +112,49 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return _reduce(loss, reduction, "nll_loss")
 
 
+class SoftmaxCrossEntropy(Function):
+    # ℓ_n = -ln softmax(x_n)[t_n] = logsumexp(x_n) - x_n[t_n]  (ignored rows: 0)
+    # dℓ_n/dx_n = softmax(x_n) - onehot(t_n): one node instead of log_softmax + gather + mean
+    def forward(ctx, x, target, valid, reduction):
+        rows = np.arange(x.shape[0])
+        z = x - x.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        s = p.sum(axis=1, keepdims=True)
+        loss = np.log(s[:, 0]) - z[rows, target]
+        count = int(valid.sum())
+        if count != x.shape[0]:
+            loss *= valid
+        p /= s
+        ctx.save_for_backward(x)
+        ctx.p, ctx.target, ctx.valid, ctx.count, ctx.reduction = p, target, valid, count, reduction
+        if reduction == "none":
+            return loss
+        total = loss.sum()
+        if reduction == "sum":
+            return total
+        with np.errstate(all="ignore"):  # every target ignored: 0/0 = nan, as PyTorch
+            return total / x.dtype.type(count)
+
+    def backward(ctx, grad):
+        n = ctx.target.shape[0]
+        if grad_mode.state.enabled or ctx.p is None:  # create_graph, or a retained second pass
+            (x,) = ctx.saved
+            onehot = np.zeros(x.shape, x.dtype)
+            onehot[np.arange(n), ctx.target] = 1
+            d = ops.softmax(x, dim=1) - Tensor._make(onehot)
+        else:  # first order: reuse the forward's softmax, in place
+            d, ctx.p = ctx.p, None
+            d[np.arange(n), ctx.target] -= 1
+            d = Tensor._make(d)
+        if ctx.count != n:
+            d = d * Tensor._make(ctx.valid[:, None].astype(d.dtype))
+        if ctx.reduction == "none":
+            return d * ops.unsqueeze(grad, 1)
+        if ctx.reduction == "mean":
+            grad = grad / float(ctx.count) if ctx.count else grad * float("nan")
+        return d * grad
+
+
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """Softmax cross-entropy from logits.
@@ -120,6 +165,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if (input.ndim == 2 and tdata.dtype.kind in "iu" and weight is None and not label_smoothing
+            and reduction in ("mean", "sum", "none") and input.dtype.kind == "f"):
+        t, valid, _ = _class_targets(input, target, "cross_entropy", ignore_index)
+        return SoftmaxCrossEntropy.apply(input, target=np.where(valid, t, 0), valid=valid,
+                                         reduction=reduction)
     dim = 1 if input.ndim > 1 else 0
     logp = ops.log_softmax(input, dim=dim)
     C = input.shape[dim]
