@@ -210,7 +210,8 @@ class Tensor:
             raise RuntimeError(
                 "backward: this tensor does not require grad and has no grad_fn: none of the "
                 "tensors it was computed from has requires_grad=True, or it was computed under "
-                "no_grad(). Create the parameters with requires_grad=True.")
+                "no_grad(). Create the parameters with requires_grad=True; a model with no "
+                "layers (an empty network) has no weights to differentiate.")
         g = _implicit_grad(self, gradient, "backward")
         if retain_graph is None:
             retain_graph = create_graph
