@@ -408,3 +408,22 @@ def test_non_contiguous_input_matches_torch():
     (gy * gy).sum().backward()
     (ty * ty).sum().backward()
     np.testing.assert_allclose(g.grad.data, t.grad.numpy(), rtol=1e-6, atol=1e-9)
+
+
+def test_conv2d_array_backward_reuses_columns_and_retained_second_pass_agrees():
+    # first backward: the array path with the forward's im2col columns; second (retain_graph):
+    # the differentiable Function path. Both must give PyTorch's gradients.
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((6, 2, 3, 2)), rng.standard_normal(6)
+    gx, gw, gb = (gk.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = gk.nn.functional.conv2d(gx, gw, gb, stride=(2, 1), padding=1, groups=2)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ty = torch.nn.functional.conv2d(tx, tw, tb, stride=(2, 1), padding=1, groups=2)
+    up = rng.standard_normal(ty.shape)
+    (y * gk.tensor(up)).sum().backward(retain_graph=True)
+    first = [t.grad.data.copy() for t in (gx, gw, gb)]
+    (y * gk.tensor(up)).sum().backward()
+    (ty * torch.tensor(up)).sum().backward()
+    for f, t, tt in zip(first, (gx, gw, gb), (tx, tw, tb)):
+        np.testing.assert_allclose(f, tt.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(t.grad.data, 2 * tt.grad.numpy(), rtol=1e-10, atol=1e-12)

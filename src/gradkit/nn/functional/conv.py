@@ -22,7 +22,9 @@ right)`` (asymmetric for padding='same' with an even kernel), ``dilation=(dh, dw
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ...autograd import grad_mode
 from ...autograd.function import Function
+from ...tensor import Tensor
 from ...ops.reduction import sum as _sum
 from ...ops.shape import squeeze, unsqueeze
 
@@ -68,10 +70,12 @@ def _channel_major(g, groups):
     return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, O // groups, -1)
 
 
-def _conv(x, w, b, stride, pad, dilation, groups, out_hw):
+def _conv(x, w, b, stride, pad, dilation, groups, out_hw, keep=None):
     N = x.shape[0]
     O, Cg, kh, kw = w.shape
     cols = _im2col(x, (kh, kw), stride, pad, dilation, out_hw)
+    if keep is not None:
+        keep.cols = cols  # the backward's weight gradient reuses the columns
     y = np.matmul(w.reshape(groups, O // groups, Cg * kh * kw),
                   cols.reshape(groups, Cg * kh * kw, -1))        # (groups, O/groups, N·Ho·Wo)
     y = y.reshape(O, N, *out_hw).transpose(1, 0, 2, 3)
@@ -83,11 +87,13 @@ def _conv(x, w, b, stride, pad, dilation, groups, out_hw):
     return out
 
 
-def _conv_transpose(g, w, b, stride, pad, dilation, groups, in_hw):
+def _conv_transpose(g, w, b, stride, pad, dilation, groups, in_hw, g_cm=None):
     N, O = g.shape[:2]
     _, Cg, kh, kw = w.shape
     wg = w.reshape(groups, O // groups, Cg * kh * kw)
-    cols = np.matmul(wg.transpose(0, 2, 1), _channel_major(g, groups))  # (groups, Cg·kh·kw, N·L)
+    if g_cm is None:
+        g_cm = _channel_major(g, groups)
+    cols = np.matmul(wg.transpose(0, 2, 1), g_cm)  # (groups, Cg·kh·kw, N·L)
     x = _col2im(cols, (N, Cg * groups) + tuple(in_hw), (kh, kw), stride, pad, dilation,
                 g.shape[2:])
     if b is not None:
@@ -112,16 +118,42 @@ class Convolution(Function):
     def forward(ctx, x, w, b=None, *, stride, pad, dilation, groups, out_hw):
         ctx.geom = dict(stride=stride, pad=pad, dilation=dilation, groups=groups)
         ctx.save_for_backward(x, w)
-        return _conv(x, w, b, stride, pad, dilation, groups, out_hw)
+        recording = ctx.needs_input_grad is not None
+        ctx.cols = None
+        return _conv(x, w, b, stride, pad, dilation, groups, out_hw, ctx if recording else None)
 
     def backward(ctx, grad):
         x, w = ctx.saved
         needs = ctx.needs_input_grad
+        if ctx.cols is not None and not grad_mode.state.enabled:
+            return ctx._backward_arrays(x.data, w.data, grad.data, needs)
         gx = ConvTranspose.apply(grad, w, **ctx.geom, in_hw=x.shape[2:]) if needs[0] else None
         gw = ConvWeightGrad.apply(x, grad, **ctx.geom, ksize=w.shape[2:]) if needs[1] else None
         if len(needs) == 2:
             return gx, gw
         return gx, gw, (_sum(grad, (0, 2, 3)) if needs[2] else None)
+
+
+    def _backward_arrays(ctx, x, w, g, needs):
+        """First-order backward on arrays: the forward's im2col columns give the weight gradient
+        without a second im2col, and one channel-major copy of the gradient serves dx and dw.
+        (With create_graph the Function path above is used: it is differentiable.)"""
+        geom, groups = ctx.geom, ctx.geom["groups"]
+        cols, ctx.cols = ctx.cols, None  # a retained second backward takes the Function path
+        g_cm = _channel_major(g, groups)
+        gx = gw = gb = None
+        if needs[0]:
+            gx = Tensor._make(_conv_transpose(g, w, None, geom["stride"], geom["pad"],
+                                              geom["dilation"], groups, x.shape[2:], g_cm))
+        if needs[1]:
+            O, Cg, kh, kw = w.shape
+            gw = np.matmul(g_cm, cols.reshape(groups, Cg * kh * kw, -1).transpose(0, 2, 1))
+            gw = Tensor._make(gw.reshape(w.shape))
+        if len(needs) == 2:
+            return gx, gw
+        if needs[2]:
+            gb = Tensor._make(g.sum(axis=(0, 2, 3)))
+        return gx, gw, gb
 
 
 class ConvTranspose(Function):
