@@ -208,26 +208,41 @@ def _polyval(coeffs, x):
     return r
 
 
+_ERF_CHUNK = 1 << 16  # elements per block: a block's few temporaries stay in cache
+
+
 def erf_array(x):
     """erf elementwise on an ndarray (float32 or float64); returns a new array."""
-    if x.dtype != np.float64:
-        # Horner's rule in place: two polynomials in x², no temporaries beyond p and q
-        z = np.clip(x, -4.0, 4.0, out=np.empty_like(x))  # out=: arrays even for 0-d inputs
-        x2 = np.multiply(z, z, out=np.empty_like(x))
-        p = np.multiply(x2, _ERF32_A[0], out=np.empty_like(x))
-        for c in _ERF32_A[1:]:
-            p += c
-            if c is not _ERF32_A[-1]:
-                p *= x2
-        q = np.multiply(x2, _ERF32_B[0], out=np.empty_like(x))
-        for c in _ERF32_B[1:]:
-            q += c
-            if c is not _ERF32_B[-1]:
-                q *= x2
-        p *= z
-        p /= q
-        return p
-    return _erf64(x)
+    if x.dtype == np.float64:
+        return _erf64(x)
+    if x.size <= _ERF_CHUNK:
+        return _erf32(x)
+    # a large array: ~25 NumPy passes per element would stream it through memory 25 times;
+    # block by block they run from cache (2M elements: 13.9 ms -> 10.1 ms, 1 thread)
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty_like(flat)
+    for i in range(0, flat.size, _ERF_CHUNK):
+        out[i:i + _ERF_CHUNK] = _erf32(flat[i:i + _ERF_CHUNK])
+    return out.reshape(x.shape)
+
+
+def _erf32(x):
+    # Horner's rule in place: two polynomials in x², no temporaries beyond p and q
+    z = np.clip(x, -4.0, 4.0, out=np.empty_like(x))  # out=: arrays even for 0-d inputs
+    x2 = np.multiply(z, z, out=np.empty_like(x))
+    p = np.multiply(x2, _ERF32_A[0], out=np.empty_like(x))
+    for c in _ERF32_A[1:]:
+        p += c
+        if c is not _ERF32_A[-1]:
+            p *= x2
+    q = np.multiply(x2, _ERF32_B[0], out=np.empty_like(x))
+    for c in _ERF32_B[1:]:
+        q += c
+        if c is not _ERF32_B[-1]:
+            q *= x2
+    p *= z
+    p /= q
+    return p
 
 
 # Cephes ndtr.c coefficients (erf for |x| < 1; erfc = exp(-x²) P/Q for 1 <= |x| < 8, R/S beyond)
