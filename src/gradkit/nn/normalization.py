@@ -14,6 +14,27 @@ from .functional.normalization import _normalized_shape
 from .module import Module, Parameter
 
 
+# === the affine part shared by every norm: γ (weight, ones) and β (bias, zeros) ==========
+def _affine_parameters(module, shape, affine, bias, dtype):
+    """Register ``weight`` and ``bias`` of ``shape`` (or None where not wanted), PyTorch's way."""
+    if affine:
+        module.weight = Parameter(ops.empty(shape, dtype=dtype))
+        if bias:
+            module.bias = Parameter(ops.empty(shape, dtype=dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(module):
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 # === BatchNorm ===============================================================
 class _BatchNorm(Module):
     """Shared by BatchNorm1d/2d/3d, which differ only in the input ranks they accept."""
@@ -29,15 +50,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(ops.empty(num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(ops.empty(num_features, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_features, affine, bias, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", ops.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", ops.ones(num_features, dtype=dtype))
@@ -58,10 +71,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input(self, x):
         if x.ndim not in self._ranks:
@@ -138,22 +148,11 @@ class LayerNorm(Module):
         self.normalized_shape = _normalized_shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ops.empty(self.normalized_shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(ops.empty(self.normalized_shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, x):
         _check_trailing(self, x, self.normalized_shape)
@@ -219,22 +218,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(ops.empty(num_channels, dtype=dtype))
-            if bias:
-                self.bias = Parameter(ops.empty(num_channels, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_channels, affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, x):
         if x.ndim < 2 or x.shape[1] != self.num_channels:
