@@ -359,3 +359,22 @@ def test_readonly_broadcast_gradient_is_fine():
         opt.step()
         opt.step()
     assert np.all(w.data < 0)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(amsgrad=True, weight_decay=0.1), dict(maximize=True)])
+@pytest.mark.parametrize("cls", ["Adam", "AdamW"])
+def test_adam_on_a_large_parameter_matches_torch(cls, kw):
+    # 300 x 300 = 90,000 elements, larger than the MLP tests' parameters
+    rng = np.random.default_rng(7)
+    w0 = rng.standard_normal((300, 300))
+    gp = gk.nn.Parameter(gk.tensor(w0))
+    tp = torch.nn.Parameter(torch.tensor(w0))
+    go = getattr(gk.optim, cls)([gp], lr=0.01, **kw)
+    to = getattr(torch.optim, cls)([tp], lr=0.01, **kw)
+    for _ in range(5):
+        g = rng.standard_normal((300, 300))
+        gp.grad = gk.tensor(g)
+        tp.grad = torch.tensor(g)
+        go.step()
+        to.step()
+    np.testing.assert_allclose(gp.data, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
