@@ -79,3 +79,31 @@ def test_hessian_vector_product_with_relu_softmax_and_matmul_broadcast():
     (tg,) = torch.autograd.grad(f(torch, tW, torch.tensor(x)), tW, create_graph=True)
     (thv,) = torch.autograd.grad((tg * torch.tensor(v)).sum(), tW)
     np.testing.assert_allclose(hv.data, thv.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["relu", "abs", "leaky_relu", "hardtanh"])
+def test_second_derivative_of_piecewise_linear_ops_is_zero_as_in_torch(name):
+    fns = {"relu": (gk.relu, torch.relu), "abs": (gk.abs, torch.abs),
+           "leaky_relu": (lambda a: gk.leaky_relu(a, 0.2),
+                          lambda a: torch.nn.functional.leaky_relu(a, 0.2)),
+           "hardtanh": (gk.nn.functional.hardtanh, torch.nn.functional.hardtanh)}
+    f, tf = fns[name]
+    xs = [-1.5, -0.5, 0.5, 2.0]
+    x = gk.tensor(xs, dtype=gk.float64, requires_grad=True)
+    xt = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+    (g,) = gk.grad(f(x).sum(), x, create_graph=True)
+    (h,) = gk.grad((g * g).sum(), x)
+    (tg,) = torch.autograd.grad(tf(xt).sum(), xt, create_graph=True)
+    (th,) = torch.autograd.grad((tg * tg).sum(), xt)
+    np.testing.assert_array_equal(g.data, tg.detach().numpy())
+    np.testing.assert_array_equal(h.data, th.numpy(force=True))
+
+
+def test_second_derivative_of_clamp_is_zero():
+    # PyTorch 2.13 raises here (its clamp backward is not connected to x); gradkit gives the
+    # mathematically right answer, 0 almost everywhere, as it does for relu and hardtanh
+    x = gk.tensor([-1.5, -0.5, 0.5, 2.0], dtype=gk.float64, requires_grad=True)
+    (g,) = gk.grad(gk.clamp(x, -1.0, 1.0).sum(), x, create_graph=True)
+    (h,) = gk.grad((g * g).sum(), x)
+    np.testing.assert_array_equal(g.data, [0, 1, 1, 0])
+    np.testing.assert_array_equal(h.data, [0, 0, 0, 0])

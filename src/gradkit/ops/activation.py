@@ -13,7 +13,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .elementwise import _float_unary, _quiet, exp, mul, where
+from .elementwise import _float_unary, _quiet, exp, mul, piecewise_scale, where
 
 
 # === activations ===========================================================
@@ -44,17 +44,19 @@ class Relu(Function):
 
     def backward(ctx, grad):
         (y,) = ctx.saved
-        return grad * Tensor._make((y.data > 0).astype(grad.data.dtype))
+        return piecewise_scale(grad, y, (y.data > 0).astype(grad.data.dtype))
 
 
 class LeakyRelu(Function):
     # y = x if x > 0 else a x;  dy/dx = 1 or a
     def forward(ctx, x, negative_slope):
         ctx.slope = np.where(x > 0, 1, negative_slope).astype(x.dtype)
+        ctx.save_for_backward(x)
         return x * ctx.slope
 
     def backward(ctx, grad):
-        return grad * Tensor._make(ctx.slope)
+        (x,) = ctx.saved
+        return piecewise_scale(grad, x, ctx.slope)
 
 
 class Elu(Function):

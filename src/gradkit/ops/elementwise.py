@@ -16,6 +16,7 @@ differentiable (second derivatives come for free with ``create_graph=True``). Th
 import numpy as np
 
 from .. import backend
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .shape import sum_to_shape
@@ -366,6 +367,26 @@ tanh = _float_unary(Tanh)
 
 
 # === piecewise =============================================================
+class PiecewiseScale(Function):
+    # y = g · c(x), c piecewise constant (relu', |x|', clamp', leaky_relu');  dy/dg = c, dy/dx = 0
+    # x is an input only so that a second derivative through these ops is 0, as in PyTorch,
+    # rather than missing (the engine would say the first derivative does not depend on x).
+    def forward(ctx, g, x, c):
+        ctx.c, ctx.x_shape = c, x.shape
+        return g * c
+
+    def backward(ctx, grad):
+        dg = grad * Tensor._make(ctx.c) if ctx.needs_input_grad[0] else None
+        return dg, Tensor._make(np.zeros(ctx.x_shape, grad.data.dtype))
+
+
+def piecewise_scale(grad, x, c):
+    """``grad · c`` for a backward whose factor ``c`` (an array) is piecewise constant in ``x``."""
+    if grad_mode.state.enabled:  # create_graph: keep the result connected to x
+        return PiecewiseScale.apply(grad, x, c=c)
+    return grad * Tensor._make(c)
+
+
 class Abs(Function):
     # y = |x|;  dy/dx = sign(x)   (0 at x = 0)
     def forward(ctx, x):
@@ -374,7 +395,7 @@ class Abs(Function):
 
     def backward(ctx, grad):
         (x,) = ctx.saved
-        return grad * Tensor._make(np.sign(x.data))
+        return piecewise_scale(grad, x, np.sign(x.data))
 
 
 class Clamp(Function):
@@ -386,10 +407,12 @@ class Clamp(Function):
         if hi is not None:
             mask &= x <= hi
         ctx.mask = mask
+        ctx.save_for_backward(x)
         return np.clip(x, lo, hi)
 
     def backward(ctx, grad):
-        return where(ctx.mask, grad, 0.0)
+        (x,) = ctx.saved
+        return piecewise_scale(grad, x, ctx.mask.astype(grad.data.dtype))
 
 
 class Maximum(Function):
