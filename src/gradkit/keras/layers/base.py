@@ -247,6 +247,16 @@ class Layer(Module):
     def add_loss(self, loss):
         self._losses.append(loss)
 
+    def _add_regularization_losses(self, kernel, bias, outputs):
+        """The kernel_/bias_/activity_regularizer penalties of a layer with a kernel (Dense,
+        Conv2D); the activity penalty is averaged over the batch, as Keras does."""
+        if self.kernel_regularizer is not None:
+            self.add_loss(self.kernel_regularizer(kernel))
+        if self.bias_regularizer is not None and bias is not None:
+            self.add_loss(self.bias_regularizer(bias))
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
+
     # ------------------------------------------------------------------ weights
     def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True,
                    name=None, regularizer=None, constraint=None):

@@ -160,12 +160,8 @@ class Conv2D(_ChannelsLast):
         if self.padding == "same":
             x = _pad_same(x, self.kernel_size, self.strides, self.dilation_rate)
         y = self.activation(self._from_nchw(self.conv(x)))
-        if self.kernel_regularizer is not None:
-            self.add_loss(self.kernel_regularizer(self.conv.weight))
-        if self.bias_regularizer is not None and self.use_bias:
-            self.add_loss(self.bias_regularizer(self.conv.bias))
-        if self.activity_regularizer is not None:
-            self.add_loss(self.activity_regularizer(y) / y.shape[0])
+        self._add_regularization_losses(self.conv.weight,
+                                        self.conv.bias if self.use_bias else None, y)
         return y
 
     _wraps_modules = True

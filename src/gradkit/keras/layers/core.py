@@ -111,12 +111,8 @@ class Dense(Layer):
 
     def call(self, inputs):
         y = self.activation(self.linear(inputs))
-        if self.kernel_regularizer is not None:
-            self.add_loss(self.kernel_regularizer(self.linear.weight))
-        if self.bias_regularizer is not None and self.use_bias:
-            self.add_loss(self.bias_regularizer(self.linear.bias))
-        if self.activity_regularizer is not None:
-            self.add_loss(self.activity_regularizer(y) / y.shape[0])
+        self._add_regularization_losses(self.linear.weight,
+                                        self.linear.bias if self.use_bias else None, y)
         return y
 
     _wraps_modules = True
