@@ -93,10 +93,13 @@ class Erf(Function):
 class Gelu(Function):
     # y = x Φ(x), Φ(x) = (1 + erf(x/√2))/2;  dy/dx = Φ(x) + x φ(x), φ(x) = e^(-x²/2)/√(2π)
     def forward(ctx, x):
+        ctx.save_for_backward(x)
+        if x.dtype == np.float32:  # hot in transformers: one blocked pass, Φ kept for backward
+            y, ctx.cdf = _gelu32(x, save_cdf=ctx.needs_input_grad is not None)
+            return y
         cdf = erf_array(x * x.dtype.type(1 / _SQRT_2))   # a fresh array: finish Φ in place
         cdf += 1
         cdf *= 0.5
-        ctx.save_for_backward(x)
         ctx.cdf = cdf  # Φ(x), reused by the array backward
         return x * cdf
 
@@ -106,12 +109,15 @@ class Gelu(Function):
             cdf = (erf(x * (1 / _SQRT_2)) + 1) * 0.5
             pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
             return grad * (cdf + x * pdf)
-        # first order only: NumPy in place, Φ(x) from the forward (GELU is hot in transformers)
+        # first order only: NumPy in place, Φ(x) from the forward
         xd = x.data
+        if xd.dtype == np.float32 and grad.dtype == np.float32:
+            return Tensor._make(_gelu32_grad(xd, ctx.cdf, grad.data).reshape(xd.shape))
         d = np.multiply(xd, xd, out=np.empty_like(xd))
         d *= -0.5
         np.exp(d, out=d)
-        d *= _INV_SQRT_2PI * xd      # x φ(x)
+        d *= _INV_SQRT_2PI
+        d *= xd                      # x φ(x)
         d += ctx.cdf                 # Φ(x) + x φ(x)
         d *= grad.data
         return Tensor._make(d)
@@ -210,41 +216,98 @@ def _polyval(coeffs, x):
     return r
 
 
-_ERF_CHUNK = 1 << 16  # elements per block: a block's few temporaries stay in cache
+def _monic(p, q, scale=1.0, arg=1.0):
+    """Coefficients of scale·P(arg·u) / Q(arg·u) as float32, divided through so that Q is monic
+    (its Horner loop then starts with an add: one NumPy pass fewer)."""
+    n, m = len(p) - 1, len(q) - 1
+    p = [c * arg ** (n - i) * scale for i, c in enumerate(p)]
+    q = [c * arg ** (m - i) for i, c in enumerate(q)]
+    return tuple(np.float32(c / q[0]) for c in p), tuple(np.float32(c / q[0]) for c in q[1:])
+
+
+# erf(x) = z P(z²)/Q(z²) with z = clip(x, ±4); Φ(x) = ½ + ½ erf(x/√2) is the same rational in
+# x², its constants folded into the coefficients (GELU's Φ without extra passes).
+# Each: (constant term, clip limit, P coefficients, monic Q's coefficients after the first).
+# The limits are points where the rational rounds to exactly erf = ±1 and Φ = 0 or 1 (true
+# beyond them in float32), so GELU(x) is exactly 0 and x there, as in PyTorch.
+_ERF32 = (np.float32(0.0), np.float32(4.0)) + _monic(_ERF32_A, _ERF32_B)
+_PHI32 = (np.float32(0.5), np.float32(5.5)) + _monic(_ERF32_A, _ERF32_B, 0.5 / _SQRT_2, 0.5)
+_BLOCK = 1 << 15  # float32 elements per block: a block and its scratch stay in L2 cache
+
+
+def _rational32(x, out, coeffs, z, u, q):
+    """out = c + z P(z²)/Q(z²), z = clip(x, ±lim), on one float32 block; z, u, q are scratch."""
+    c, lim, p_coeffs, q_coeffs = coeffs
+    np.clip(x, -lim, lim, out=z)
+    np.multiply(z, z, out=u)
+    np.multiply(u, p_coeffs[0], out=out)
+    for a in p_coeffs[1:-1]:
+        np.add(out, a, out=out)
+        np.multiply(out, u, out=out)
+    np.add(out, p_coeffs[-1], out=out)
+    np.multiply(out, z, out=out)         # z P(u)
+    np.add(u, q_coeffs[0], out=q)        # Q is monic: Horner starts with an add
+    for b in q_coeffs[1:]:
+        np.multiply(q, u, out=q)
+        np.add(q, b, out=q)
+    np.divide(out, q, out=out)
+    if c:
+        np.add(out, c, out=out)
+    return out
+
+
+def _blockwise32(x, coeffs, gelu=False, cdf=None):
+    """The rational of ``coeffs`` over a float32 array, block by block, so that its ~25 NumPy
+    passes run from cache instead of streaming the whole array through memory 25 times (GELU
+    on 2M elements: 12.6 ms -> 8 ms, 1 thread). With ``gelu``, returns x·r(x) and writes r(x)
+    into ``cdf`` (a flat array) when one is given."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty_like(flat)
+    n = flat.size
+    z, u, q = np.empty((3, min(n, _BLOCK)), np.float32)
+    for i in range(0, n, _BLOCK):
+        xb, ob = flat[i:i + _BLOCK], out[i:i + _BLOCK]
+        m = xb.size
+        _rational32(xb, ob, coeffs, z[:m], u[:m], q[:m])
+        if gelu:
+            if cdf is not None:
+                cdf[i:i + m] = ob
+            np.multiply(ob, xb, out=ob)
+    return out.reshape(x.shape)
 
 
 def erf_array(x):
     """erf elementwise on an ndarray (float32 or float64); returns a new array."""
+    if x.dtype == np.float32:
+        return _blockwise32(x, _ERF32)
     if x.dtype == np.float64:
         return _erf64(x)
-    if x.size <= _ERF_CHUNK:
-        return _erf32(x)
-    # a large array: ~25 NumPy passes per element would stream it through memory 25 times;
-    # block by block they run from cache (2M elements: 13.9 ms -> 10.1 ms, 1 thread)
-    flat = np.ascontiguousarray(x).reshape(-1)
-    out = np.empty_like(flat)
-    for i in range(0, flat.size, _ERF_CHUNK):
-        out[i:i + _ERF_CHUNK] = _erf32(flat[i:i + _ERF_CHUNK])
-    return out.reshape(x.shape)
+    return _erf64(x.astype(np.float64)).astype(x.dtype)
 
 
-def _erf32(x):
-    # Horner's rule in place: two polynomials in x², no temporaries beyond p and q
-    z = np.clip(x, -4.0, 4.0, out=np.empty_like(x))  # out=: arrays even for 0-d inputs
-    x2 = np.multiply(z, z, out=np.empty_like(x))
-    p = np.multiply(x2, _ERF32_A[0], out=np.empty_like(x))
-    for c in _ERF32_A[1:]:
-        p += c
-        if c is not _ERF32_A[-1]:
-            p *= x2
-    q = np.multiply(x2, _ERF32_B[0], out=np.empty_like(x))
-    for c in _ERF32_B[1:]:
-        q += c
-        if c is not _ERF32_B[-1]:
-            q *= x2
-    p *= z
-    p /= q
-    return p
+def _gelu32(x, save_cdf):
+    """GELU x Φ(x) of a float32 array, and Φ(x) when save_cdf (else None)."""
+    cdf = np.empty(x.size, np.float32) if save_cdf else None
+    y = _blockwise32(x, _PHI32, gelu=True, cdf=cdf)
+    return y, (cdf.reshape(x.shape) if save_cdf else None)
+
+
+def _gelu32_grad(x, cdf, grad):
+    """dL/dx = g (Φ(x) + x φ(x)) on float32 arrays, block by block: 7 passes from cache."""
+    x = np.ascontiguousarray(x).reshape(-1)
+    cdf = cdf.reshape(-1)
+    g = np.ascontiguousarray(grad, dtype=np.float32).reshape(-1)
+    out = np.empty_like(x)
+    for i in range(0, x.size, _BLOCK):
+        xb, d = x[i:i + _BLOCK], out[i:i + _BLOCK]
+        np.multiply(xb, xb, out=d)
+        np.multiply(d, np.float32(-0.5), out=d)
+        np.exp(d, out=d)
+        np.multiply(d, xb, out=d)
+        np.multiply(d, np.float32(_INV_SQRT_2PI), out=d)   # x φ(x)
+        np.add(d, cdf[i:i + _BLOCK], out=d)                 # Φ(x) + x φ(x)
+        np.multiply(d, g[i:i + _BLOCK], out=d)
+    return out
 
 
 # Cephes ndtr.c coefficients (erf for |x| < 1; erfc = exp(-x²) P/Q for 1 <= |x| < 8, R/S beyond)
