@@ -768,3 +768,12 @@ def test_second_derivative_unary_0d(name):
     tg, th = _second_derivative_torch(torch_fn, x)
     np.testing.assert_allclose(g, tg, rtol=1e-6, atol=1e-9, err_msg="first derivative")
     np.testing.assert_allclose(h, th, rtol=1e-6, atol=1e-9, err_msg="second derivative")
+
+
+@pytest.mark.parametrize("name", ["gelu", "elu", "softplus"])
+def test_float_only_activations_reject_integer_tensors(name):
+    # PyTorch: "not implemented for 'Long'"; gradkit names the op and the fix
+    with pytest.raises(TypeError, match=rf"{name}: expected a floating-point tensor, got int64.*x\.float\(\)"):
+        getattr(gk.nn.functional, name)(gk.tensor([1, 2, 3]))
+    with pytest.raises(RuntimeError):
+        getattr(torch.nn.functional, name)(torch.tensor([1, 2, 3]))

@@ -183,12 +183,21 @@ def leaky_relu(x, negative_slope=0.01):
     return LeakyRelu.apply(x, negative_slope=negative_slope)
 
 
+def _require_float(x, name):
+    # as PyTorch ("not implemented for 'Long'"): these have no integer version to promote to
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point tensor, got {x.dtype}; convert it "
+                        "first, e.g. x.float()")
+
+
 def elu(x, alpha=1.0):
+    _require_float(x, "elu")
     return Elu.apply(x, alpha=alpha)
 
 
 def gelu(x, approximate="none"):
     """GELU: exact ``x Φ(x)`` (``approximate='none'``) or the tanh approximation ('tanh')."""
+    _require_float(x, "gelu")
     if approximate == "none":
         return Gelu.apply(x)
     if approximate == "tanh":
@@ -197,6 +206,7 @@ def gelu(x, approximate="none"):
 
 
 def softplus(x, beta=1.0, threshold=20.0):
+    _require_float(x, "softplus")
     return Softplus.apply(x, beta=beta, threshold=threshold)
 
 
