@@ -69,6 +69,18 @@ def test_cross_entropy_probabilities(reduction, smoothing):
           inputs=[x])
 
 
+@pytest.mark.parametrize("reduction", RED)
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_probability_targets_get_their_gradient(reduction, smoothing):
+    # the target is differentiated too (dℓ/dt = -w log p), as in PyTorch
+    x = rng.standard_normal((4, 3, 2))
+    p = rng.dirichlet(np.ones(3), (4, 2)).transpose(0, 2, 1)
+    w = rng.uniform(0.5, 2, 3)
+    check(lambda a, t: F.cross_entropy(a, t, weight=gk.tensor(w), reduction=reduction, label_smoothing=smoothing),
+          lambda a, t: TF.cross_entropy(a, t, weight=torch.tensor(w), reduction=reduction, label_smoothing=smoothing),
+          inputs=[x, p])
+
+
 def test_cross_entropy_unbatched():
     x = rng.standard_normal(5)
     check(lambda a: F.cross_entropy(a, gk.tensor(2)), lambda a: TF.cross_entropy(a, torch.tensor(2)), inputs=[x])

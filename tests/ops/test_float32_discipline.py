@@ -507,9 +507,8 @@ loss("F.l1_loss", lambda f, r, red: f(r.x(3, 4), r.x(3, 4), reduction=red))
 loss("F.huber_loss", lambda f, r, red: f(r.x(3, 4), r.x(3, 4), reduction=red, delta=0.5))
 loss("F.smooth_l1_loss", lambda f, r, red: f(r.x(3, 4), r.x(3, 4), reduction=red, beta=0.5))
 loss("F.cross_entropy", lambda f, r, red: f(r.x(4, 5), r.idx(5, 4), reduction=red))
-# gradkit's class-probability targets are constants (no gradient reaches them; PyTorch
-# differentiates them): only the input's gradient is checked there
-loss("F.cross_entropy", lambda f, r, red: f(r.x(4, 5), r.c(4, 5, low=0.0, high=1.0).softmax(1),
+# class-probability targets are differentiated too (as PyTorch): their gradient is checked
+loss("F.cross_entropy", lambda f, r, red: f(r.x(4, 5), r.x(4, 5, low=0.0, high=1.0).softmax(1),
                                             reduction=red), "probabilities")
 loss("F.cross_entropy",
      lambda f, r, red: f(r.x(4, 5), gk.tensor([0, 1, -100, 4]), weight=r.c(5, low=0.5),
@@ -519,7 +518,7 @@ loss("F.cross_entropy", lambda f, r, red: f(r.x(4, 5), gk.tensor([0, -100, 1, 4]
 loss("F.cross_entropy", lambda f, r, red: f(r.x(4, 5, 3), r.idx(5, 4, 3), label_smoothing=0.1,
                                             reduction=red), "kdim_label_smoothing")
 loss("F.cross_entropy",
-     lambda f, r, red: f(r.x(4, 5), r.c(4, 5, low=0.0, high=1.0).softmax(1),
+     lambda f, r, red: f(r.x(4, 5), r.x(4, 5, low=0.0, high=1.0).softmax(1),
                          weight=r.c(5, low=0.5), label_smoothing=0.2, reduction=red),
      "probabilities_weight_smoothing")
 loss("F.cross_entropy", lambda f, r, red: f(r.x(5), gk.tensor(2), reduction=red), "unbatched")

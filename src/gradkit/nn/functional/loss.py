@@ -179,10 +179,13 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
     if tdata.dtype.kind == "f":  # class probabilities
         _check_same_shape(input, Tensor._make(tdata), "cross_entropy")
-        tp = tdata.astype(input.dtype, copy=False)
+        # a Tensor target stays in the graph: dℓ/dt = -log p, as PyTorch (e.g. a learned teacher)
+        tp = target if isinstance(target, Tensor) else Tensor._make(tdata)
+        if tp.dtype != input.dtype:
+            tp = tp.to(input.dtype)
         if label_smoothing:
             tp = tp * (1 - label_smoothing) + label_smoothing / C
-        prod = logp * Tensor._make(tp if w is None else tp * w.reshape(wshape))
+        prod = logp * (tp if w is None else tp * Tensor._make(w.reshape(wshape)))
         loss = -ops.sum(prod, dim)
         if reduction == "mean":
             return loss.sum() / float(max(loss.data.size, 1))
