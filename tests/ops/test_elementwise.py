@@ -777,3 +777,14 @@ def test_float_only_activations_reject_integer_tensors(name):
         getattr(gk.nn.functional, name)(gk.tensor([1, 2, 3]))
     with pytest.raises(RuntimeError):
         getattr(torch.nn.functional, name)(torch.tensor([1, 2, 3]))
+
+
+def test_integer_inputs_promote_like_torch():
+    # float bounds or a float-valued reduction give the default float dtype; int bounds keep int
+    x = [[1, 2, 3], [4, 5, 6]]
+    for gk_y, t_y in [(gk.clamp(gk.tensor(x), 0.5, 2.5), torch.clamp(torch.tensor(x), 0.5, 2.5)),
+                      (gk.clamp(gk.tensor(x), 0, 2), torch.clamp(torch.tensor(x), 0, 2)),
+                      (gk.clamp(gk.tensor(x), max=2.5), torch.clamp(torch.tensor(x), max=2.5)),
+                      (gk.logsumexp(gk.tensor(x), 1), torch.logsumexp(torch.tensor(x), 1))]:
+        assert str(gk_y.dtype).split(".")[-1] == str(t_y.dtype).split(".")[-1]
+        np.testing.assert_allclose(gk_y.numpy(), t_y.numpy(), rtol=1e-6)

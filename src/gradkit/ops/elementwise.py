@@ -466,6 +466,8 @@ def clamp(x, min=None, max=None):
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         y = x if min is None else maximum(x, min)
         return y if max is None else minimum(y, max)
+    if x.dtype.kind in "iub" and any(isinstance(b, float) for b in (min, max)):
+        x = cast(x, backend.get_default_dtype())  # float bounds promote, as in PyTorch
     return Clamp.apply(x, lo=min, hi=max)
 
 

@@ -13,6 +13,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -421,6 +422,8 @@ class LogSoftmax(Function):
 def logsumexp(x, dim=None, keepdim=False, **kw):
     keepdim = _keep(keepdim, kw)
     dims = _dims(dim, x.ndim, "logsumexp", kw)
+    if x.dtype.kind != "f":  # integers give the default float dtype, as in PyTorch
+        x = x.to(backend.get_default_dtype())
     return LogSumExp.apply(x, dims=dims, keepdim=keepdim)
 
 
