@@ -93,13 +93,14 @@ class Adam(Optimizer):
                 if amsgrad:
                     v_max = state["max_exp_avg_sq"].data
                     v = np.maximum(v_max, v, out=v_max)             # v = max(v_max, v)
-                # w −= lr m̂/(√v̂ + ε) with m̂ = m/(1 − β1ᵗ), v̂ = v/(1 − β2ᵗ): the corrections are
-                # folded into two scalars, as PyTorch does, which saves two passes over memory
+                # w −= lr m̂/(√v̂ + ε) with m̂ = m/(1 − β1ᵗ), v̂ = v/(1 − β2ᵗ). With c = √(1 − β2ᵗ),
+                # lr m̂/(√v/c + ε) = [lr c/(1 − β1ᵗ)] m/(√v + ε c): both corrections are folded
+                # into two scalars, which saves three passes over memory
+                c = math.sqrt(1 - beta2 ** t)
                 denom = np.sqrt(v, out=tmp)
-                denom *= 1 / math.sqrt(1 - beta2 ** t)               # √v̂
-                denom += eps                                         # √v̂ + ε
+                denom += eps * c                                     # (√v̂ + ε) c
                 step = np.divide(m, denom, out=tmp)
-                step *= lr / (1 - beta1 ** t)                        # lr m̂/(√v̂ + ε)
+                step *= lr * c / (1 - beta1 ** t)                    # lr m̂/(√v̂ + ε)
                 w -= step
                 p._vc[0] += 1
         return loss
