@@ -50,6 +50,48 @@ def test_shared_subexpression_gradient_is_summed():
     assert x.grad.item() == pytest.approx(4 * 27 + 6)
 
 
+def test_many_gradients_meeting_at_a_node_and_a_leaf_are_summed():
+    x = gk.tensor(2.0, requires_grad=True)   # 0-d: the summed gradient must stay an array
+    h = x * 1.0
+    y = h + h + h + x + x                    # h gets 3 gradients, x 3 (via h's node) + 2
+    y.backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.dtype == gk.float32
+    assert x.grad.item() == 5
+
+
+def test_accumulation_never_writes_a_gradient_array_someone_else_holds():
+    # Add's backward hands one gradient to both inputs: w.grad and x's first share are the
+    # caller's array itself; x's second share must be added into a new buffer, not into it
+    x = gk.tensor([1.0, 2.0], requires_grad=True)
+    w = gk.tensor([3.0, 4.0], requires_grad=True)
+    up = np.ones(2, np.float32)
+    ((x + w) + x).backward(gk.from_numpy(up))
+    np.testing.assert_array_equal(w.grad.data, [1, 1])
+    np.testing.assert_array_equal(x.grad.data, [2, 2])
+    np.testing.assert_array_equal(up, [1, 1])
+    # a .grad set by the caller is added to, not written into
+    mine = np.zeros(2, np.float32)
+    x.grad = gk.from_numpy(mine)
+    (x * 3 + x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [4, 4])
+    np.testing.assert_array_equal(mine, [0, 0])
+
+
+def test_a_grad_that_a_hook_sets_during_backward_is_not_written_into():
+    # the engine works on (x + x) first, giving x.grad a summed buffer of its own; the hook on
+    # m then replaces x.grad before m's backward sends x its last gradient
+    x = gk.tensor([1.0, 2.0], requires_grad=True)
+    mine = np.zeros(2, np.float32)
+    m = x * 1.0
+
+    def reset(g):
+        x.grad = gk.from_numpy(mine)
+    m.register_hook(reset)
+    (m.sum() + (x + x).sum()).backward()
+    np.testing.assert_array_equal(x.grad.data, [1, 1])
+    np.testing.assert_array_equal(mine, [0, 0])
+
+
 def test_implicit_gradient_only_for_scalars():
     x = gk.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match=r"implicitly created only for scalar.*\(3,\)"):

@@ -2,19 +2,42 @@
 
 Kahn's algorithm, iterative (a chain of 100,000 ops needs no recursion): count, for each node,
 how many consumers inside the graph will send it a gradient; run a node's backward once all of
-them have. Gradients meeting at a node are summed; at a leaf they are added into ``.grad``.
+them have. Gradients meeting at a node are summed; at a leaf they are added into ``.grad``
+(outside create_graph on the arrays, in place into a buffer the engine allocated: ``_sum``).
 Unless ``retain_graph``, each node frees its saved arrays right after its backward has run.
 """
 import numpy as np
 
 from . import grad_mode
 from .function import Function
+from ..tensor import Tensor
 
 _grad = grad_mode.state
 
 
-def _sum(a, b):
-    return b if a is None else a + b
+def _sum(prev, g, owned, key):
+    """prev + g: two gradients for one tensor (``key``, its node or the leaf); g if prev is None.
+
+    Outside create_graph the sum is done on the arrays, not as a recorded add: the first time
+    into a new buffer, and then in place into that buffer, which this backward allocated for
+    ``key`` alone (``owned`` maps id(key) to it). No other gradient array is ever written: a
+    backward may hand one gradient to two inputs, and a leaf's ``.grad`` may be the caller's
+    array. Under create_graph ``owned`` is None and the sum is a differentiable op. A gradient
+    that is not a plain Tensor (recurrent.py's StepGrads) brings its own ``+``.
+    """
+    if prev is None:
+        return g
+    if owned is None or type(prev) is not Tensor or type(g) is not Tensor:
+        return prev + g
+    a, b = prev.data, g.data
+    if a.shape != b.shape or a.dtype != b.dtype:  # only a .grad the caller set can differ
+        return prev + g
+    if owned.get(id(key)) is prev:  # (a hook may have set a leaf's .grad anew meanwhile)
+        a += b
+        return prev
+    total = Tensor._make(np.add(a, b, out=np.empty_like(a)))  # out=: a 0-d sum stays an array
+    owned[id(key)] = total
+    return total
 
 
 def _check_grad(node, i, g):
@@ -48,39 +71,39 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     results = {}
 
     # 1. the nodes reachable from the roots, and how many consumers each has
-    deps = {}
-    stack = []
-    for r in roots:
-        n = r._node
-        if n is not None and n not in deps:
-            deps[n] = 0
-            stack.append(n)
+    deps = {r._node: 0 for r in roots if r._node is not None}
+    tops = list(deps)  # the roots' nodes, each once
+    stack = list(tops)
     while stack:
-        n = stack.pop()
-        for p in n.parents:
-            if p is None or not isinstance(p, Function):
-                continue
-            if p in deps:
-                deps[p] += 1
-            else:
-                deps[p] = 1
-                stack.append(p)
+        for p in stack.pop().parents:
+            if isinstance(p, Function):  # not a leaf, not None
+                if p in deps:
+                    deps[p] += 1
+                else:
+                    deps[p] = 1
+                    stack.append(p)
 
     grads = {}
+    owned = None if create_graph else {}
     prev_mode = _grad.enabled
     _grad.enabled = create_graph
     try:
         for r, g in zip(roots, root_grads):
             if r._node is None:
-                _to_leaf(r, g, capture, results, create_graph)
+                _to_leaf(r, g, capture, results, owned)
             else:
-                grads[r._node] = _sum(grads.get(r._node), g)
-        ready = [n for n, d in deps.items() if d == 0]
+                grads[r._node] = _sum(grads.get(r._node), g, owned, r._node)
+        ready = [n for n in tops if deps[n] == 0]  # only a root's node can have no consumer
         anomaly = Function.anomaly_enabled
         while ready:
             node = ready.pop()
+            parents = node.parents
             g = grads.pop(node, None)
-            if g is not None:
+            if owned:
+                owned.pop(id(node), None)  # keep a summed gradient no longer than g needs it
+            if g is None:  # no gradient reached this node; its parents still stop waiting for it
+                in_grads = (None,) * len(parents)
+            else:
                 if node._hooks:
                     for h in node._hooks:
                         r = h(g)
@@ -91,27 +114,27 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                     if t is not None:
                         t.grad = g.detach() if t.grad is None else (t.grad + g).detach()
                 if capture is not None and id(node) in capture:
-                    results[id(node)] = _sum(results.get(id(node)), g)
+                    results[id(node)] = _sum(results.get(id(node)), g, owned, node)
                 in_grads = node.backward(g)
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
                 if not retain_graph:
                     node._release()
-            else:
-                in_grads = (None,) * len(node.parents)
-            for i, (p, ig) in enumerate(zip(node.parents, in_grads)):
-                if p is None:
-                    continue
-                if ig is not None and anomaly:
-                    _check_grad(node, i, ig)
+                if anomaly:
+                    for i, (p, ig) in enumerate(zip(parents, in_grads)):
+                        if p is not None and ig is not None:
+                            _check_grad(node, i, ig)
+            for p, ig in zip(parents, in_grads):
                 if isinstance(p, Function):
                     if ig is not None:
-                        grads[p] = _sum(grads.get(p), ig)
-                    deps[p] -= 1
-                    if deps[p] == 0:
+                        prev = grads.get(p)
+                        grads[p] = ig if prev is None else _sum(prev, ig, owned, p)
+                    left = deps[p] - 1
+                    deps[p] = left
+                    if left == 0:
                         ready.append(p)
-                elif ig is not None:
-                    _to_leaf(p, ig, capture, results, create_graph)
+                elif p is not None and ig is not None:
+                    _to_leaf(p, ig, capture, results, owned)
     finally:
         _grad.enabled = prev_mode
 
@@ -129,21 +152,23 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     return out
 
 
-def _to_leaf(leaf, g, capture, results, create_graph):
+def _to_leaf(leaf, g, capture, results, owned):
     if leaf._hooks:
         for h in leaf._hooks:
             r = h(g)
             if r is not None:
                 g = r
-    if g.shape != leaf.data.shape:
+    data = leaf.data
+    if g.data.shape != data.shape:
         raise RuntimeError(
             f"internal error: gradient of shape {g.shape} for a leaf of shape {leaf.shape}")
-    if g.dtype != leaf.data.dtype:
-        g = g.to(leaf.data.dtype)
+    if g.data.dtype != data.dtype:
+        g = g.to(data.dtype)
     if capture is not None:
         if id(leaf) in capture:
-            results[id(leaf)] = _sum(results.get(id(leaf)), g)
+            results[id(leaf)] = _sum(results.get(id(leaf)), g, owned, leaf)
         return
-    if not create_graph:
-        g = g.detach()
-    leaf.grad = g if leaf.grad is None else leaf.grad + g
+    if leaf.grad is None:
+        leaf.grad = g if owned is None else g.detach()  # create_graph (owned None): keep g's graph
+    else:
+        leaf.grad = _sum(leaf.grad, g, owned, leaf)
