@@ -78,58 +78,77 @@ class Function:
         ctx._out = None
 
     # ---- recording
+    # apply runs once per op: one and two inputs are spelled out (inputs[0], inputs[1]) because
+    # on Python 3.11 each list comprehension here would cost about as much as a small NumPy call.
     @classmethod
     def apply(cls, *inputs, **params):
         ctx = cls.__new__(cls)
         ctx._to_save = ()
-        record = False
+        n = len(inputs)
+        # per input, whether it requires grad; None when no graph is recorded. forward may read it
+        # to save only what backward will use
+        needs = None
         if _grad.enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    record = True
-                    break
-        # forward may read needs_input_grad to save only what backward will use (None: no graph)
-        ctx.needs_input_grad = tuple(t.requires_grad for t in inputs) if record else None
+            if n == 2:
+                needs = (inputs[0].requires_grad, inputs[1].requires_grad)
+            elif n == 1:
+                needs = (inputs[0].requires_grad,)
+            else:
+                needs = tuple([t.requires_grad for t in inputs])
+            if True not in needs:
+                needs = None
+        ctx.needs_input_grad = needs
         try:
-            out = ctx.forward(*[t.data for t in inputs], **params)
+            if n == 2:
+                out = ctx.forward(inputs[0].data, inputs[1].data, **params)
+            elif n == 1:
+                out = ctx.forward(inputs[0].data, **params)
+            else:
+                out = ctx.forward(*[t.data for t in inputs], **params)
         except ValueError as e:
             shapes = ", ".join(str(t.shape) for t in inputs)
             raise ValueError(f"{cls.__name__.lower()}: {e} (input shapes: {shapes})") from None
         if type(out) is not np.ndarray:  # NumPy ufuncs give scalars for 0-d inputs
             scalar = out
             out = np.asarray(out)
-            ctx._to_save = tuple(out if a is scalar else a for a in ctx._to_save)
-        if record and out.dtype.kind != "f":  # integer and bool results carry no gradient
-            record = False
-        if not record:
-            return Tensor._make(out)
-        ctx.parents = tuple(
-            t._node if t._node is not None else (t if t.requires_grad else None) for t in inputs
-        )
-        saved, versions, saves_output = [], [], False
-        for a in ctx._to_save:
-            if a is None:
-                saved.append(None)
-            elif a is out:
-                saved.append(_OUTPUT)
-                ctx._out = out
-                saves_output = True
-            else:
-                for t in inputs:
-                    if t.data is a:
-                        saved.append(t)
-                        versions.append((t._vc, t._vc[0]))
-                        break
-                else:  # a constant (a NumPy scalar from a full reduction becomes a 0-d array)
-                    saved.append(a if type(a) is np.ndarray else np.asarray(a))
-        ctx._to_save = None
-        ctx._saved = saved
+            if ctx._to_save:
+                ctx._to_save = tuple(out if a is scalar else a for a in ctx._to_save)
+        if needs is None or out.dtype.kind != "f":  # integer and bool results carry no gradient
+            return _make(out)
+
+        # record the node: its parents, what it saved (with the versions to check), its output
+        if n == 2:
+            ctx.parents = (_parent(inputs[0]), _parent(inputs[1]))
+        elif n == 1:
+            ctx.parents = (_parent(inputs[0]),)
+        else:
+            ctx.parents = tuple([_parent(t) for t in inputs])
         ctx._hooks = None
         ctx._retained = None
-        result = Tensor._make(out, ctx)
-        if saves_output:
-            versions.append((result._vc, 0))
-        ctx._versions = versions
+        result = _make(out, ctx)
+        to_save = ctx._to_save
+        ctx._to_save = None
+        if not to_save:  # add, sub, reshape, sum, ...: nothing to hold, nothing to version-check
+            ctx._saved = ctx._versions = ()
+        else:
+            saved, versions = [], []
+            for a in to_save:
+                if a is None:
+                    saved.append(None)
+                elif a is out:
+                    saved.append(_OUTPUT)
+                    ctx._out = out
+                    versions.append((result._vc, 0))
+                else:
+                    for t in inputs:
+                        if t.data is a:
+                            saved.append(t)
+                            versions.append((t._vc, t._vc[0]))
+                            break
+                    else:  # a constant (a NumPy scalar from a full reduction becomes a 0-d array)
+                        saved.append(a if type(a) is np.ndarray else np.asarray(a))
+            ctx._saved = saved
+            ctx._versions = versions
         if Function.anomaly_enabled:
             ctx._trace = _user_frame()
         return result
@@ -145,6 +164,14 @@ class Function:
     @property
     def next_functions(ctx):
         return tuple((p, 0) for p in ctx.parents)
+
+
+def _parent(t):
+    """What a node keeps for one input: the node that made it, the input itself (a leaf that
+    requires grad, whose .grad the engine fills) or None (a constant)."""
+    if t._node is not None:
+        return t._node
+    return t if t.requires_grad else None
 
 
 def _user_frame():
@@ -163,3 +190,5 @@ def _user_frame():
 
 
 from ..tensor import Tensor  # noqa: E402  (Tensor's ops import Function; bind it after the class exists)
+
+_make = Tensor._make
