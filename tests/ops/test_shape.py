@@ -27,6 +27,14 @@ def test_reshape_function_and_view_as():
     check(lambda x, y: x.reshape_as(y), shapes=[(6,), (1, 2, 3)], grad_inputs=[True, False])
 
 
+def test_reshape_that_changes_nothing_returns_the_tensor_itself():
+    # (-1, k) of an (n, k) tensor, as Linear's backward asks: no node, no view
+    x = gk.ones(4, 3, requires_grad=True)
+    assert x.reshape(-1, 3) is x and x.reshape(4, -1) is x and x.view(4, 3) is x
+    y = x.reshape(-1, 2)
+    assert y.shape == (6, 2) and y.grad_fn is not None
+
+
 @pytest.mark.parametrize("shape,start,end", [
     ((2, 3, 4), 0, -1), ((2, 3, 4), 1, -1), ((2, 3, 4), 0, 1), ((2, 3, 4), -2, -1),
     ((2, 3, 4), 1, 1), ((5,), 0, -1), ((), 0, -1), ((2, 1, 3), 1, 2),

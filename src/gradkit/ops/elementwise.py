@@ -24,6 +24,8 @@ from .shape import sum_to_shape
 
 def _const(value, like_dtype):
     """Wrap a non-Tensor operand: Python scalars take the tensor's dtype (no upcast)."""
+    if (type(value) is float or type(value) is int) and like_dtype.kind == "f":
+        return Tensor._make(np.array(value, like_dtype))  # x * 0.5, 1 - y: the common case first
     if isinstance(value, (int, float, bool, np.number, np.bool_)):
         return Tensor._make(backend.scalar_array(value, like_dtype))
     if isinstance(value, np.ndarray):

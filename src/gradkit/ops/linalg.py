@@ -41,18 +41,19 @@ def matmul(a, b):
         a = Tensor(a)
     if not isinstance(b, Tensor):
         b = Tensor(b)
-    if a.ndim == 0 or b.ndim == 0:
+    sa, sb = a.data.shape, b.data.shape  # read once: every product, forward and backward
+    if not sa or not sb:
         raise ValueError(f"matmul: both arguments need at least 1 dimension; got shapes "
-                         f"{a.shape} and {b.shape} (use * for scalars)")
-    ka = a.shape[-1]
-    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+                         f"{sa} and {sb} (use * for scalars)")
+    ka = sa[-1]
+    kb = sb[-2] if len(sb) > 1 else sb[0]
     if ka != kb:
-        raise ValueError(f"matmul: expected a.shape[-1] == b.shape[-2]; got a {a.shape}, "
-                         f"b {b.shape} ({ka} != {kb})")
+        raise ValueError(f"matmul: expected a.shape[-1] == b.shape[-2]; got a {sa}, "
+                         f"b {sb} ({ka} != {kb})")
     if a.data.dtype != b.data.dtype:
         from .elementwise import _operands
         a, b = _operands(a, b, "matmul")
-    if a.ndim == 1 or b.ndim == 1:
+    if len(sa) == 1 or len(sb) == 1:
         a2 = unsqueeze(a, 0) if a.ndim == 1 else a
         b2 = unsqueeze(b, -1) if b.ndim == 1 else b
         y = matmul(a2, b2)

@@ -16,7 +16,7 @@ from ..tensor import Tensor
 
 def _dim(d, ndim, op):
     """Wrap a negative dim and check its range (a 0-d tensor accepts 0 and -1, as PyTorch)."""
-    n = max(ndim, 1)
+    n = ndim if ndim else 1
     if not -n <= d < n:
         raise IndexError(f"{op}: dim {d} is out of range for a tensor of {ndim} dimensions "
                          f"(valid: {-n} to {n - 1})")
@@ -35,13 +35,16 @@ def _shape_args(shape):
     """Accept f(2, 3) and f((2, 3)) alike, as PyTorch does."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    return tuple(map(int, shape))
 
 
 def _view_of(x, out):
     """A result that shares x's memory (NumPy made a view) shares its version counter too, as in
     PyTorch: an in-place change through either is seen by every backward that saved the other."""
-    if out.data.base is not None and np.may_share_memory(out.data, x.data):
+    base = out.data.base
+    # a NumPy view's base is the array that owns the memory: checked first, it spares the search
+    if base is not None and (base is x.data or base is x.data.base
+                             or np.may_share_memory(out.data, x.data)):
         out._vc = x._vc
     return out
 
@@ -127,9 +130,11 @@ class Reshape(Function):
 
 def reshape(x, *shape):
     shape = _shape_args(shape)
-    if shape == x.data.shape:
-        return x
     try:
+        if -1 in shape:  # resolved first: (-1, k) of an (n, k) tensor is no reshape at all
+            shape = x.data.reshape(shape).shape
+        if shape == x.data.shape:
+            return x
         return _view_of(x, Reshape.apply(x, shape=shape))
     except ValueError:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} "
@@ -175,20 +180,24 @@ class Permute(Function):
 
 
 def permute(x, *dims):
-    dims = tuple(_dim(d, x.ndim, "permute") for d in _shape_args(dims))
-    if sorted(dims) != list(range(x.ndim)):
-        raise ValueError(f"permute: dims {dims} must be a permutation of 0..{x.ndim - 1} for a "
+    ndim = x.data.ndim
+    dims = tuple([_dim(d, ndim, "permute") for d in _shape_args(dims)])
+    if sorted(dims) != list(range(ndim)):
+        raise ValueError(f"permute: dims {dims} must be a permutation of 0..{ndim - 1} for a "
                          f"tensor of shape {x.shape}")
-    if dims == tuple(range(x.ndim)):
+    if dims == tuple(range(ndim)):
         return x
     return _view_of(x, Permute.apply(x, dims=dims))
 
 
 def transpose(x, dim0, dim1):
-    d0, d1 = _dim(dim0, x.ndim, "transpose"), _dim(dim1, x.ndim, "transpose")
-    dims = list(range(x.ndim))
+    ndim = x.data.ndim
+    d0, d1 = _dim(dim0, ndim, "transpose"), _dim(dim1, ndim, "transpose")
+    if d0 == d1:
+        return x
+    dims = list(range(ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return permute(x, *dims)
+    return _view_of(x, Permute.apply(x, dims=tuple(dims)))  # a valid permutation: no checks
 
 
 swapaxes = transpose
