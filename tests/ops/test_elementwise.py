@@ -788,3 +788,22 @@ def test_integer_inputs_promote_like_torch():
                       (gk.logsumexp(gk.tensor(x), 1), torch.logsumexp(torch.tensor(x), 1))]:
         assert str(gk_y.dtype).split(".")[-1] == str(t_y.dtype).split(".")[-1]
         np.testing.assert_allclose(gk_y.numpy(), t_y.numpy(), rtol=1e-6)
+
+
+def test_float32_gelu_and_erf_over_several_blocks():
+    # the float32 kernels run block by block: a size that ends in a partial block, vs float64 torch
+    from gradkit.ops.activation import _BLOCK
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal(2 * _BLOCK + 1234) * 3).astype(np.float32)
+    g = rng.standard_normal(x.size).astype(np.float32)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.gelu(xt).backward(torch.tensor(g, dtype=torch.float64))
+    a = gk.tensor(x, requires_grad=True)
+    y = gk.nn.functional.gelu(a)
+    y.backward(gk.tensor(g))
+    assert y.dtype == gk.float32 and a.grad.dtype == gk.float32
+    ref = torch.nn.functional.gelu(xt).detach().numpy()
+    np.testing.assert_allclose(y.data, ref, rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(a.grad.data, xt.grad.numpy(), rtol=2e-6, atol=2e-6)
+    e = gk.erf(gk.tensor(x)).data
+    np.testing.assert_allclose(e, torch.erf(torch.tensor(x, dtype=torch.float64)).numpy(), atol=1e-6)

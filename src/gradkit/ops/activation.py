@@ -242,7 +242,8 @@ def _monic(p, q, scale=1.0, arg=1.0):
 # beyond them in float32), so GELU(x) is exactly 0 and x there, as in PyTorch.
 _ERF32 = (np.float32(0.0), np.float32(4.0)) + _monic(_ERF32_A, _ERF32_B)
 _PHI32 = (np.float32(0.5), np.float32(5.5)) + _monic(_ERF32_A, _ERF32_B, 0.5 / _SQRT_2, 0.5)
-_BLOCK = 1 << 15  # float32 elements per block: a block and its scratch stay in L2 cache
+_BLOCK = 1 << 18  # float32 elements per block (1 MiB): measured best on (16, 128, 1024), 1 thread:
+# GELU forward 7.8 ms against 9.6 at 1 << 15 (NumPy's per-call cost) and 9.5 at 1 << 20 (cache)
 
 
 def _rational32(x, out, coeffs, z, u, q):
@@ -269,7 +270,7 @@ def _rational32(x, out, coeffs, z, u, q):
 def _blockwise32(x, coeffs, gelu=False, cdf=None):
     """The rational of ``coeffs`` over a float32 array, block by block, so that its ~25 NumPy
     passes run from cache instead of streaming the whole array through memory 25 times (GELU
-    on 2M elements: 12.6 ms -> 8 ms, 1 thread). With ``gelu``, returns x·r(x) and writes r(x)
+    on 2M elements: 12.6 ms -> 7.8 ms, 1 thread). With ``gelu``, returns x·r(x) and writes r(x)
     into ``cdf`` (a flat array) when one is given."""
     flat = np.ascontiguousarray(x).reshape(-1)
     out = np.empty_like(flat)
