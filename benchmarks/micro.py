@@ -530,6 +530,52 @@ def case_lstm(gk, torch):
     return {"gradkit": gradkit, "NumPy: the GEMMs alone": gemms, "PyTorch": torch_lstm}
 
 
+def case_lstm_infer(gk, torch):
+    """nn.LSTM(128→256, batch_first) forward only under no_grad on (32, 64, 128), and the NumPy
+    floor: the same recurrence on bare arrays (input projection, then per step one GEMM, the gate
+    activations and the cell update, as LSTMStep.forward computes them)."""
+    torch.manual_seed(0)
+    tl = torch.nn.LSTM(128, 256, batch_first=True)
+    gl = gk.nn.LSTM(128, 256, batch_first=True)
+    gl.load_state_dict({k: v.detach().numpy() for k, v in tl.state_dict().items()})
+    x = _randn(32, 64, 128)
+    sd = {k: v.detach().numpy() for k, v in tl.state_dict().items()}
+    w_ih, w_hh, b = sd["weight_ih_l0"], sd["weight_hh_l0"], sd["bias_ih_l0"] + sd["bias_hh_l0"]
+    gx, tx = gk.from_numpy(x), torch.from_numpy(x)
+    H = 256
+
+    def sigmoid(a):
+        out = np.negative(a)
+        np.exp(out, out=out)
+        out += 1
+        return np.reciprocal(out, out=out)
+
+    def arrays():
+        xs = (x.transpose(1, 0, 2).reshape(-1, 128) @ w_ih.T + b).reshape(64, 32, 4 * H)
+        h, c = np.zeros((32, H), np.float32), np.zeros((32, H), np.float32)
+        out = np.empty((64, 32, H), np.float32)
+        for t in range(64):
+            a = h @ w_hh.T
+            a += xs[t]
+            act = sigmoid(a)
+            np.tanh(a[:, 2 * H:3 * H], out=act[:, 2 * H:3 * H])
+            c = act[:, H:2 * H] * c + act[:, :H] * act[:, 2 * H:3 * H]
+            h = out[t] = act[:, 3 * H:] * np.tanh(c)
+        return out
+
+    def gradkit():
+        with gk.no_grad():
+            return gl(gx)[0]
+
+    def torch_lstm():
+        with torch.no_grad():
+            return tl(tx)[0]
+
+    ref = torch_lstm().numpy()
+    _close(arrays().transpose(1, 0, 2), ref, "lstm arrays", rtol=1e-4)
+    return {"gradkit": gradkit, "NumPy: the same recurrence on arrays": arrays, "PyTorch": torch_lstm}
+
+
 def case_dispatch(gk, torch):
     """Per-op cost of the engine on a tiny op: 100 chained adds of (4,) tensors, forward with
     graph recording and backward, against 100 NumPy adds (and PyTorch's 100 adds)."""
@@ -647,7 +693,8 @@ CASES = {"mlp_step": case_mlp_step, "adam_mlp": case_adam_mlp, "adam_gpt": case_
          "linear3d": case_linear3d, "layernorm": case_layernorm,
          "layernorm_infer": case_layernorm_infer, "attention": case_attention,
          "attention_infer": case_attention_infer,
-         "conv": case_conv, "maxpool": case_maxpool, "lstm": case_lstm, "dispatch": case_dispatch}
+         "conv": case_conv, "maxpool": case_maxpool, "lstm": case_lstm,
+         "lstm_infer": case_lstm_infer, "dispatch": case_dispatch}
 
 
 def round_robin(fns, steps, warmup=2):
