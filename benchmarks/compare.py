@@ -286,8 +286,9 @@ def render(results, meta):
     L = ["# gradkit vs PyTorch: benchmark results", "",
          "Written by `benchmarks/compare.py` (issue 7); regenerate with the command below. "
          "Ratios are gradkit / PyTorch in the same process run (lower is better); times are "
-         "medians of steps run alternately. Where a target is missed, `benchmarks/PROFILE.md` "
-         "has the profile that shows why.", "",
+         "medians of steps run alternately. Where a target is missed, "
+         "[PROFILE.md §0](PROFILE.md) gives the measured floor behind it (the same step on bare "
+         "NumPy arrays, the per-op micro-benchmarks) and the profile that shows why.", "",
          f"- command: `{meta['command']}`",
          f"- date: {meta['date']}",
          f"- machine: {meta['cpu']}, {meta['cores']} logical CPUs; load average at start "
