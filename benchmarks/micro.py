@@ -576,6 +576,51 @@ def case_lstm_infer(gk, torch):
     return {"gradkit": gradkit, "NumPy: the same recurrence on arrays": arrays, "PyTorch": torch_lstm}
 
 
+def case_conv_layout(gk, torch):
+    """The im2col layout choice (NCHW in and out, as the API), forward of the CNN's second conv
+    (64, 32, 14, 14) → 64 channels, 3×3, padding 1: gradkit's channel-major columns
+    (C·kh·kw, N·Ho·Wo) and one GEMM, against an NHWC prototype (input to NHWC, columns
+    (N·Ho·Wo, kh·kw·C), one GEMM, result back to NCHW) and per-sample GEMMs."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    x = _randn(64, 32, 14, 14)
+    w = _randn(64, 32, 3, 3)
+    gx, gw = gk.from_numpy(x), gk.from_numpy(w)
+    tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+    w_cm = w.reshape(64, -1)                                   # (O, C·kh·kw)
+    w_hwc = np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(-1, 64)  # (kh·kw·C, O)
+
+    def nhwc():
+        xp = np.zeros((64, 16, 16, 32), np.float32)
+        xp[:, 1:15, 1:15] = x.transpose(0, 2, 3, 1)
+        win = sliding_window_view(xp, (3, 3), axis=(1, 2))    # (N, Ho, Wo, C, kh, kw)
+        cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(-1, 9 * 32)
+        y = cols @ w_hwc                                      # (N·Ho·Wo, O)
+        return np.ascontiguousarray(y.reshape(64, 14, 14, 64).transpose(0, 3, 1, 2))
+
+    def per_sample():
+        xp = np.zeros((64, 32, 16, 16), np.float32)
+        xp[:, :, 1:15, 1:15] = x
+        win = sliding_window_view(xp, (3, 3), axis=(2, 3))    # (N, C, Ho, Wo, kh, kw)
+        y = np.empty((64, 64, 196), np.float32)
+        for n in range(64):
+            y[n] = w_cm @ win[n].transpose(0, 3, 4, 1, 2).reshape(9 * 32, 196)
+        return y.reshape(64, 64, 14, 14)
+
+    def gradkit():
+        with gk.no_grad():
+            return gk.nn.functional.conv2d(gx, gw, padding=1)
+
+    def torch_conv():
+        with torch.no_grad():
+            return torch.nn.functional.conv2d(tx, tw, padding=1)
+
+    ref = gradkit().data
+    _close(nhwc(), ref, "conv NHWC")
+    _close(per_sample(), ref, "conv per sample")
+    return {"gradkit": gradkit, "NumPy NHWC: columns (N·Ho·Wo, kh·kw·C), one GEMM": nhwc,
+            "NumPy NCHW, one GEMM per sample": per_sample, "PyTorch": torch_conv}
+
+
 def case_dispatch(gk, torch):
     """Per-op cost of the engine on a tiny op: 100 chained adds of (4,) tensors, forward with
     graph recording and backward, against 100 NumPy adds (and PyTorch's 100 adds)."""
@@ -694,7 +739,8 @@ CASES = {"mlp_step": case_mlp_step, "adam_mlp": case_adam_mlp, "adam_gpt": case_
          "layernorm_infer": case_layernorm_infer, "attention": case_attention,
          "attention_infer": case_attention_infer,
          "conv": case_conv, "maxpool": case_maxpool, "lstm": case_lstm,
-         "lstm_infer": case_lstm_infer, "dispatch": case_dispatch}
+         "lstm_infer": case_lstm_infer, "conv_layout": case_conv_layout,
+         "dispatch": case_dispatch}
 
 
 def round_robin(fns, steps, warmup=2):
