@@ -155,6 +155,20 @@ def test_sdpa_inference_path_matches_torch(L, S, causal, dtype):
     np.testing.assert_allclose(out.data, rec.data, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("causal", [True, False])
+def test_sdpa_inference_path_broadcasts_batch_dims_like_torch(causal):
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal(s) for s in [(2, 3, 40, 8), (1, 3, 40, 8), (2, 1, 40, 5)])
+    with gk.no_grad():
+        out = F.scaled_dot_product_attention(gk.tensor(q), gk.tensor(k), gk.tensor(v),
+                                             is_causal=causal)
+    with torch.no_grad():
+        ref = torch.nn.functional.scaled_dot_product_attention(
+            torch.tensor(q), torch.tensor(k), torch.tensor(v), is_causal=causal).numpy()
+    assert out.shape == ref.shape
+    np.testing.assert_allclose(out.data, ref, rtol=1e-12, atol=1e-12)
+
+
 def test_sdpa_causal_combined_with_a_mask_as_torch_does():
     rng = np.random.default_rng(2)
     m = rng.random((4, 4)) < 0.7
