@@ -1,12 +1,9 @@
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import gradkit as gk
-
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from shared_files import SHARED_DATA
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -34,6 +31,6 @@ def _seed():
 
 @pytest.fixture
 def data_dir(monkeypatch):
-    root = Path(os.environ.get("GRADKIT_DATA", SHARED_DATA))
+    root = SHARED_DATA
     monkeypatch.setenv("GRADKIT_DATA", str(root))
     return root

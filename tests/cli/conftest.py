@@ -1,10 +1,8 @@
 """tests/cli: every test runs in its own temporary folder, with the shared real data."""
-import os
-from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(os.environ.get("GRADKIT_DATA") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
+from shared_files import SHARED_DATA  # ../shared/data, or GRADKIT_DATA
 
 
 @pytest.fixture(autouse=True)

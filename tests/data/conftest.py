@@ -1,11 +1,8 @@
 """Fixtures for tests/data: the shared real data, an isolated cache, Fashion-MNIST loaded once."""
-import os
-from pathlib import Path
 
 import pytest
 
-# the repository's tests run from a clone with the shared data at ../shared/data
-SHARED_DATA = Path(os.environ.get("GRADKIT_DATA") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
+from shared_files import SHARED_DATA  # ../shared/data, or GRADKIT_DATA
 
 
 @pytest.fixture(autouse=True)

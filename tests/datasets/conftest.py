@@ -1,14 +1,11 @@
 """Fixtures for tests/datasets: shared real data, an isolated cache, a local HTTP server."""
 import functools
-import os
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-# the repository's tests run from a clone with the shared data at ../shared/data
-SHARED_DATA = Path(os.environ.get("GRADKIT_DATA") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
+from shared_files import SHARED_DATA  # ../shared/data, or GRADKIT_DATA
 
 
 @pytest.fixture(autouse=True)

@@ -2,22 +2,21 @@
 changed to ``import gradkit.tf as tf``, on real data. The listings are read from the articles, so
 the test runs what the article prints; each test states what it changes (the epoch count only)."""
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import gradkit as gk
 import gradkit.keras as keras
+from shared_files import seed_article
 
-SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*are the arguments swapped")
 
 
 def _listing(prefix):
     """The article's TensorFlow listing with the import line changed, exactly as printed."""
-    article = next(SEEDS.glob(f"{prefix}_*.txt")).read_text(encoding="utf-8")
+    article = seed_article(prefix)
     blocks = [b for b in re.findall(r"```python\n(.*?)```", article, re.S)
               if "import tensorflow as tf" in b]
     assert len(blocks) == 1

@@ -2,15 +2,14 @@
 import line changed, on real data (MNIST's 10,000-image test split), and learns; and the
 GradientTape loop and Keras ``fit`` give the same weights after one epoch."""
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import gradkit.tf as tf
 from gradkit.datasets import mnist
+from shared_files import seed_article
 
-SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 
 # The listing exactly as printed in the article, with `import tensorflow as tf` changed. The
 # article leaves `train_dataset` to the reader; the test supplies it (a tf.data.Dataset).
@@ -55,7 +54,7 @@ def _binary_mnist():
 
 
 def test_the_listing_is_the_articles_with_only_the_import_changed():
-    article = next(SEEDS.glob("001_*.txt")).read_text(encoding="utf-8")
+    article = seed_article("001")
     (block,) = re.findall(r"```python\n(.*?)```", article, re.S)
     assert block == LISTING.replace("import gradkit.tf as tf", "import tensorflow as tf", 1)
 
