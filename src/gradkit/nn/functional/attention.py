@@ -98,13 +98,7 @@ class MaskedSoftmax(Function):
                 x += _causal_bias(*drop.shape, x.dtype)
             else:
                 np.copyto(x, -np.inf, where=drop)
-        m = np.max(x, axis=-1, keepdims=True)
-        m[~np.isfinite(m)] = 0  # an all -inf row: exp(-inf - 0) = 0 rather than exp(nan)
-        x -= m
-        np.exp(x, out=x)
-        d = np.einsum("...j->...", x)[..., None]  # row sums: einsum is 3x faster than sum here
-        d[d == 0] = 1  # an all-masked row: 0 / 1 = 0
-        x /= d
+        x /= _exp_rows(x)
         ctx.scale = scale
         ctx.save_for_backward(x)
         return x
@@ -116,13 +110,12 @@ class MaskedSoftmax(Function):
             g, pd = grad.data, p.data
             gx = np.subtract(g, np.einsum("...j,...j->...", g, pd)[..., None], dtype=pd.dtype)
             gx *= pd
-            gb = Tensor._make(_sum_to_shape_array(gx, ctx.bias_shape)) \
-                if len(needs) > 1 and needs[1] else None
-            gs = None
-            if needs[0]:
+            if len(needs) == 1:
                 gx *= gx.dtype.type(ctx.scale)
-                gs = Tensor._make(gx)
-            return gs if len(needs) == 1 else (gs, gb)
+                return Tensor._make(gx)
+            gb = sum_to_shape(Tensor._make(gx), ctx.bias_shape) if needs[1] else None
+            gs = Tensor._make(gx * gx.dtype.type(ctx.scale)) if needs[0] else None
+            return gs, gb
         gp = grad * p
         gx = gp - p * _sum(gp, -1, keepdim=True)
         gs = gx * ctx.scale if needs[0] else None
@@ -132,12 +125,16 @@ class MaskedSoftmax(Function):
         return gs, gb
 
 
-def _sum_to_shape_array(a, shape):
-    """Sum ``a`` over the axes along which ``shape`` was broadcast to a.shape (a new array)."""
-    lead = a.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
-                                      if n == 1 and a.shape[lead + i] != 1)
-    return a.sum(axis=axes).reshape(shape) if axes else a.copy()
+def _exp_rows(x):
+    """In place, x ← exp(x − max of its row) over the last axis; returns the row sums (…, 1).
+    A row with no finite entry gives zeros and a sum of 1 (so dividing by it leaves zeros)."""
+    m = np.max(x, axis=-1, keepdims=True)
+    m[~np.isfinite(m)] = 0  # an all -inf row: exp(-inf - 0) = 0 rather than exp(nan)
+    x -= m
+    np.exp(x, out=x)
+    d = np.einsum("...j->...", x)[..., None]  # row sums: einsum is 3x faster than sum here
+    d[d == 0] = 1
+    return d
 
 
 def _masked_softmax(scores, bias, drop, scale, own=False):
@@ -261,14 +258,9 @@ def _softmax_times_v(q, k, v, scale, bias, out):
     s *= s.dtype.type(scale)
     if bias is not None:
         s += bias
-    m = np.max(s, axis=-1, keepdims=True)
-    m[~np.isfinite(m)] = 0  # a row with every key masked: zeros, as the recorded path gives
-    s -= m
-    np.exp(s, out=s)
-    d = np.einsum("...j->...", s)[..., None]
-    d[d == 0] = 1
+    d = _exp_rows(s)
     np.matmul(s, v, out=out)
-    out /= d
+    out /= d  # normalised after the product: (…, L, Ev) divisions instead of (…, L, S)
     return out
 
 
