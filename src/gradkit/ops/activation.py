@@ -279,11 +279,10 @@ def _blockwise32(x, coeffs, gelu=False, cdf=None):
     for i in range(0, n, _BLOCK):
         xb, ob = flat[i:i + _BLOCK], out[i:i + _BLOCK]
         m = xb.size
-        _rational32(xb, ob, coeffs, z[:m], u[:m], q[:m])
+        rb = cdf[i:i + m] if cdf is not None else ob  # r(x) straight into cdf when it is kept
+        _rational32(xb, rb, coeffs, z[:m], u[:m], q[:m])
         if gelu:
-            if cdf is not None:
-                cdf[i:i + m] = ob
-            np.multiply(ob, xb, out=ob)
+            np.multiply(rb, xb, out=ob)
     return out.reshape(x.shape)
 
 
