@@ -43,3 +43,4 @@ from .embedding import embedding  # noqa: E402
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402
 from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,  # noqa: E402
                       adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d)
+from .rotary import apply_rotary_pos_emb  # noqa: E402
