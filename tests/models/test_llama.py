@@ -422,3 +422,41 @@ def test_weights_that_do_not_fit_the_config(tmp_path):
     with pytest.raises(ValueError, match=r"shapes differ: .*gate_proj.weight: file \(40, 24\), "
                                          r"model \(48, 24\).*config.json"):
         LlamaForCausalLM.from_pretrained(tmp_path)
+
+
+def test_a_tokenizer_of_another_model_is_refused(smol, minilm_folder, tmp_path):
+    from gradkit.models import Tokenizer
+
+    tiny = LlamaForCausalLM(LlamaConfig(**_tiny_config()))
+    with pytest.raises(ValueError, match=r"tokenizer has 49152 tokens but the model's vocabulary "
+                                         r"has 50.*do not belong together"):
+        next(tiny.stream([1, 2], tokenizer=smol.tokenizer, max_new_tokens=1))
+    tiny.tokenizer = Tokenizer.from_pretrained(minilm_folder)  # BERT's 30522 tokens
+    tiny.save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match=r"30522 tokens but the model's vocabulary has 50"):
+        LlamaForCausalLM.from_pretrained(tmp_path)
+
+
+def test_sharded_folder_with_an_index_loads(tmp_path):
+    from gradkit.models import pretrained
+
+    cfg = _tiny_config()
+    model = LlamaForCausalLM(LlamaConfig(**cfg))
+    (tmp_path / "sharded").mkdir()
+    pretrained.write_json(tmp_path / "sharded" / "config.json", model.config.to_dict())
+    state = model.state_dict()
+    names = sorted(state)
+    halves = {"model-00001-of-00002.safetensors": names[:len(names) // 2],
+              "model-00002-of-00002.safetensors": names[len(names) // 2:]}
+    for file, keys in halves.items():
+        pretrained.save_safetensors(tmp_path / "sharded" / file, {k: state[k] for k in keys})
+    pretrained.write_json(tmp_path / "sharded" / "model.safetensors.index.json",
+                          {"weight_map": {k: f for f, ks in halves.items() for k in ks}})
+    again = LlamaForCausalLM.from_pretrained(tmp_path / "sharded")
+    ids = np.array([[3, 4, 5]])
+    with gk.no_grad():
+        np.testing.assert_array_equal(again(ids).logits.data, model.eval()(ids).logits.data)
+    os.remove(tmp_path / "sharded" / "model-00002-of-00002.safetensors")
+    with pytest.raises(FileNotFoundError, match=r"lists shards that are not in the folder: "
+                                                r"model-00002-of-00002"):
+        LlamaForCausalLM.from_pretrained(tmp_path / "sharded")

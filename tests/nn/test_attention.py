@@ -491,3 +491,21 @@ def test_sdpa_errors():
         F.scaled_dot_product_attention(q, gk.randn(2, 3, 5), gk.randn(2, 3, 5))
     with pytest.raises(ValueError, match=r"attn_mask of shape \(4, 4\) does not broadcast .*\(2, 3, 3\)"):
         F.scaled_dot_product_attention(q, q, q, attn_mask=gk.zeros(4, 4))
+
+
+@pytest.mark.parametrize("L,S,causal", [(7, 7, True), (1, 9, False), (4, 6, False)])
+def test_sdpa_grouped_query_inference_path_matches_torch(L, S, causal):
+    # without a graph, grouped-query attention stacks each key/value head's query heads as rows
+    # of one product (its own code path): same values as PyTorch's
+    import torch
+
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal(s).astype(np.float32)
+               for s in ((2, 6, L, 8), (2, 2, S, 8), (2, 2, S, 5)))
+    with gk.no_grad():
+        got = F.scaled_dot_product_attention(gk.tensor(q), gk.tensor(k), gk.tensor(v),
+                                             is_causal=causal, enable_gqa=True)
+    expected = torch.nn.functional.scaled_dot_product_attention(
+        torch.tensor(q), torch.tensor(k), torch.tensor(v), is_causal=causal, enable_gqa=True)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got.data, expected.numpy(), atol=1e-6)

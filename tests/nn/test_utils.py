@@ -53,3 +53,19 @@ def test_parameters_vector_round_trip():
     np.testing.assert_allclose(utils.parameters_to_vector(g.parameters()).data, 2 * v.data)
     with pytest.raises(ValueError, match="1-D vector of 37 elements"):
         utils.vector_to_parameters(gk.zeros(5), g.parameters())
+
+
+def test_skip_init_leaves_parameters_undrawn_and_the_generator_untouched():
+    import gradkit as gk
+    from gradkit import nn
+
+    gk.manual_seed(3)
+    state = gk.get_rng_state()
+    lin = nn.utils.skip_init(nn.Linear, 4, 3)
+    assert gk.get_rng_state() == state  # nothing was drawn
+    assert lin.weight.shape == (3, 4) and lin.bias.shape == (3,)
+    drawn = nn.Linear(4, 3)  # outside skip_init initialisers draw again
+    assert gk.get_rng_state() != state
+    assert abs(drawn.weight.data).max() <= 0.5
+    emb = nn.utils.skip_init(nn.Embedding, 5, 2)
+    assert emb.weight.shape == (5, 2)

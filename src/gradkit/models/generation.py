@@ -25,6 +25,7 @@ from .. import nn, ops
 from ..autograd import grad_mode
 from ..random import get_generator
 from ..tensor import Tensor
+from .pretrained import check_tokenizer
 
 
 # === process_logits
@@ -164,6 +165,7 @@ class GenerationMixin:
         tok = tokenizer if tokenizer is not None else getattr(self, "tokenizer", None)
         if tok is None:
             raise ValueError("stream: this model has no tokenizer attached; pass tokenizer=")
+        check_tokenizer(tok, self.config.vocab_size, "stream")
         decoder = tok.stream(skip_special_tokens=skip_special_tokens)
         for new in self.generate_iter(input_ids, **kwargs):
             if new.shape[0] != 1:

@@ -443,10 +443,11 @@ class LlamaForCausalLM(GenerationMixin, nn.Module):
             if cfg.get("model_type", "llama") not in ("llama", "mistral"):
                 raise ValueError(f"{who}: {path} holds a {cfg.get('model_type')!r} model; "
                                  "LlamaForCausalLM reads model_type 'llama' (and 'mistral')")
-            model = cls(LlamaConfig.from_dict(cfg))
+            model = nn.utils.skip_init(cls, LlamaConfig.from_dict(cfg))
             pretrained.load_into(model, pretrained.iter_safetensors(path, who), who,
                                  ignore=("rotary_emb.inv_freq",))
             model.tokenizer = _try_tokenizer(path)
+        pretrained.check_tokenizer(model.tokenizer, model.config.vocab_size, who)
         if dtype is not None:
             model.to(dtype)
         model.fuse_projections()
@@ -514,12 +515,13 @@ def _from_gguf(cls, path, who):
 
     reader = gguf_file.open_gguf(path, who)
     meta = gguf_file.read_metadata(reader)
+    reader.fields.clear()  # its views of the metadata (~170 MB for SmolLM2's vocabulary) are copied
     names = [t.name for t in reader.tensors]
     config = LlamaConfig.from_gguf_metadata(meta, names, who, path)
     if "rope_freqs.weight" in names:
         raise ValueError(f"{who}: {path} scales its rotary frequencies (rope_freqs, Llama 3.1 "
                          "style); gradkit does not implement that scaling yet")
-    model = cls(config)
+    model = nn.utils.skip_init(cls, config)  # every weight is overwritten next
 
     def tensors():
         for tensor in reader.tensors:
@@ -535,7 +537,8 @@ def _from_gguf(cls, path, who):
             yield name, arr
 
     pretrained.load_into(model, tensors(), who)
-    model.tokenizer = _try_tokenizer(path, meta)
+    model.tokenizer = pretrained.check_tokenizer(_try_tokenizer(path, meta), config.vocab_size,
+                                                 f"{who}: {path}")
     return model
 
 

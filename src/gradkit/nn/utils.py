@@ -1,7 +1,8 @@
-"""Gradient utilities: clipping, and parameters as one flat vector."""
+"""Gradient utilities: clipping, parameters as one flat vector, building without initialising."""
 import numpy as np
 
 from ..tensor import Tensor
+from . import init
 
 
 def _params(parameters):
@@ -60,3 +61,11 @@ def vector_to_parameters(vec, parameters):
         p.data[...] = data[i:i + n].reshape(p.shape)
         p._vc[0] += 1
         i += n
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """``module_cls(*args, **kwargs)`` with its parameters left uninitialised, as PyTorch's
+    ``torch.nn.utils.skip_init``: for a module whose weights are loaded next (pretrained models),
+    it skips drawing random values that would be overwritten."""
+    with init.skipped():
+        return module_cls(*args, **kwargs)
