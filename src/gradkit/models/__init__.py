@@ -13,3 +13,5 @@ from .auto import AutoModel, AutoModelForCausalLM
 __all__ = ["pretrained", "GenerationMixin", "TextStreamer", "KVCache", "LlamaConfig",
            "LlamaForCausalLM", "LlamaModel", "Tokenizer", "AutoTokenizer", "AutoModel",
            "AutoModelForCausalLM"]
+from .bert import BertConfig, BertModel, SentenceEncoder  # noqa: E402
+__all__ += ["BertConfig", "BertModel", "SentenceEncoder"]

