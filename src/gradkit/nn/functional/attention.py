@@ -217,22 +217,29 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             drop = _or(drop, ~attn_mask.data)
         else:
             bias = attn_mask
-    if (bias is None and dropout_p == 0
-            and (drop is None or drop is _causal_drop(L, S))
-            and query.dtype == key.dtype == value.dtype and query.dtype.kind == "f"
+    if (dropout_p == 0 and query.dtype == key.dtype == value.dtype and query.dtype.kind == "f"
             and not (grad_mode.state.enabled
-                     and (query.requires_grad or key.requires_grad or value.requires_grad))):
+                     and (query.requires_grad or key.requires_grad or value.requires_grad
+                          or (bias is not None and bias.requires_grad)))):
+        # inference on arrays: the causal mask alone keeps its block-skipping; any other mask
+        # becomes one additive bias (-inf where a key is masked)
+        causal = drop is not None and drop is _causal_drop(L, S)
+        extra = None if bias is None else bias.data.astype(query.dtype, copy=False)
+        if drop is not None and not causal:
+            extra = _add(extra, np.where(drop, -np.inf, 0.0).astype(query.dtype))
+        elif causal and extra is not None:
+            extra, causal = extra + _causal_bias(L, S, query.dtype), False
         if groups > 1:
             return Tensor._make(_attend_inference_gqa(query.data, key.data, value.data, scale,
-                                                      drop is not None, groups))
-        return Tensor._make(_attend_inference(query.data, key.data, value.data, scale,
-                                              drop is not None))
+                                                      causal, groups, extra))
+        return Tensor._make(_attend_inference(query.data, key.data, value.data, scale, causal,
+                                              extra))
     out, _ = _attend(query, key, value, bias, drop, scale, dropout_p, groups)
     return out
 
 
-def _attend_inference(q, k, v, scale, causal):
-    """softmax(scale q kᵀ (+ causal mask)) v on arrays, when no graph is recorded (inference).
+def _attend_inference(q, k, v, scale, causal, bias=None):
+    """softmax(scale q kᵀ (+ causal mask or + bias)) v on arrays, when no graph is recorded.
 
     Two savings over the recorded path: the normalisation is applied to the output (…, L, Ev)
     instead of the weights (…, L, S), and with a causal mask the first half of the queries is
@@ -242,7 +249,7 @@ def _attend_inference(q, k, v, scale, causal):
     out = np.empty(np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
                    + (L, v.shape[-1]), q.dtype)
     if not causal:
-        return _softmax_times_v(q, k, v, scale, None, out)
+        return _softmax_times_v(q, k, v, scale, bias, out)
     bias = _causal_bias(L, S, q.dtype)
     # queries [i, j) can see keys [0, j) only: in blocks, each against the keys it may see
     step = max(_CAUSAL_BLOCK, -(-L // _CAUSAL_SPLITS)) if L == S else L
@@ -253,14 +260,19 @@ def _attend_inference(q, k, v, scale, causal):
     return out
 
 
-def _attend_inference_gqa(q, k, v, scale, causal, groups):
+def _attend_inference_gqa(q, k, v, scale, causal, groups, bias=None):
     """Grouped-query attention on arrays: the ``groups`` query heads that share a key/value
     head are stacked as extra rows (…, H_kv, groups·L, E), so each key/value head takes part in
     one plain matrix product and is never repeated (NumPy's matmul over a broadcast head dim
-    falls off BLAS: 4x slower, measured)."""
+    falls off BLAS: 4x slower, measured). ``bias`` broadcasts to the scores (…, H, L, S)."""
     hq, L, E = q.shape[-3], q.shape[-2], q.shape[-1]
+    S = k.shape[-2]
     rows = q.reshape(q.shape[:-3] + (hq // groups, groups * L, E))
-    bias = np.tile(_causal_bias(L, k.shape[-2], q.dtype), (groups, 1)) if causal else None
+    if causal:
+        bias = np.tile(_causal_bias(L, S, q.dtype), (groups, 1))
+    elif bias is not None:  # (…, H, L, S) -> (…, H_kv, groups·L, S), heads in the same order
+        full = np.broadcast_to(bias, np.broadcast_shapes(bias.shape, q.shape[:-1] + (S,)))
+        bias = full.reshape(full.shape[:-3] + (hq // groups, groups * L, S))
     out = np.empty(np.broadcast_shapes(rows.shape[:-2], k.shape[:-2])
                    + (groups * L, v.shape[-1]), q.dtype)
     _softmax_times_v(rows, k, v, scale, bias, out)
