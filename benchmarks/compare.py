@@ -436,8 +436,16 @@ def main(argv=None):
     text = render(results, meta)
     print("\n" + text)
     if args.output:
+        # keep the sections other scripts own (benchmarks/llm.py's <!-- llm:begin --> ... end)
+        kept = ""
+        if os.path.exists(args.output):
+            with open(args.output) as f:
+                old = f.read()
+            begin, end = "<!-- llm:begin -->", "<!-- llm:end -->"
+            if begin in old and end in old:
+                kept = "\n" + old[old.index(begin):old.index(end) + len(end)] + "\n"
         with open(args.output, "w") as f:
-            f.write(text)
+            f.write(text.rstrip("\n") + "\n" + kept)
         print(f"written to {args.output}")
     bad = [f"{r['label']}: {w}" for r in results for w, c in r["checks"].items() if not c["ok"]]
     if bad:
