@@ -24,9 +24,17 @@ def _index_array(i):
     return i
 
 
+_BASIC = frozenset((int, slice, type(None), type(Ellipsis)))  # bool is not int here: a mask
+
+
 def _normalise_index(index):
     """Tensors, lists and bools in an index become arrays. Returns (index, has integer arrays,
     is basic), where a basic index (ints, slices, None, Ellipsis) selects a view."""
+    items = index if type(index) is tuple else (index,)
+    if all(type(i) in _BASIC for i in items):  # the common case (x[:, :h], x[..., 0]), first
+        if not any(i is Ellipsis for i in items):
+            items = items + (Ellipsis,)  # x[0] of a 1-D array: a 0-d view, not a NumPy scalar
+        return items, False, True
     if isinstance(index, tuple):
         index = tuple(_index_array(i) for i in index)
         items = index
