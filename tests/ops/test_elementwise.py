@@ -689,8 +689,12 @@ def test_gelu_float32_matches_torch(approximate):
         ty.sum().backward()
         ref[dt] = ty.detach().numpy(), tx.grad.numpy()
     tol = dict(rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(y.data, ref[torch.float32][0], **tol)
-    np.testing.assert_allclose(y.data, ref[torch.float64][0], **tol)
+    # forward: ours is within its documented bound (1.2e-6 absolute, README) of the float64
+    # truth; PyTorch's float32 GELU errs by up to ~1.1e-6 too, in the other direction on some
+    # CPUs (its SIMD erf differs by instruction set), so the two float32 results may differ by
+    # the sum of both
+    np.testing.assert_allclose(y.data, ref[torch.float64][0], rtol=1e-5, atol=1.2e-6)
+    np.testing.assert_allclose(y.data, ref[torch.float32][0], rtol=1e-5, atol=2.4e-6)
     np.testing.assert_allclose(gx.grad.data, ref[torch.float64][1], **tol)
     if approximate == "none":
         np.testing.assert_allclose(gx.grad.data, ref[torch.float32][1], **tol)

@@ -477,6 +477,8 @@ op("F.scaled_dot_product_attention",
    lambda f, r: f(r.x(2, 4, 4), r.x(2, 4, 4), r.x(2, 4, 4), dropout_p=0.5), "dropout")
 op("F.scaled_dot_product_attention",
    lambda f, r: f(r.x(2, 4, 3, 4), r.x(2, 2, 5, 4), r.x(2, 2, 5, 4), enable_gqa=True), "gqa")
+op("F.apply_rotary_pos_emb", lambda f, r: f(r.x(2, 3, 5, 4), r.c(5, 4), r.c(5, 4)),
+   method=False)
 
 
 def _mha(f, r, **kw):

@@ -14,7 +14,9 @@ import gradkit.nn as nn
 import gradkit.nn.functional as F
 
 STEPS = 50
-TOL = {"float64": dict(rtol=1e-10, atol=1e-12), "float32": dict(rtol=1e-5, atol=1e-6)}
+# float64: after 50 steps with each framework's own gradients (their BLAS sums in different
+# orders), NAdam maximizing drifts to 1.7e-10 relative on some CPUs (seen on an AMD EPYC)
+TOL = {"float64": dict(rtol=1e-9, atol=1e-12), "float32": dict(rtol=1e-5, atol=1e-6)}
 
 
 # ---------------------------------------------------------------------------- the shared problem

@@ -1,4 +1,4 @@
-"""Keras optimizers: thin wrappers over ``gradkit.optim``, in Keras' calling style.
+"""Keras optimizers: a table over ``gradkit.optim``, in Keras' calling style.
 
 A Keras optimizer is created without parameters and is handed (gradient, variable) pairs::
 
@@ -8,32 +8,39 @@ A Keras optimizer is created without parameters and is handed (gradient, variabl
     grads = tape.gradient(loss, model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables))
 
-The first call builds the matching ``gradkit.optim`` optimizer over those variables; each call
-then stores the gradients in ``.grad``, clips them, applies Keras' decoupled weight decay and
-runs the gradkit optimizer's ``step()``. The update rules are gradkit.optim's (PyTorch's): the
-only differences from Keras are where epsilon enters (Adam: ``m̂/(√v̂ + ε)``; Keras:
-``m̂/(√v̂ + ε̂)`` with ε̂ = ε√(1-β2ᵗ); RMSprop: ``g/(√v + ε)``; Keras: ``g/√(v + ε)``),
-which moves results by about ε.
+Each class below is one row of a table: the ``gradkit.optim`` class it builds, its Keras
+arguments with Keras' defaults (``keras_defaults``, in Keras' positional order) and the names
+gradkit.optim gives them (``to_optim``; a name missing there is the same in both). The first
+update builds that gradkit.optim optimizer over the variables; every update is then its
+``step()``, which also does the clipping and the weight decay. This file has no math.
 
-Keras' names map to gradkit.optim's: ``learning_rate`` -> ``lr``, ``beta_1, beta_2`` ->
-``betas``, ``epsilon`` -> ``eps``, RMSprop's ``rho`` -> ``alpha``. Keras' defaults are kept
-(``epsilon=1e-7``; SGD ``learning_rate=0.01``; Adagrad ``initial_accumulator_value=0.1``).
+The update rules are gradkit.optim's (PyTorch's): the only differences from Keras are where
+epsilon enters (Adam: ``m̂/(√v̂ + ε)``; Keras: ``m̂/(√v̂ + ε̂)`` with ε̂ = ε√(1-β2ᵗ); RMSprop:
+``g/(√v + ε)``; Keras: ``g/√(v + ε)``), which moves results by about ε.
 
-Clipping (each before the update): ``clipnorm`` scales each gradient to norm ≤ clipnorm,
-``global_clipnorm`` scales all of them together to joint norm ≤ global_clipnorm, ``clipvalue``
-clips each element into [-clipvalue, clipvalue]. ``weight_decay=λ`` shrinks each variable
-``w ← w - lr·λ·w`` before the step (decoupled, as Keras 3 does for every optimizer).
+Options every Keras optimizer takes, and the gradkit.optim option that does the work:
+``clipnorm`` → ``clip_grad_norm_per_param`` (each gradient to norm ≤ clipnorm),
+``global_clipnorm`` → ``clip_grad_norm`` (all of them to joint norm ≤ global_clipnorm),
+``clipvalue`` → ``clip_grad_value`` (each element into [-clipvalue, clipvalue]), and
+``weight_decay=λ`` → ``weight_decay=λ, decoupled_weight_decay=True`` (``w ← w − lr·λ·w`` before
+the step, as Keras 3 does for every optimizer).
 """
+import inspect
+
 import numpy as np
 
 from .. import optim
 from ..autograd import grad_mode
 from ..autograd.functional import grad as _autograd_grad
-from ..nn.utils import clip_grad_norm_, clip_grad_value_
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
            "Nadam", "Lion", "get", "serialize", "deserialize", "schedules"]
+
+# the arguments every Keras optimizer takes besides its own (Keras 3's base optimizer)
+_COMMON = dict(weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+               use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
+               loss_scale_factor=None, gradient_accumulation_steps=None, name=None)
 
 
 class Optimizer:
@@ -41,39 +48,96 @@ class Optimizer:
 
     Common arguments: ``learning_rate`` (a float or a schedule ``lr(iterations)``),
     ``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``,
-    ``gradient_accumulation_steps`` (apply the mean of k steps' gradients every k-th step),
-    ``name``. ``use_ema`` and the other Keras 3 options are not supported.
+    ``gradient_accumulation_steps`` (``fit`` applies the mean of k batches' gradients every
+    k-th batch), ``name``. ``use_ema`` and ``loss_scale_factor`` are not supported.
     """
 
-    _inner_class = None   # the gradkit.optim class
-    _default_lr = 0.001
+    optim_class = None                         # the gradkit.optim class
+    keras_defaults = {"learning_rate": 0.001}  # Keras' arguments, in order, with its defaults
+    to_optim = {}                              # Keras name -> gradkit.optim name (or (name, i))
 
-    def __init__(self, learning_rate=None, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
-        if kwargs:
-            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
-                            f"{', '.join(sorted(kwargs))}")
-        if use_ema or loss_scale_factor:
-            raise NotImplementedError(f"{type(self).__name__}: use_ema / loss_scale_factor are "
-                                      "not supported by gradkit.keras")
-        if clipnorm is not None and global_clipnorm is not None:
-            raise ValueError(f"{type(self).__name__}: give clipnorm or global_clipnorm, not both")
-        for label, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
-                         ("global_clipnorm", global_clipnorm)):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # help() shows the Keras signature: the own arguments, then the common ones
+        own = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=d)
+               for n, d in cls.keras_defaults.items()]
+        common = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d)
+                  for n, d in _COMMON.items() if n not in cls.keras_defaults]
+        cls.__signature__ = inspect.Signature(own + common)
+
+    def __init__(self, *args, **kwargs):
+        cls = type(self).__name__
+        names = list(self.keras_defaults)
+        if len(args) > len(names):
+            raise TypeError(f"{cls}: takes at most {len(names)} positional arguments "
+                            f"({', '.join(names)}); got {len(args)}")
+        for n, a in zip(names, args):
+            if n in kwargs:
+                raise TypeError(f"{cls}: got multiple values for argument '{n}'")
+            kwargs[n] = a
+        own = {n: kwargs.pop(n, d) for n, d in self.keras_defaults.items()}
+        unknown = set(kwargs) - set(_COMMON)
+        if unknown:
+            raise TypeError(f"{cls}: unexpected keyword argument(s) {', '.join(sorted(unknown))}")
+        common = {**_COMMON, **kwargs}
+        if "weight_decay" in own:  # AdamW lists it among its own arguments
+            common["weight_decay"] = own.pop("weight_decay")
+        if common["use_ema"] or common["loss_scale_factor"]:
+            raise NotImplementedError(f"{cls}: use_ema / loss_scale_factor are not supported by "
+                                      "gradkit.keras")
+        if common["clipnorm"] is not None and common["global_clipnorm"] is not None:
+            raise ValueError(f"{cls}: give clipnorm or global_clipnorm, not both")
+        for label in ("clipnorm", "clipvalue", "global_clipnorm"):
+            v = common[label]
             if v is not None and v <= 0:
-                raise ValueError(f"{type(self).__name__}: {label} must be positive, got {v}")
-        if gradient_accumulation_steps is not None and int(gradient_accumulation_steps) < 1:
-            raise ValueError(f"{type(self).__name__}: gradient_accumulation_steps must be >= 1")
-        self.name = name or type(self).__name__.lower()
-        self._learning_rate = self._default_lr if learning_rate is None else learning_rate
-        self.weight_decay = weight_decay
-        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
-        self.gradient_accumulation_steps = gradient_accumulation_steps
+                raise ValueError(f"{cls}: {label} must be positive, got {v}")
+        steps = common["gradient_accumulation_steps"]
+        if steps is not None and int(steps) < 1:
+            raise ValueError(f"{cls}: gradient_accumulation_steps must be >= 1")
+
+        lr = own.pop("learning_rate")
+        self._learning_rate = self.keras_defaults["learning_rate"] if lr is None else lr
+        self.name = common["name"] or cls.lower()
+        self.weight_decay = common["weight_decay"]
+        self.clipnorm, self.clipvalue = common["clipnorm"], common["clipvalue"]
+        self.global_clipnorm = common["global_clipnorm"]
+        self.gradient_accumulation_steps = steps
+        for n, v in own.items():  # optimizer.beta_1, optimizer.momentum, ... as in Keras
+            setattr(self, n, v)
         self.iterations = 0
         self._inner = None
         self._variables = []
+        if self.optim_class is not None:  # gradkit.optim's checks, now rather than at build
+            options = self._optim_options()
+            if callable(self._learning_rate):
+                options.pop("lr")
+            self.optim_class.check_options(options)
+
+    def _optim_options(self):
+        """The gradkit.optim constructor's keyword arguments, from the Keras settings."""
+        options = {"lr": self._current_lr()}
+        for n in self.keras_defaults:
+            if n in ("learning_rate", "weight_decay"):
+                continue
+            target = self.to_optim.get(n, n)
+            if isinstance(target, tuple):  # beta_1, beta_2 -> betas[0], betas[1]
+                name, i = target
+                options.setdefault(name, {})[i] = getattr(self, n)
+            else:
+                options[target] = getattr(self, n)
+        for name, v in options.items():
+            if isinstance(v, dict):
+                options[name] = tuple(v[i] for i in sorted(v))
+        if self.weight_decay:
+            options["weight_decay"] = float(self.weight_decay)
+            if not self.optim_class.decoupled_weight_decay:
+                options["decoupled_weight_decay"] = True
+        for keras_name, optim_name in (("clipnorm", "clip_grad_norm_per_param"),
+                                       ("global_clipnorm", "clip_grad_norm"),
+                                       ("clipvalue", "clip_grad_value")):
+            if getattr(self, keras_name) is not None:
+                options[optim_name] = getattr(self, keras_name)
+        return options
 
     # ------------------------------------------------------------------ learning rate
     def _current_lr(self):
@@ -101,10 +165,6 @@ class Optimizer:
                 group["lr"] = lr
 
     # ------------------------------------------------------------------ building
-    def _hyper(self):
-        """The gradkit.optim constructor's keyword arguments (besides params and lr)."""
-        return {}
-
     def build(self, variables):
         """Create the gradkit.optim optimizer over ``variables`` (done by the first update)."""
         variables = list(variables)
@@ -119,7 +179,7 @@ class Optimizer:
                 self._inner.add_param_group({"params": new})
                 self._variables += new
             return
-        self._inner = self._inner_class(variables, lr=self._current_lr(), **self._hyper())
+        self._inner = self.optim_class(variables, **self._optim_options())
         self._variables = variables
 
     @property
@@ -151,7 +211,7 @@ class Optimizer:
                 raise ValueError(f"apply_gradients: a gradient of shape {g.shape} for a variable "
                                  f"of shape {tuple(v.shape)}")
             v.grad = Tensor._make(np.array(g, dtype=v.dtype))
-        self._apply_stored_gradients(variables)
+        self.apply_stored_gradients(variables)
         return self.iterations
 
     def apply(self, grads, trainable_variables=None):
@@ -171,30 +231,17 @@ class Optimizer:
             _autograd_grad(loss, var_list, allow_unused=True)
         return self.apply_gradients(zip(grads, var_list))
 
-    def _apply_stored_gradients(self, variables):
-        """The gradients are in ``.grad``: clip, decay, step, clear. (fit calls this directly
-        after ``loss.backward()``.)"""
+    def apply_stored_gradients(self, variables, grad_scale=None):
+        """One update from the gradients that ``loss.backward()`` left in ``variables``' ``.grad``
+        (what ``fit`` calls), then clear them. ``grad_scale`` multiplies the gradients first
+        (``gradkit.optim.Optimizer.step``'s): ``fit`` passes k/n for an epoch's last group of
+        n < k accumulated batches."""
         known = {id(x) for x in self._variables}
         if self._inner is None or any(id(v) not in known for v in variables):
             self.build(variables)
-        live = [v for v in variables if v.grad is not None]
-        if self.clipvalue is not None:
-            clip_grad_value_(live, self.clipvalue)
-        if self.clipnorm is not None:
-            for v in live:
-                clip_grad_norm_([v], self.clipnorm)
-        if self.global_clipnorm is not None:
-            clip_grad_norm_(live, self.global_clipnorm)
         self._sync_lr()
-        if self.weight_decay:
-            decay = 1.0 - self._current_lr() * float(self.weight_decay)
-            with grad_mode.no_grad():
-                for v in live:
-                    v.data *= v.data.dtype.type(decay)   # w ← w − lr·λ·w  (Keras 3)
-                    v._vc[0] += 1
-        self._inner.step()
-        for v in variables:
-            v.grad = None
+        self._inner.step(grad_scale=grad_scale)
+        self._inner.zero_grad()
         self.iterations += 1
 
     # ------------------------------------------------------------------ the other dialect
@@ -203,8 +250,8 @@ class Optimizer:
             raise AttributeError(
                 f"'{type(self).__name__}' is a Keras optimizer: it has no {name}(), and it does "
                 "not read the .grad that loss.backward() leaves. Use one of the two dialects:\n"
-                "  PyTorch style: opt = gradkit.optim." + (self._inner_class.__name__ if
-                                                           self._inner_class else "Adam") +
+                "  PyTorch style: opt = gradkit.optim." + (self.optim_class.__name__ if
+                                                           self.optim_class else "Adam") +
                 "(model.parameters(), lr=...); then opt.zero_grad(); loss.backward(); "
                 "opt.step()\n"
                 "  Keras style:   with tf.GradientTape() as tape: loss = loss_fn(y, model(x))\n"
@@ -221,11 +268,9 @@ class Optimizer:
                   "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
                   "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm,
                   "gradient_accumulation_steps": self.gradient_accumulation_steps}
-        config.update(self._own_config())
+        config.update({n: getattr(self, n) for n in self.keras_defaults
+                       if n not in ("learning_rate", "weight_decay")})
         return config
-
-    def _own_config(self):
-        return {}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -251,148 +296,73 @@ class Optimizer:
         return f"<keras.optimizers.{type(self).__name__} learning_rate={self.learning_rate}>"
 
 
-# === the optimizers ===========================================================================
+# === the table: Keras name -> gradkit.optim class, Keras' arguments and defaults, renames ======
+_ADAM_NAMES = {"beta_1": ("betas", 0), "beta_2": ("betas", 1), "epsilon": "eps"}
+
+
 class SGD(Optimizer):
-    """Gradient descent with optional (Nesterov) momentum: gradkit.optim.SGD. Defaults:
-    ``learning_rate=0.01``, ``momentum=0.0``, ``nesterov=False``."""
-
-    _inner_class, _default_lr = optim.SGD, 0.01
-
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        if momentum < 0:
-            raise ValueError(f"SGD: momentum must be >= 0, got {momentum}")
-        self.momentum, self.nesterov = float(momentum), bool(nesterov)
-
-    def _hyper(self):
-        return {"momentum": self.momentum, "nesterov": self.nesterov}
-
-    def _own_config(self):
-        return {"momentum": self.momentum, "nesterov": self.nesterov}
+    """Gradient descent with optional (Nesterov) momentum: gradkit.optim.SGD."""
+    optim_class = optim.SGD
+    keras_defaults = {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False}
 
 
 class Adam(Optimizer):
-    """Adam: gradkit.optim.Adam. Defaults: ``learning_rate=0.001``, ``beta_1=0.9``,
-    ``beta_2=0.999``, ``epsilon=1e-7``, ``amsgrad=False``."""
-
-    _inner_class = optim.Adam
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
-
-    def _hyper(self):
-        return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon, "amsgrad": self.amsgrad}
-
-    def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad}
+    """Adam: gradkit.optim.Adam."""
+    optim_class = optim.Adam
+    keras_defaults = {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
+                      "amsgrad": False}
+    to_optim = _ADAM_NAMES
 
 
-class AdamW(Adam):
-    """Adam with decoupled weight decay (``w ← w − lr·λ·w`` each step). Defaults as Adam, and
-    ``weight_decay=0.004`` (Keras' default)."""
-
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, amsgrad=False, **kwargs):
-        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, amsgrad=amsgrad, weight_decay=weight_decay, **kwargs)
+class AdamW(Optimizer):
+    """Adam with decoupled weight decay (``w ← w − lr·λ·w`` each step): gradkit.optim.AdamW."""
+    optim_class = optim.AdamW
+    keras_defaults = {"learning_rate": 0.001, "weight_decay": 0.004, "beta_1": 0.9,
+                      "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False}
+    to_optim = _ADAM_NAMES
 
 
 class RMSprop(Optimizer):
-    """RMSprop: gradkit.optim.RMSprop. Defaults: ``learning_rate=0.001``, ``rho=0.9``,
-    ``momentum=0.0``, ``epsilon=1e-7``, ``centered=False``."""
-
-    _inner_class = optim.RMSprop
-
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
-                 **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
-
-    def _hyper(self):
-        return {"alpha": self.rho, "momentum": self.momentum, "eps": self.epsilon,
-                "centered": self.centered}
-
-    def _own_config(self):
-        return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
-                "centered": self.centered}
+    """RMSprop: gradkit.optim.RMSprop (Keras' ``rho`` is its ``alpha``)."""
+    optim_class = optim.RMSprop
+    keras_defaults = {"learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7,
+                      "centered": False}
+    to_optim = {"rho": "alpha", "epsilon": "eps"}
 
 
 class Adagrad(Optimizer):
-    """Adagrad: gradkit.optim.Adagrad. Defaults: ``learning_rate=0.001``,
-    ``initial_accumulator_value=0.1``, ``epsilon=1e-7``."""
-
-    _inner_class = optim.Adagrad
-
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
-
-    def _hyper(self):
-        return {"initial_accumulator_value": self.initial_accumulator_value, "eps": self.epsilon}
-
-    def _own_config(self):
-        return {"initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon}
+    """Adagrad: gradkit.optim.Adagrad."""
+    optim_class = optim.Adagrad
+    keras_defaults = {"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7}
+    to_optim = {"epsilon": "eps"}
 
 
 class Adadelta(Optimizer):
-    """Adadelta: gradkit.optim.Adadelta. Defaults: ``learning_rate=0.001``, ``rho=0.95``,
-    ``epsilon=1e-7``."""
-
-    _inner_class = optim.Adadelta
-
-    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.rho, self.epsilon = rho, epsilon
-
-    def _hyper(self):
-        return {"rho": self.rho, "eps": self.epsilon}
-
-    def _own_config(self):
-        return {"rho": self.rho, "epsilon": self.epsilon}
+    """Adadelta: gradkit.optim.Adadelta."""
+    optim_class = optim.Adadelta
+    keras_defaults = {"learning_rate": 0.001, "rho": 0.95, "epsilon": 1e-7}
+    to_optim = {"epsilon": "eps"}
 
 
-class Adamax(Adam):
-    """Adamax: gradkit.optim.Adamax. Defaults as Adam (without amsgrad)."""
-
-    _inner_class = optim.Adamax
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, **kwargs)
-
-    def _hyper(self):
-        return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon}
-
-    def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+class Adamax(Optimizer):
+    """Adamax: gradkit.optim.Adamax."""
+    optim_class = optim.Adamax
+    keras_defaults = {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+    to_optim = _ADAM_NAMES
 
 
-class Nadam(Adamax):
-    """Nadam: gradkit.optim.NAdam. Defaults as Adam."""
-
-    _inner_class = optim.NAdam
+class Nadam(Optimizer):
+    """Nadam: gradkit.optim.NAdam."""
+    optim_class = optim.NAdam
+    keras_defaults = {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+    to_optim = _ADAM_NAMES
 
 
 class Lion(Optimizer):
-    """Lion: gradkit.optim.Lion. Defaults: ``learning_rate=0.001``, ``beta_1=0.9``,
-    ``beta_2=0.99``."""
-
-    _inner_class = optim.Lion
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1, self.beta_2 = beta_1, beta_2
-
-    def _hyper(self):
-        return {"betas": (self.beta_1, self.beta_2)}
-
-    def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2}
+    """Lion: gradkit.optim.Lion."""
+    optim_class = optim.Lion
+    keras_defaults = {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.99}
+    to_optim = {"beta_1": ("betas", 0), "beta_2": ("betas", 1)}
 
 
 class _Wrapped(Optimizer):
@@ -401,7 +371,7 @@ class _Wrapped(Optimizer):
     def __init__(self, inner):
         super().__init__(learning_rate=inner.param_groups[0]["lr"], name=type(inner).__name__)
         self._inner = inner
-        self._inner_class = type(inner)
+        self.optim_class = type(inner)
         self._variables = [p for g in inner.param_groups for p in g["params"]]
 
     def _sync_lr(self):

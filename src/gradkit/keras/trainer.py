@@ -10,7 +10,7 @@
             y_pred = model(x)                       the model in training mode
             loss = loss_fn(y, y_pred, w) + sum(model.losses)
             (loss / k).backward()                   k = gradient_accumulation_steps (default 1)
-            every k-th batch: optimizer step        clip, decay, gradkit.optim step, clear .grad
+            every k-th batch: optimizer step        gradkit.optim step (clip, decay, rule)
             update the running loss and metrics;    callbacks.on_train_batch_end
             stop here if a callback asked (TerminateOnNaN)
         evaluate on the validation data -> val_* values
@@ -227,15 +227,16 @@ class Trainer:
                         variables=variables)
                     pending += 1
                     if pending == accumulate:
-                        self.optimizer._apply_stored_gradients(variables)
+                        self.optimizer.apply_stored_gradients(variables)
                         pending = 0
                     cbs.on_train_batch_end(step, logs)
                     if self.stop_training:
                         stopped_in_epoch = True
                         break
-                if pending and not stopped_in_epoch:  # the epoch's last, incomplete group
-                    self._rescale_grads(variables, accumulate / pending)
-                    self.optimizer._apply_stored_gradients(variables)
+                if pending and not stopped_in_epoch:  # the epoch's last, incomplete group:
+                    # its losses were divided by k, not n, so the step scales by k / n
+                    self.optimizer.apply_stored_gradients(variables,
+                                                          grad_scale=accumulate / pending)
                 epoch_logs = self._logs()
                 if val is not None and not stopped_in_epoch and _due(epoch, validation_freq):
                     val_logs = self._run_evaluation(val, cbs, "fit (validation)")
@@ -275,12 +276,6 @@ class Trainer:
         (loss * (1.0 / accumulate) if accumulate != 1 else loss).backward()
         self._track(loss, y, y_pred, sample_weight, _size(x))
         return self._logs(), variables
-
-    @staticmethod
-    def _rescale_grads(variables, factor):
-        for v in variables:
-            if v.grad is not None:
-                v.grad = Tensor._make(v.grad.data * v.grad.data.dtype.type(factor))
 
     def _weights(self, y, sample_weight, class_weight):
         if class_weight is None:
@@ -495,7 +490,7 @@ class Trainer:
         try:
             w = self._weights(y, sample_weight, class_weight)
             logs, variables = self._train_step(x, y, w)
-            self.optimizer._apply_stored_gradients(variables)
+            self.optimizer.apply_stored_gradients(variables)
         finally:
             self.train(was_training)
         return logs if return_dict else _flat(logs)

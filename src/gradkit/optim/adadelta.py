@@ -1,7 +1,6 @@
 """Adadelta: steps whose units match the parameters', from running averages of g² and Δw²."""
 import numpy as np
 
-from ..autograd import grad_mode
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -26,43 +25,29 @@ class Adadelta(Optimizer):
     State per parameter: ``step``, ``square_avg`` (v), ``acc_delta`` (u).
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
-                 capturable=False, maximize=False, differentiable=False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+    n_work = 2
 
-    @grad_mode.no_grad()
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            lr, rho, eps = group["lr"], group["rho"], group["eps"]
-            for p in self._params(group):
-                w = p.data
-                d, tmp, delta = self._work(w, 3)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = Tensor._make(np.zeros_like(w))
-                    state["acc_delta"] = Tensor._make(np.zeros_like(w))
-                state["step"] += 1
-                v, u = state["square_avg"].data, state["acc_delta"].data
-                g = self._grad(p, group["weight_decay"], group["maximize"], out=d)
-                v *= rho                                                  # v = ρ v + (1 − ρ) g²
-                v += np.multiply(np.multiply(g, 1 - rho, out=tmp), g, out=tmp)
-                std = np.sqrt(np.add(v, eps, out=tmp), out=tmp)           # √(v + ε)
-                np.sqrt(np.add(u, eps, out=delta), out=delta)             # √(u + ε)
-                delta /= std
-                delta *= g                                                # Δw = √(u+ε)/√(v+ε) g
-                u *= rho                                                  # u = ρ u + (1 − ρ) Δw²
-                u += np.multiply(np.multiply(delta, 1 - rho, out=tmp), delta, out=tmp)
-                w -= np.multiply(delta, lr, out=tmp)                      # w = w − lr Δw
-                p._vc[0] += 1
-        return loss
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
+                 capturable=False, maximize=False, differentiable=False, **options):
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults, **options)
+
+    def _init_state(self, w, state, group):
+        state["step"] = 0
+        state["square_avg"] = Tensor._make(np.zeros_like(w))
+        state["acc_delta"] = Tensor._make(np.zeros_like(w))
+
+    def _update(self, w, g, state, group, work):
+        lr, rho, eps = group["lr"], group["rho"], group["eps"]
+        tmp, delta = work
+        state["step"] += 1
+        v, u = state["square_avg"].data, state["acc_delta"].data
+        v *= rho                                                          # v = ρ v + (1 − ρ) g²
+        v += np.multiply(np.multiply(g, 1 - rho, out=tmp), g, out=tmp)
+        std = np.sqrt(np.add(v, eps, out=tmp), out=tmp)                   # √(v + ε)
+        np.sqrt(np.add(u, eps, out=delta), out=delta)                     # √(u + ε)
+        delta /= std
+        delta *= g                                                        # Δw = √(u+ε)/√(v+ε) g
+        u *= rho                                                          # u = ρ u + (1 − ρ) Δw²
+        u += np.multiply(np.multiply(delta, 1 - rho, out=tmp), delta, out=tmp)
+        w -= np.multiply(delta, lr, out=tmp)                              # w = w − lr Δw

@@ -3,24 +3,10 @@ import math
 
 import numpy as np
 
-from ..autograd import grad_mode
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
-
-
-def _check_adam_args(lr, betas, eps, weight_decay):
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
 
 class Adam(Optimizer):
@@ -44,8 +30,8 @@ class Adam(Optimizer):
 
     Defaults: ``lr=1e-3``, ``betas=(0.9, 0.999)``, ``eps=1e-8``, ``weight_decay=0``,
     ``amsgrad=False``, ``maximize=False``, ``decoupled_weight_decay=False`` (True makes it
-    AdamW). State per parameter: ``step`` (t), ``exp_avg`` (m), ``exp_avg_sq`` (v),
-    ``max_exp_avg_sq`` (amsgrad). ``foreach``/``fused``/``capturable``/``differentiable``
+    AdamW; the decay itself is applied by the ``Optimizer`` base). State per parameter:
+    ``step`` (t), ``exp_avg`` (m), ``exp_avg_sq`` (v), ``max_exp_avg_sq`` (amsgrad). ``foreach``/``fused``/``capturable``/``differentiable``
     are accepted for PyTorch compatibility and ignored.
 
     >>> opt = gk.optim.Adam(model.parameters(), lr=1e-3)
@@ -53,57 +39,41 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False, fused=None, decoupled_weight_decay=False):
-        _check_adam_args(lr, betas, eps, weight_decay)
+                 differentiable=False, fused=None, decoupled_weight_decay=False, **options):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **options)
 
-    @grad_mode.no_grad()
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-            lam, amsgrad = group["weight_decay"], group["amsgrad"]
-            decoupled = group.get("decoupled_weight_decay", False)
-            for p in self._params(group):
-                w = p.data
-                d, tmp = self._work(w, 2)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = Tensor._make(np.zeros_like(w))
-                    state["exp_avg_sq"] = Tensor._make(np.zeros_like(w))
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = Tensor._make(np.zeros_like(w))
-                state["step"] = t = state["step"] + 1
-                m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+    def _init_state(self, w, state, group):
+        state["step"] = 0
+        state["exp_avg"] = Tensor._make(np.zeros_like(w))
+        state["exp_avg_sq"] = Tensor._make(np.zeros_like(w))
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = Tensor._make(np.zeros_like(w))
 
-                if decoupled and lam != 0:
-                    w *= 1 - lr * lam                                # w = w (1 − lr λ)  (AdamW)
-                    g = self._grad(p, 0, group["maximize"], out=d)
-                else:
-                    g = self._grad(p, lam, group["maximize"], out=d)  # g = g + λ w
-                # m = β1 m + (1 − β1) g, written m += (1 − β1)(g − m): one temporary
-                m += np.multiply(np.subtract(g, m, out=tmp), 1 - beta1, out=tmp)
-                # v = β2 v + (1 − β2) g²
-                v *= beta2
-                v += np.multiply(np.multiply(g, 1 - beta2, out=tmp), g, out=tmp)
-                if amsgrad:
-                    v_max = state["max_exp_avg_sq"].data
-                    v = np.maximum(v_max, v, out=v_max)             # v = max(v_max, v)
-                # w −= lr m̂/(√v̂ + ε) with m̂ = m/(1 − β1ᵗ), v̂ = v/(1 − β2ᵗ). With c = √(1 − β2ᵗ),
-                # lr m̂/(√v/c + ε) = [lr c/(1 − β1ᵗ)] m/(√v + ε c): both corrections are folded
-                # into two scalars, which saves three passes over memory
-                c = math.sqrt(1 - beta2 ** t)
-                denom = np.sqrt(v, out=tmp)
-                denom += eps * c                                     # (√v̂ + ε) c
-                step = np.divide(m, denom, out=tmp)
-                step *= lr * c / (1 - beta1 ** t)                    # lr m̂/(√v̂ + ε)
-                w -= step
-                p._vc[0] += 1
-        return loss
+    def _update(self, w, g, state, group, work):
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        (tmp,) = work
+        state["step"] = t = state["step"] + 1
+        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        # m = β1 m + (1 − β1) g, written m += (1 − β1)(g − m): one temporary
+        m += np.multiply(np.subtract(g, m, out=tmp), 1 - beta1, out=tmp)
+        # v = β2 v + (1 − β2) g²
+        v *= beta2
+        v += np.multiply(np.multiply(g, 1 - beta2, out=tmp), g, out=tmp)
+        if group["amsgrad"]:
+            v_max = state["max_exp_avg_sq"].data
+            v = np.maximum(v_max, v, out=v_max)                 # v = max(v_max, v)
+        # w −= lr m̂/(√v̂ + ε) with m̂ = m/(1 − β1ᵗ), v̂ = v/(1 − β2ᵗ). With c = √(1 − β2ᵗ),
+        # lr m̂/(√v/c + ε) = [lr c/(1 − β1ᵗ)] m/(√v + ε c): both corrections are folded
+        # into two scalars, which saves three passes over memory
+        c = math.sqrt(1 - beta2 ** t)
+        denom = np.sqrt(v, out=tmp)
+        denom += eps * c                                         # (√v̂ + ε) c
+        step = np.divide(m, denom, out=tmp)
+        step *= lr * c / (1 - beta1 ** t)                        # lr m̂/(√v̂ + ε)
+        w -= step
 
 
 class AdamW(Adam):
@@ -123,9 +93,12 @@ class AdamW(Adam):
     ``amsgrad=False``, ``maximize=False``.
     """
 
+    decoupled_weight_decay = True
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False, *, maximize=False, foreach=None, capturable=False,
-                 differentiable=False, fused=None):
+                 differentiable=False, fused=None, **options):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True,
+                         **options)
 

@@ -1,9 +1,7 @@
 """Adamax: Adam with the infinity norm in place of the root mean square."""
 import numpy as np
 
-from ..autograd import grad_mode
 from ..tensor import Tensor
-from .adam import _check_adam_args
 from .optimizer import Optimizer
 
 __all__ = ["Adamax"]
@@ -28,33 +26,25 @@ class Adamax(Optimizer):
     """
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
-        _check_adam_args(lr, betas, eps, weight_decay)
+                 foreach=None, *, maximize=False, differentiable=False, capturable=False,
+                 **options):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **options)
 
-    @grad_mode.no_grad()
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-            for p in self._params(group):
-                w = p.data
-                d, tmp = self._work(w, 2)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = Tensor._make(np.zeros_like(w))
-                    state["exp_inf"] = Tensor._make(np.zeros_like(w))
-                state["step"] = t = state["step"] + 1
-                m, u = state["exp_avg"].data, state["exp_inf"].data
-                g = self._grad(p, group["weight_decay"], group["maximize"], out=d)
-                # m = β1 m + (1 − β1) g, written m += (1 − β1)(g − m)
-                m += np.multiply(np.subtract(g, m, out=tmp), 1 - beta1, out=tmp)
-                u *= beta2                                                # u = max(β2 u, |g| + ε)
-                np.maximum(u, np.add(np.abs(g, out=tmp), eps, out=tmp), out=u)
-                step_size = lr / (1 - beta1 ** t)                         # lr / (1 − β1ᵗ)
-                w -= np.multiply(np.divide(m, u, out=tmp), step_size, out=tmp)
-                p._vc[0] += 1
-        return loss
+    def _init_state(self, w, state, group):
+        state["step"] = 0
+        state["exp_avg"] = Tensor._make(np.zeros_like(w))
+        state["exp_inf"] = Tensor._make(np.zeros_like(w))
+
+    def _update(self, w, g, state, group, work):
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        (tmp,) = work
+        state["step"] = t = state["step"] + 1
+        m, u = state["exp_avg"].data, state["exp_inf"].data
+        # m = β1 m + (1 − β1) g, written m += (1 − β1)(g − m)
+        m += np.multiply(np.subtract(g, m, out=tmp), 1 - beta1, out=tmp)
+        u *= beta2                                                        # u = max(β2 u, |g| + ε)
+        np.maximum(u, np.add(np.abs(g, out=tmp), eps, out=tmp), out=u)
+        step_size = lr / (1 - beta1 ** t)                                 # lr / (1 − β1ᵗ)
+        w -= np.multiply(np.divide(m, u, out=tmp), step_size, out=tmp)

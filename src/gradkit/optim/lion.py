@@ -1,7 +1,6 @@
 """Lion: the sign of an interpolated momentum, found by program search."""
 import numpy as np
 
-from ..autograd import grad_mode
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -28,37 +27,22 @@ class Lion(Optimizer):
     State per parameter: ``exp_avg`` (m).
     """
 
-    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *, maximize=False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        defaults = dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+    decoupled_weight_decay = True   # the paper's w ← w − lr λ w, applied by the base
 
-    @grad_mode.no_grad()
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            lr, (beta1, beta2), lam = group["lr"], group["betas"], group["weight_decay"]
-            for p in self._params(group):
-                w = p.data
-                d, c = self._work(w, 2)
-                state = self.state[p]
-                if not state:
-                    state["exp_avg"] = Tensor._make(np.zeros_like(w))
-                m = state["exp_avg"].data
-                g = self._grad(p, 0, group["maximize"], out=d)
-                # c = β1 m + (1 − β1) g, written m + (1 − β1)(g − m)
-                np.add(m, np.multiply(np.subtract(g, m, out=c), 1 - beta1, out=c), out=c)
-                if lam != 0:
-                    w *= 1 - lr * lam                                     # w −= lr λ w
-                w -= np.multiply(np.sign(c, out=c), lr, out=c)           # w −= lr sign(c)
-                # m = β2 m + (1 − β2) g, written m += (1 − β2)(g − m)
-                m += np.multiply(np.subtract(g, m, out=c), 1 - beta2, out=c)
-                p._vc[0] += 1
-        return loss
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *, maximize=False,
+                 **options):
+        defaults = dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults, **options)
+
+    def _init_state(self, w, state, group):
+        state["exp_avg"] = Tensor._make(np.zeros_like(w))
+
+    def _update(self, w, g, state, group, work):
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        (c,) = work
+        m = state["exp_avg"].data
+        # c = β1 m + (1 − β1) g, written m + (1 − β1)(g − m)
+        np.add(m, np.multiply(np.subtract(g, m, out=c), 1 - beta1, out=c), out=c)
+        w -= np.multiply(np.sign(c, out=c), lr, out=c)                   # w −= lr sign(c)
+        # m = β2 m + (1 − β2) g, written m += (1 − β2)(g − m)
+        m += np.multiply(np.subtract(g, m, out=c), 1 - beta2, out=c)

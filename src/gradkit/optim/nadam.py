@@ -1,9 +1,7 @@
 """NAdam: Adam with Nesterov momentum."""
 import numpy as np
 
-from ..autograd import grad_mode
 from ..tensor import Tensor
-from .adam import _check_adam_args
 from .optimizer import Optimizer
 
 __all__ = ["NAdam"]
@@ -29,53 +27,39 @@ class NAdam(Optimizer):
     parameter: ``step`` (t), ``mu_product`` (Π_t, a float), ``exp_avg`` (m), ``exp_avg_sq`` (v).
     """
 
+    n_work = 2
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
-                 maximize=False, capturable=False, differentiable=False):
-        _check_adam_args(lr, betas, eps, weight_decay)
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+                 maximize=False, capturable=False, differentiable=False, **options):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **options)
 
-    @grad_mode.no_grad()
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-            lam, psi = group["weight_decay"], group["momentum_decay"]
-            for p in self._params(group):
-                w = p.data
-                d, tmp = self._work(w, 2)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["mu_product"] = 1.0
-                    state["exp_avg"] = Tensor._make(np.zeros_like(w))
-                    state["exp_avg_sq"] = Tensor._make(np.zeros_like(w))
-                state["step"] = t = state["step"] + 1
-                m, v = state["exp_avg"].data, state["exp_avg_sq"].data
-                if group["decoupled_weight_decay"] and lam != 0:
-                    w *= 1 - lr * lam
-                    g = self._grad(p, 0, group["maximize"], out=d)
-                else:
-                    g = self._grad(p, lam, group["maximize"], out=d)
-                mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))              # μ_t
-                mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))   # μ_{t+1}
-                state["mu_product"] = mu_product = state["mu_product"] * mu   # Π_t
-                # m = β1 m + (1 − β1) g, written m += (1 − β1)(g − m)
-                m += np.multiply(np.subtract(g, m, out=tmp), 1 - beta1, out=tmp)
-                v *= beta2                                                # v = β2 v + (1 − β2) g²
-                v += np.multiply(np.multiply(g, 1 - beta2, out=tmp), g, out=tmp)
-                v_hat = np.divide(v, 1 - beta2 ** t, out=tmp)             # v̂ = v / (1 − β2ᵗ)
-                denom = np.add(np.sqrt(v_hat, out=tmp), eps, out=tmp)     # √v̂ + ε
-                # the current gradient's share, then the momentum's (looking one step ahead)
-                c_g = lr * (1.0 - mu) / (1.0 - mu_product)
-                c_m = lr * mu_next / (1.0 - mu_product * mu_next)
-                d2 = np.divide(g, denom, out=d)                           # g may live in d: fine
-                w -= np.multiply(d2, c_g, out=d)
-                w -= np.multiply(np.divide(m, denom, out=d), c_m, out=d)
-                p._vc[0] += 1
-        return loss
+    def _init_state(self, w, state, group):
+        state["step"] = 0
+        state["mu_product"] = 1.0
+        state["exp_avg"] = Tensor._make(np.zeros_like(w))
+        state["exp_avg_sq"] = Tensor._make(np.zeros_like(w))
+
+    def _update(self, w, g, state, group, work):
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        psi = group["momentum_decay"]
+        tmp, step = work
+        state["step"] = t = state["step"] + 1
+        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))                      # μ_t
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))           # μ_{t+1}
+        state["mu_product"] = mu_product = state["mu_product"] * mu       # Π_t
+        # m = β1 m + (1 − β1) g, written m += (1 − β1)(g − m)
+        m += np.multiply(np.subtract(g, m, out=tmp), 1 - beta1, out=tmp)
+        v *= beta2                                                        # v = β2 v + (1 − β2) g²
+        v += np.multiply(np.multiply(g, 1 - beta2, out=tmp), g, out=tmp)
+        v_hat = np.divide(v, 1 - beta2 ** t, out=tmp)                     # v̂ = v / (1 − β2ᵗ)
+        denom = np.add(np.sqrt(v_hat, out=tmp), eps, out=tmp)             # √v̂ + ε
+        # the current gradient's share, then the momentum's (looking one step ahead)
+        c_g = lr * (1.0 - mu) / (1.0 - mu_product)
+        c_m = lr * mu_next / (1.0 - mu_product * mu_next)
+        w -= np.multiply(np.divide(g, denom, out=step), c_g, out=step)
+        w -= np.multiply(np.divide(m, denom, out=step), c_m, out=step)

@@ -13,11 +13,26 @@ Parameters) and its own options (``lr``, ``weight_decay``, ...), missing options
 "params": [indices]}]}``, indices counting the parameters across all groups in order, so a
 checkpoint holds no Parameter objects and loads into a freshly built optimizer.
 
-Subclasses write ``step()`` on the raw arrays (``p.data``, ``p.grad.data``) in place; this file
-gives them ``_params(group)`` (the parameters to update) and ``_work(w, n)`` (scratch arrays
-reused across steps, so that a step allocates nothing the size of a parameter).
+The base owns the update loop; a subclass writes only its paper's rule::
+
+    step(closure)                             the loop, written once, here
+        loss = closure()                      with gradient recording on
+        for each group, each parameter with a gradient that still requires one:
+            _init_state(w, state, group)      the rule's state, at its first step
+            g = the gradient, in a scratch array, never writing .grad:
+                × grad_scale                  (a sum over micro-batches → their mean)
+                clipped: by value, by each parameter's norm, by the joint norm
+                negated if maximize; + λ w if weight_decay λ is L2 (coupled)
+            w ← w (1 − lr λ)                  if the decay is decoupled (AdamW, Lion, Keras)
+            _update(w, g, state, group, work) the rule: a few in-place NumPy passes
+            bump the parameter's version      (the in-place check sees the change)
+
+``work`` holds ``n_work`` scratch arrays shaped like ``w``: views into one flat buffer per dtype
+kept across steps, so a step allocates nothing the size of a parameter. The options' checks
+are one table (``_CHECKS``), run by every constructor.
 """
 import copy
+import math
 from collections import defaultdict
 
 import numpy as np
@@ -38,14 +53,69 @@ class _Required:
 required = _Required()
 
 
+# === option checks: written once, run by every constructor ====================================
+def _nonnegative(v):
+    return 0.0 <= v
+
+
+def _positive_or_none(v):
+    return v is None or v > 0
+
+
+# option -> (test, what PyTorch's message calls it); betas are checked per index below
+_CHECKS = {
+    "lr": (_nonnegative, "learning rate"),
+    "eps": (_nonnegative, "epsilon value"),
+    "momentum": (_nonnegative, "momentum value"),
+    "weight_decay": (_nonnegative, "weight_decay value"),
+    "lr_decay": (_nonnegative, "lr_decay value"),
+    "initial_accumulator_value": (_nonnegative, "initial_accumulator_value value"),
+    "alpha": (_nonnegative, "alpha value"),
+    "rho": (lambda v: 0.0 <= v <= 1.0, "rho value"),
+    "momentum_decay": (_nonnegative, "momentum_decay value"),
+    "clip_grad_norm": (_positive_or_none, "clip_grad_norm value"),
+    "clip_grad_norm_per_param": (_positive_or_none, "clip_grad_norm_per_param value"),
+    "clip_grad_value": (_positive_or_none, "clip_grad_value value"),
+}
+
+
 class Optimizer:
-    """Base class: holds ``param_groups``, ``defaults`` and ``state``; subclasses define ``step``.
+    """Base class: holds ``param_groups``, ``defaults`` and ``state`` and runs the update loop;
+    a subclass defines ``_init_state`` and ``_update`` (its paper's rule).
 
     params: an iterable of Parameters, of ``(name, Parameter)`` pairs (``named_parameters()``),
     or of dicts ``{"params": [...], <option>: value}`` (one param group each).
+
+    Options every optimizer takes (keyword-only; none is in PyTorch's optimizers, which leave
+    clipping to ``nn.utils``):
+
+    - ``clip_grad_value=c``: each gradient element clipped into [−c, c]
+      (``nn.utils.clip_grad_value_``; Keras' ``clipvalue``).
+    - ``clip_grad_norm_per_param=c``: each parameter's gradient scaled to norm ≤ c
+      (Keras' ``clipnorm``).
+    - ``clip_grad_norm=c``: all gradients scaled together to joint norm ≤ c
+      (``nn.utils.clip_grad_norm_(params, c)``; Keras' ``global_clipnorm``).
+    - ``decoupled_weight_decay=True``: ``weight_decay`` λ shrinks the weights,
+      ``w ← w (1 − lr λ)``, instead of adding λ w to the gradient (AdamW's rule; Keras'
+      ``weight_decay`` for every optimizer). A group option, stored only when set.
+
+    Clipping runs in that order (value, per parameter, joint), on the gradient scaled by
+    ``step(grad_scale=...)``, before ``maximize`` and weight decay; ``.grad`` is never written.
     """
 
-    def __init__(self, params, defaults):
+    n_work = 1                      # scratch arrays the rule's _update needs
+    decoupled_weight_decay = False  # the rule's own default (AdamW, Lion: True)
+
+    def __init__(self, params, defaults, *, clip_grad_norm=None, clip_grad_norm_per_param=None,
+                 clip_grad_value=None, decoupled_weight_decay=None):
+        self.check_options(dict(defaults, clip_grad_norm=clip_grad_norm,
+                                clip_grad_norm_per_param=clip_grad_norm_per_param,
+                                clip_grad_value=clip_grad_value))
+        if decoupled_weight_decay and "decoupled_weight_decay" not in defaults:
+            defaults = dict(defaults, decoupled_weight_decay=True)
+        self.clip_grad_norm = clip_grad_norm
+        self.clip_grad_norm_per_param = clip_grad_norm_per_param
+        self.clip_grad_value = clip_grad_value
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {type(params).__name__}: pass "
@@ -54,6 +124,7 @@ class Optimizer:
         self.state = defaultdict(dict)
         self.param_groups = []
         self._scratch = {}  # dtype -> flat work buffer (not state: never saved)
+        self._views = {}    # (dtype, shape, n) -> (buffer, its n views): made once
         param_groups = list(params)
         if len(param_groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
@@ -125,19 +196,73 @@ class Optimizer:
                     # to two leaves, or a caller's own array (backward(gradient=g)).
                     p.grad = Tensor._make(np.zeros_like(p.data))
 
-    def step(self, closure=None):
-        """Update every parameter that has a gradient. ``closure`` (optional) re-evaluates the
-        model and returns the loss; it runs with gradient recording on."""
-        raise NotImplementedError(f"{type(self).__name__} must define step()")
+    @grad_mode.no_grad()
+    def step(self, closure=None, *, grad_scale=None):
+        """Update every parameter that has a gradient and still requires one; returns the
+        closure's loss (or None).
 
-    @staticmethod
-    def _closure(closure):
-        if closure is None:
-            return None
-        with grad_mode.enable_grad():
-            return closure()
+        closure: optional; re-evaluates the model and returns the loss (it runs with gradient
+            recording on, before the update).
+        grad_scale: optional; every gradient is multiplied by it before clipping and the rule
+            (``.grad`` is left as it is). E.g. ``k / n`` when ``n`` micro-batches of a group of
+            ``k`` were accumulated with their losses divided by ``k``.
+        """
+        loss = None
+        if closure is not None:
+            with grad_mode.enable_grad():
+                loss = closure()
+        scale = 1.0 if grad_scale is None else float(grad_scale)
+        rescale = scale != 1.0 or self.clip_grad_value is not None \
+            or self.clip_grad_norm_per_param is not None
+        joint = self._joint_clip_coef(scale) if self.clip_grad_norm is not None else 1.0
+        for group in self.param_groups:
+            lam, maximize = group.get("weight_decay", 0), group.get("maximize", False)
+            decoupled = lam != 0 and group.get("decoupled_weight_decay",
+                                               self.decoupled_weight_decay)
+            l2, shrink = (0, 1 - group["lr"] * lam) if decoupled else (lam, 1)
+            for p in self._params(group):
+                w = p.data
+                state = self.state[p]
+                if not state:
+                    self._init_state(w, state, group)
+                d, *work = self._work(w, self.n_work + 1)
+                g = p.grad.data
+                if rescale:
+                    g = self._clip(g, scale, d)
+                if joint != 1.0:
+                    g = np.multiply(g, g.dtype.type(joint), out=d)
+                g = self._signed_decayed(g, w, l2, maximize, d, work[0])
+                if decoupled:
+                    w *= shrink                                   # w ← w (1 − lr λ)
+                self._update(w, g, state, group, work)
+                p._vc[0] += 1
+        return loss
 
-    # ------------------------------------------------------------------ helpers for step()
+    # ------------------------------------------------------------------ what a rule defines
+    def _init_state(self, w, state, group):
+        """Fill ``state`` (an empty dict) for parameter array ``w`` before its first update."""
+
+    def _update(self, w, g, state, group, work):
+        """The rule: update ``w`` in place from the gradient ``g`` (read only: it may be
+        ``.grad``'s own array), ``state`` and ``group``'s options, using the ``n_work`` scratch
+        arrays in ``work``."""
+        raise NotImplementedError(f"{type(self).__name__} must define _update()")
+
+    @classmethod
+    def check_options(cls, options):
+        """Raise ``ValueError`` (PyTorch's wording) for an invalid option in ``options``
+        (a dict of constructor options); what every constructor runs."""
+        for name, value in options.items():
+            if value is required:
+                continue
+            if name == "betas":
+                for i, beta in enumerate(value):
+                    if not 0.0 <= beta < 1.0:
+                        raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+            elif name in _CHECKS and not _CHECKS[name][0](value):
+                raise ValueError(f"Invalid {_CHECKS[name][1]}: {value}")
+
+    # ------------------------------------------------------------------ the loop's helpers
     @staticmethod
     def _params(group):
         """The parameters of ``group`` to update: those with a gradient that still require it
@@ -147,20 +272,57 @@ class Optimizer:
     def _work(self, w, n=1):
         """``n`` scratch arrays shaped and typed like ``w``, views into one flat buffer per dtype
         kept across steps: the temporaries of an update cost no allocation."""
-        size = w.size
+        key = (w.dtype, w.shape, n)
         buf = self._scratch.get(w.dtype)
+        hit = self._views.get(key)
+        if hit is not None and hit[0] is buf:  # the views of the last step, still valid
+            return hit[1]
+        size = w.size
         if buf is None or buf.size < n * size:
             buf = self._scratch[w.dtype] = np.empty(n * size, w.dtype)
-        return [buf[i * size:(i + 1) * size].reshape(w.shape) for i in range(n)]
+            self._views = {k: v for k, v in self._views.items() if k[0] != w.dtype}
+        views = [buf[i * size:(i + 1) * size].reshape(w.shape) for i in range(n)]
+        self._views[key] = (buf, views)
+        return views
+
+    def _clip(self, g, scale, out):
+        """``g`` times ``scale``, clipped by value, then to norm ≤ clip_grad_norm_per_param;
+        written into ``out`` when anything changes it."""
+        if scale != 1.0:
+            g = np.multiply(g, scale, out=out)
+        c = self.clip_grad_value
+        if c is not None:
+            g = np.clip(g, -c, c, out=out)
+        c = self.clip_grad_norm_per_param
+        if c is not None:
+            coef = c / (math.sqrt(float(np.vdot(g, g))) + 1e-6)   # nn.utils.clip_grad_norm_'s
+            if coef < 1:
+                g = np.multiply(g, g.dtype.type(coef), out=out)
+        return g
+
+    def _joint_clip_coef(self, scale):
+        """min(1, clip_grad_norm / (‖(g_1, ..., g_n)‖ + 1e-6)) over every gradient to apply."""
+        total = 0.0
+        for group in self.param_groups:
+            for p in self._params(group):
+                (d,) = self._work(p.data, 1)
+                g = self._clip(p.grad.data, scale, d)
+                total += float(np.vdot(g, g))
+        coef = self.clip_grad_norm / (math.sqrt(total) + 1e-6)
+        return coef if coef < 1 else 1.0
 
     @staticmethod
-    def _grad(p, weight_decay, maximize, out):
-        """The gradient the rule sees: ``g = ∇f(w)`` (``-∇f`` when maximizing), plus the L2 term
-        ``λ w`` when ``weight_decay = λ > 0``. Written into ``out`` when it differs from the
-        stored gradient; ``p.grad`` itself is never modified."""
-        g = p.grad.data
+    def _signed_decayed(g, w, weight_decay, maximize, out, spare):
+        """The gradient the rule sees: ``g`` (``-g`` when maximizing), plus the L2 term ``λ w``
+        when ``weight_decay = λ ≠ 0``. Written into ``out`` when it differs from ``g``."""
         if weight_decay != 0:
-            np.multiply(p.data, weight_decay, out=out)
+            if g is out:  # already a private copy (clipped): add λ w through the spare array
+                np.multiply(w, weight_decay, out=spare)
+                if maximize:
+                    return np.subtract(spare, out, out=out)  # -g + λw
+                out += spare
+                return out
+            np.multiply(w, weight_decay, out=out)
             if maximize:
                 np.subtract(out, g, out=out)  # -g + λw
             else:
@@ -240,11 +402,16 @@ class Optimizer:
         return "\n".join(lines)
 
     def __getstate__(self):
-        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups,
+                "clip_grad_norm": self.clip_grad_norm,
+                "clip_grad_norm_per_param": self.clip_grad_norm_per_param,
+                "clip_grad_value": self.clip_grad_value}
 
     def __setstate__(self, state):
+        state = {"clip_grad_norm": None, "clip_grad_norm_per_param": None,
+                 "clip_grad_value": None, **state}
         self.__dict__.update(state)
-        self._scratch = {}
+        self._scratch, self._views = {}, {}
 
 
 def _cast_state(p, value):

@@ -1,7 +1,6 @@
 """RMSprop: divide the step by a running root-mean-square of recent gradients."""
 import numpy as np
 
-from ..autograd import grad_mode
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -32,57 +31,38 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
-                 differentiable=False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+                 differentiable=False, **options):
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **options)
 
-    @grad_mode.no_grad()
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            lr, alpha, eps, mu = group["lr"], group["alpha"], group["eps"], group["momentum"]
-            centered = group["centered"]
-            for p in self._params(group):
-                w = p.data
-                d, tmp = self._work(w, 2)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = Tensor._make(np.zeros_like(w))
-                    if mu > 0:
-                        state["momentum_buffer"] = Tensor._make(np.zeros_like(w))
-                    if centered:
-                        state["grad_avg"] = Tensor._make(np.zeros_like(w))
-                state["step"] += 1
-                v = state["square_avg"].data
-                g = self._grad(p, group["weight_decay"], group["maximize"], out=d)
-                v *= alpha                                                # v = α v + (1 − α) g²
-                v += np.multiply(np.multiply(g, 1 - alpha, out=tmp), g, out=tmp)
-                if centered:
-                    g_avg = state["grad_avg"].data                        # ḡ = α ḡ + (1 − α) g
-                    g_avg += np.multiply(np.subtract(g, g_avg, out=tmp), 1 - alpha, out=tmp)
-                    np.subtract(v, np.multiply(g_avg, g_avg, out=tmp), out=tmp)  # v − ḡ²
-                    denom = np.sqrt(tmp, out=tmp)
-                else:
-                    denom = np.sqrt(v, out=tmp)
-                denom += eps                                              # √ṽ + ε
-                if mu > 0:
-                    b = state["momentum_buffer"].data                     # b = μ b + g/(√ṽ+ε)
-                    b *= mu
-                    b += np.divide(g, denom, out=tmp)
-                    w -= np.multiply(b, lr, out=tmp)                      # w = w − lr b
-                else:
-                    w -= np.multiply(np.divide(g, denom, out=tmp), lr, out=tmp)
-                p._vc[0] += 1
-        return loss
+    def _init_state(self, w, state, group):
+        state["step"] = 0
+        state["square_avg"] = Tensor._make(np.zeros_like(w))
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = Tensor._make(np.zeros_like(w))
+        if group["centered"]:
+            state["grad_avg"] = Tensor._make(np.zeros_like(w))
+
+    def _update(self, w, g, state, group, work):
+        lr, alpha, eps, mu = group["lr"], group["alpha"], group["eps"], group["momentum"]
+        (tmp,) = work
+        state["step"] += 1
+        v = state["square_avg"].data
+        v *= alpha                                                        # v = α v + (1 − α) g²
+        v += np.multiply(np.multiply(g, 1 - alpha, out=tmp), g, out=tmp)
+        if group["centered"]:
+            g_avg = state["grad_avg"].data                                # ḡ = α ḡ + (1 − α) g
+            g_avg += np.multiply(np.subtract(g, g_avg, out=tmp), 1 - alpha, out=tmp)
+            np.subtract(v, np.multiply(g_avg, g_avg, out=tmp), out=tmp)  # v − ḡ²
+            denom = np.sqrt(tmp, out=tmp)
+        else:
+            denom = np.sqrt(v, out=tmp)
+        denom += eps                                                      # √ṽ + ε
+        if mu > 0:
+            b = state["momentum_buffer"].data                             # b = μ b + g/(√ṽ+ε)
+            b *= mu
+            b += np.divide(g, denom, out=tmp)
+            w -= np.multiply(b, lr, out=tmp)                              # w = w − lr b
+        else:
+            w -= np.multiply(np.divide(g, denom, out=tmp), lr, out=tmp)

@@ -1,7 +1,6 @@
 """SGD: stochastic gradient descent, with momentum, dampening, Nesterov momentum, weight decay."""
 import numpy as np
 
-from ..autograd import grad_mode
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -42,42 +41,28 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
-                 *, maximize=False, foreach=None, differentiable=False, fused=None):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+                 *, maximize=False, foreach=None, differentiable=False, fused=None, **options):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults, **options)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening "
                              f"(got momentum={momentum}, dampening={dampening})")
-        super().__init__(params, defaults)
 
-    @grad_mode.no_grad()
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
-            for p in self._params(group):
-                w = p.data
-                tmp, upd = self._work(w, 2)
-                g = self._grad(p, group["weight_decay"], group["maximize"], out=tmp)
-                if mu != 0:
-                    state = self.state[p]
-                    if state.get("momentum_buffer") is None:
-                        state["momentum_buffer"] = Tensor._make(g.copy())  # b = g
-                        b = state["momentum_buffer"].data
-                    else:
-                        b = state["momentum_buffer"].data
-                        b *= mu                                           # b = μ b + (1 − τ) g
-                        b += g if tau == 0 else np.multiply(g, 1 - tau, out=upd)
-                    if group["nesterov"]:
-                        g = np.add(g, np.multiply(b, mu, out=upd), out=upd)  # g = g + μ b
-                    else:
-                        g = b                                             # g = b
-                w -= np.multiply(g, lr, out=upd)                          # w = w − lr g
-                p._vc[0] += 1
-        return loss
+    def _update(self, w, g, state, group, work):
+        lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
+        (upd,) = work
+        if mu != 0:
+            b = state.get("momentum_buffer")
+            if b is None:
+                state["momentum_buffer"] = Tensor._make(g.copy())          # b = g
+                b = state["momentum_buffer"].data
+            else:
+                b = b.data
+                b *= mu                                                   # b = μ b + (1 − τ) g
+                b += g if tau == 0 else np.multiply(g, 1 - tau, out=upd)
+            if group["nesterov"]:
+                g = np.add(g, np.multiply(b, mu, out=upd), out=upd)      # g = g + μ b
+            else:
+                g = b                                                     # g = b
+        w -= np.multiply(g, lr, out=upd)                                  # w = w − lr g
