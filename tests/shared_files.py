@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+import pytest
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_DATA = Path(os.environ.get("GRADKIT_DATA") or SHARED / "data")
 SEEDS = Path(os.environ.get("GRADKIT_SEEDS", SHARED / "seeds"))
@@ -16,3 +18,14 @@ def seed_article(prefix):
                                 "the project's shared/ folder beside the checkout; set GRADKIT_SEEDS "
                                 "to the seeds folder (and GRADKIT_DATA to the data folder) elsewhere")
     return found[0].read_text(encoding="utf-8")
+
+
+def need(present, what, hint):
+    """Skip a test whose file or package is missing, with the command that brings it; under CI
+    (CI=true) fail instead, so that CI can never pass by skipping. Returns ``present``."""
+    if not present:
+        msg = f"{what} is not installed: {hint}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return present

