@@ -236,6 +236,19 @@ def test_fused_projections_equal_the_separate_layers_and_follow_replaced_weights
     np.testing.assert_allclose(fused, plain, atol=1e-12)
     attn = model.model.layers[0].self_attn
     assert attn.q_proj.weight.data.base is attn.qkv.weight  # views: no extra memory
+    class Doubled(gk.nn.Module):  # a layer wrapped in the model (as an adapter does)
+        def __init__(self, base):
+            super().__init__()
+            self.base = base
+
+        def forward(self, x):
+            return self.base(x) * 2
+
+    attn.v_proj = Doubled(attn.v_proj)
+    with gk.no_grad(), torch.no_grad():
+        ref.model.layers[0].self_attn.v_proj.weight.mul_(2)
+        np.testing.assert_allclose(model(ids).logits.data, ref(torch.tensor(ids)).logits.numpy(),
+                                   atol=1e-10)
     attn.k_proj.weight.data = attn.k_proj.weight.data * 2  # replaced: the fused buffer is stale
     with gk.no_grad(), torch.no_grad():
         ref.model.layers[0].self_attn.k_proj.weight.mul_(2)

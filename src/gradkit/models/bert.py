@@ -161,7 +161,7 @@ class BertSelfAttention(nn.Module):
         self.query = nn.Linear(H, H)
         self.key = nn.Linear(H, H)
         self.value = nn.Linear(H, H)
-        self.qkv = FusedLinears(self.query, self.key, self.value)
+        self.qkv = FusedLinears(self, "query", "key", "value")
 
     def forward(self, h, attn_mask=None, tokens=None):
         qkv = self.qkv(h)  # inference: one GEMM for the three projections

@@ -19,12 +19,20 @@ class FusedLinears:
     -> 22 ms of GEMVs per SmolLM2 token). ``__call__`` returns None, and the caller uses the
     layers one by one, whenever the fused form would not give the same result and gradients:
     not fused yet, a weight replaced or retyped since, a layer wrapped (e.g. by LoRA), or
-    gradients wanted for the weights. Not a Module: it owns no parameters.
+    gradients wanted for the weights. Not a Module: it owns no parameters. It names the layers
+    by their attributes on ``owner`` and looks them up at each call, so a layer replaced in the
+    model (an adapter wrapping it) is seen at once.
+
+    >>> self.qkv = FusedLinears(self, "q_proj", "k_proj", "v_proj")
     """
 
-    def __init__(self, *linears):
-        self.linears = linears
+    def __init__(self, owner, *names):
+        self.owner, self.names = owner, names
         self.weight = self.bias = None
+
+    @property
+    def linears(self):
+        return [getattr(self.owner, name) for name in self.names]
 
     def fuse(self):
         ls = self.linears

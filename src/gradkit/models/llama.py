@@ -200,7 +200,7 @@ class LlamaAttention(nn.Module):
         self.v_proj = nn.Linear(config.hidden_size, Hkv * D, bias=bias)
         self.o_proj = nn.Linear(H * D, config.hidden_size, bias=bias)
 
-        self.qkv = FusedLinears(self.q_proj, self.k_proj, self.v_proj)
+        self.qkv = FusedLinears(self, "q_proj", "k_proj", "v_proj")
 
     def forward(self, x, cos, sin, attn_mask=None, is_causal=False, cache=None):
         B, L, _ = x.shape
@@ -234,7 +234,7 @@ class LlamaMLP(nn.Module):
         self.gate_proj = nn.Linear(h, m, bias=bias)
         self.up_proj = nn.Linear(h, m, bias=bias)
         self.down_proj = nn.Linear(m, h, bias=bias)
-        self.gate_up = FusedLinears(self.gate_proj, self.up_proj)
+        self.gate_up = FusedLinears(self, "gate_proj", "up_proj")
 
     def forward(self, x):
         gu = self.gate_up(x)
