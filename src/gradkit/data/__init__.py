@@ -1,6 +1,7 @@
 """gradkit.data: datasets, samplers, the DataLoader, transforms and data checks (PyTorch's
 ``torch.utils.data`` shape, on NumPy). See docs/data.md for a short guide."""
 from . import transforms
+from .chat import ChatCollator, ChatDataset, pack_chat
 from .checks import check_finite, check_labels, check_same_length
 from .collate import default_collate
 from .dataloader import DataLoader
@@ -27,4 +28,6 @@ __all__ = [
     "check_finite", "check_labels", "check_same_length",
     # text
     "CharTokenizer", "SequenceWindowDataset",
+    # conversations (supervised fine-tuning)
+    "ChatDataset", "ChatCollator", "pack_chat",
 ]

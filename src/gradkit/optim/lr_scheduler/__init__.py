@@ -19,7 +19,8 @@ on one optimizer compose (ChainedScheduler); each class's docstring gives the cl
 
 Files: scheduler.py (the base class), decay.py (step, exponential, linear, lambda, ...),
 cyclic.py (cosine, warm restarts, one-cycle), plateau.py (ReduceLROnPlateau), combine.py
-(SequentialLR, ChainedScheduler).
+(SequentialLR, ChainedScheduler), warmup.py (transformers' fine-tuning schedules:
+get_linear_schedule_with_warmup, get_cosine_schedule_with_warmup, each a LambdaLR).
 """
 from .combine import ChainedScheduler, SequentialLR
 from .cyclic import CosineAnnealingLR, CosineAnnealingWarmRestarts, OneCycleLR
@@ -27,7 +28,9 @@ from .decay import (ConstantLR, ExponentialLR, LambdaLR, LinearLR, Multiplicativ
                     PolynomialLR, StepLR)
 from .plateau import ReduceLROnPlateau
 from .scheduler import LRScheduler, _LRScheduler  # noqa: F401  (_LRScheduler: the old name)
+from .warmup import get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
            "LinearLR", "ExponentialLR", "SequentialLR", "PolynomialLR", "CosineAnnealingLR",
-           "ChainedScheduler", "ReduceLROnPlateau", "CosineAnnealingWarmRestarts", "OneCycleLR"]
+           "ChainedScheduler", "ReduceLROnPlateau", "CosineAnnealingWarmRestarts", "OneCycleLR",
+           "get_linear_schedule_with_warmup", "get_cosine_schedule_with_warmup"]
