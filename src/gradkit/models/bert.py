@@ -30,9 +30,11 @@ import numpy as np
 
 from .. import nn, ops
 from ..autograd import grad_mode
+from ..autograd.checkpoint import checkpoint
 from ..nn import functional as F
 from ..nn import init
 from . import pretrained
+from .checkpointing import GradientCheckpointing
 from .fused import FusedLinears
 
 __all__ = ["BertConfig", "BertModel", "SentenceEncoder", "BaseModelOutputWithPooling",
@@ -253,13 +255,23 @@ class BertLayer(nn.Module):
 
 # === BertEncoder, BertPooler
 class BertEncoder(nn.Module):
+    """The layers, one after another. With ``gradient_checkpointing`` (set by
+    BertModel.gradient_checkpointing_enable()) each layer runs through ``checkpoint`` in
+    training mode while recording a graph: its input is kept instead of its activations."""
+
     def __init__(self, config):
         super().__init__()
         self.layer = nn.ModuleList([BertLayer(config) for _ in range(config.num_hidden_layers)])
+        self.gradient_checkpointing = False
+        self.gradient_checkpointing_kwargs = {}
 
     def forward(self, h, tokens=None):
+        recompute = self.gradient_checkpointing and self.training and grad_mode.is_grad_enabled()
         for layer in self.layer:
-            h = layer(h, tokens)
+            if recompute:
+                h = checkpoint(layer, h, tokens, **self.gradient_checkpointing_kwargs)
+            else:
+                h = layer(h, tokens)
         return h
 
 
@@ -366,7 +378,7 @@ class BaseModelOutputWithPooling:
         return 1 + (self.pooler_output is not None)
 
 
-class BertModel(nn.Module):
+class BertModel(GradientCheckpointing, nn.Module):
     """The BERT encoder: ids (N, L) int -> hidden states (N, L, hidden) and pooled (N, hidden).
 
     >>> model = BertModel.from_pretrained(gradkit.models.pretrained.minilm_path())
@@ -472,6 +484,7 @@ class BertModel(nn.Module):
             model.to(dtype)
         model.fuse_projections()
         return model.eval()
+
 
     def fuse_projections(self):
         """Share one weight buffer between query, key and value in every layer (see llama's

@@ -22,10 +22,12 @@ import numpy as np
 
 from .. import nn, ops
 from ..autograd import grad_mode
+from ..autograd.checkpoint import checkpoint
 from ..nn import functional as F
 from ..tensor import Tensor
 from ..nn.functional.rotary import rotary_cos_sin, rotary_frequencies
 from . import pretrained
+from .checkpointing import GradientCheckpointing
 from .fused import FusedLinears
 from .generation import GenerationMixin
 
@@ -261,7 +263,7 @@ class LlamaDecoderLayer(nn.Module):
 
 
 # === LlamaModel
-class LlamaModel(nn.Module):
+class LlamaModel(GradientCheckpointing, nn.Module):
     """Token embedding, the decoder layers, and the final norm: ids (B, L) -> (B, L, hidden)."""
 
     def __init__(self, config):
@@ -275,6 +277,8 @@ class LlamaModel(nn.Module):
         self.norm = nn.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
         self.register_buffer("inv_freq", ops.from_numpy(
             rotary_frequencies(config.head_dim, config.rope_theta)), persistent=False)
+        self.gradient_checkpointing = False
+        self.gradient_checkpointing_kwargs = {}
 
     def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None):
         """input_ids: (B, L) int; attention_mask: (B, S) 1 = real token, 0 = padding, over the
@@ -318,8 +322,16 @@ class LlamaModel(nn.Module):
             attn_mask = ops.from_numpy(allowed)
 
         h = self.embed_tokens(ops.from_numpy(ids))
+        # training with checkpointing: the graph keeps each layer's input, and the backward
+        # recomputes the layer (the KV cache is for inference: a cached call is not checkpointed)
+        recompute = (self.gradient_checkpointing and self.training and past_key_values is None
+                     and grad_mode.is_grad_enabled())
         for layer in self.layers:
-            h = layer(h, cos, sin, attn_mask, is_causal, past_key_values)
+            if recompute:
+                h = checkpoint(layer, h, cos, sin, attn_mask, is_causal,
+                               **self.gradient_checkpointing_kwargs)
+            else:
+                h = layer(h, cos, sin, attn_mask, is_causal, past_key_values)
         if past_key_values is not None:
             past_key_values.advance(L)
         return self.norm(h)
@@ -339,7 +351,7 @@ class CausalLMOutput:
         return items[i]
 
 
-class LlamaForCausalLM(GenerationMixin, nn.Module):
+class LlamaForCausalLM(GenerationMixin, GradientCheckpointing, nn.Module):
     """LlamaModel plus the language-model head: ids (B, L) -> next-token logits (B, L, vocab).
 
     >>> model = LlamaForCausalLM.from_pretrained("SmolLM2-135M-Instruct.Q4_1.gguf")

@@ -204,6 +204,24 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
+    def named_trainable_parameters(self, prefix="", recurse=True):
+        """(name, Parameter) pairs of the parameters that require grad: what a fine-tuning
+        optimizer gets (gradkit's; PyTorch has no such method and writes
+        ``[p for p in model.parameters() if p.requires_grad]``)."""
+        for name, p in self.named_parameters(prefix=prefix, recurse=recurse):
+            if p.requires_grad:
+                yield name, p
+
+    def trainable_parameters(self, recurse=True):
+        """The parameters that require grad, i.e. not frozen by ``requires_grad_(False)``
+        (gradkit's; ``parameters()`` still lists all of them).
+
+        >>> model.model.requires_grad_(False)            # freeze the backbone
+        >>> opt = gk.optim.AdamW(model.trainable_parameters(), lr=1e-3)   # the head only
+        """
+        for _, p in self.named_trainable_parameters(recurse=recurse):
+            yield p
+
     def named_buffers(self, prefix="", recurse=True):
         seen = set()
         mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
@@ -229,6 +247,11 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze every parameter of this module and its sub-modules;
+        returns self. A frozen parameter is no graph leaf: the backward gives it no ``.grad``,
+        computes no gradient for it (each op's backward reads ``ctx.needs_input_grad``), and an
+        optimizer keeps no state for it. Buffers are not parameters: a BatchNorm in training mode
+        still updates its running statistics, as in PyTorch; ``.eval()`` freezes those."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self

@@ -1,2 +1,3 @@
-"""PyTorch-shaped aliases: ``torch.utils.data`` is ``gradkit.data`` here."""
-from . import data  # noqa: F401
+"""PyTorch-shaped aliases: ``torch.utils.data`` is ``gradkit.data`` here, ``torch.utils.checkpoint``
+is ``gradkit.utils.checkpoint``."""
+from . import checkpoint, data  # noqa: F401

@@ -212,12 +212,23 @@ class Layer(Module):
 
     @trainable.setter
     def trainable(self, value):
-        """False freezes every weight of the layer (and of its sub-layers)."""
+        """False freezes every weight of the layer (and of its sub-layers); True unfreezes them,
+        except the weights a layer never trains (``_untrained_weights``)."""
         for m in self.modules():
             if isinstance(m, Layer):
                 object.__setattr__(m, "_trainable", bool(value))
         for p in self.parameters():
             p.requires_grad_(bool(value))
+        if value:
+            for m in self.modules():
+                if isinstance(m, Layer):
+                    for p in m._untrained_weights():
+                        p.requires_grad_(False)
+
+    def _untrained_weights(self):
+        """Parameters that stay frozen whatever ``trainable`` says (BatchNormalization's gamma
+        with ``scale=False``)."""
+        return []
 
     def __setattr__(self, name, value):
         # Keras tracks lists of layers assigned as attributes; a ModuleList registers them

@@ -84,15 +84,8 @@ class BatchNormalization(Layer):
 
     _wraps_modules = True
 
-    @property
-    def trainable(self):
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        Layer.trainable.fset(self, value)
-        if self.built and not self.scale:
-            self.bn.weight.requires_grad_(False)
+    def _untrained_weights(self):
+        return [self.bn.weight] if self.built and not self.scale else []
 
     def _own_weights(self):
         if not self.built:
