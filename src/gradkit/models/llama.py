@@ -366,6 +366,7 @@ class LlamaForCausalLM(GenerationMixin, GradientCheckpointing, nn.Module):
         if config.tie_word_embeddings:
             self.lm_head.weight = self.model.embed_tokens.weight
         self.tokenizer = None
+        self.name_or_path = None  # the file or folder from_pretrained read
 
     def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None,
                 labels=None, logits_to_keep=0):
@@ -411,6 +412,7 @@ class LlamaForCausalLM(GenerationMixin, GradientCheckpointing, nn.Module):
         if dtype is not None:
             model.to(dtype)
         model.fuse_projections()
+        model.name_or_path = path  # where it came from (transformers' name; PEFT records it)
         return model.eval()
 
     def fuse_projections(self):

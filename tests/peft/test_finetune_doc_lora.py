@@ -1,0 +1,55 @@
+"""The "## LoRA" section of docs/finetune.md runs as written: its ```python blocks, in order, in
+one namespace, and every ```text block right after one is what that block prints. The blocks
+load SmolLM2 from its pip package (skipped without it, failed under CI, as the other model
+tests)."""
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import gradkit
+from gradkit.models import pretrained
+from shared_files import need
+
+DOC = Path(gradkit.__file__).resolve().parents[2] / "docs" / "finetune.md"
+
+
+def lora_section_blocks():
+    """[(language, first code line (1-based), code, follows_python)] for the fenced blocks of
+    the "## LoRA" section; follows_python: the block opens on the line after a python block
+    closes (so it is that block's output)."""
+    lines = DOC.read_text(encoding="utf-8").splitlines()
+    start = lines.index("## LoRA")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+               len(lines))
+    out, i, python_closed_at = [], start, None
+    while i < end:
+        m = re.match(r"^```(\w*)\s*$", lines[i])
+        if not m:
+            i += 1
+            continue
+        j = i + 1
+        while lines[j].rstrip() != "```":
+            j += 1
+        lang = m.group(1)
+        out.append((lang, i + 2, "\n".join(lines[i + 1:j]) + "\n", python_closed_at == i - 1))
+        python_closed_at = j if lang == "python" else None
+        i = j + 1
+    return out
+
+
+def test_the_lora_section_runs_as_written():
+    need(pretrained.smollm2_path(), "SmolLM2-135M-Instruct (GGUF)", pretrained.SMOLLM2_HINT)
+    namespace, printed = {"__name__": "__main__"}, None
+    ran = 0
+    for lang, line, code, follows_python in lora_section_blocks():
+        if lang == "python":
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                exec(compile("\n" * (line - 1) + code, str(DOC), "exec"), namespace)
+            printed, ran = out.getvalue(), ran + 1
+        elif lang == "text" and follows_python:
+            assert printed == code, f"docs/finetune.md line {line}: the block prints\n{printed}"
+        else:
+            printed = None
+    assert ran >= 5
