@@ -1,5 +1,5 @@
 """The ``gradkit`` command: train a model on a real data set, evaluate it, predict with it; talk
-to a pretrained language model, embed sentences, search text by meaning.
+to a pretrained language model, fine-tune it, embed sentences, search text by meaning.
 
     gradkit                                   # = gradkit train: an MLP on the embedded digits, seconds
     gradkit train --model cnn --dataset fashion-mnist --epochs 3 --out runs/fashion-cnn
@@ -11,6 +11,7 @@ to a pretrained language model, embed sentences, search text by meaning.
     gradkit generate smollm2 "What is the capital of France?" --chat
     gradkit embed minilm "A man is eating food." --out e.npy    # all-MiniLM-L6-v2
     gradkit similar minilm --query "How do I cook pasta?" notes.txt
+    gradkit finetune smollm2 --data qa.jsonl --out runs/qa  # LoRA; gradkit chat --adapter runs/qa
 
 ``train`` builds a Keras-style model (``gradkit.keras``), fits it with a progress bar (keeping the
 last 10% of the training split for validation, as Keras' ``validation_split`` does), evaluates
@@ -24,7 +25,8 @@ it on the test split and writes to ``--out``:
 then prints a summary table. Everything here is glue: the data come from ``gradkit.datasets``,
 the models from ``gradkit.keras``, the training from ``Model.fit``.
 
-The pretrained-model commands (chat, generate, embed, similar) live in ``cli_llm.py``; this file
+The pretrained-model commands (chat, generate, embed, similar) live in ``cli_llm.py``, and
+``finetune`` (LoRA or full fine-tuning on conversations) in ``cli_finetune.py``; this file
 registers them and reports their errors. A problem is one line on stderr, never a traceback:
 exit status 2 for the user's mistake (``UsageError``, as argparse's usage errors), 1 otherwise.
 """
@@ -437,14 +439,14 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="gradkit",
         description="Train, evaluate and predict with gradkit models on real data sets; chat "
-                    "with a pretrained language model, embed sentences, search text by "
-                    "meaning. With no arguments: train an MLP on the embedded 8x8 digits "
+                    "with a pretrained language model and fine-tune it on conversations, embed "
+                    "sentences, search text by meaning. With no arguments: train an MLP on the embedded 8x8 digits "
                     "(seconds, no download).",
         epilog="Run 'gradkit COMMAND --help' for a command's options. Examples: gradkit train "
                "--model cnn --dataset fashion-mnist --out runs/fmnist;  gradkit evaluate "
                "runs/fmnist;  gradkit predict runs/fmnist --n 5;  gradkit chat;  gradkit "
                "generate smollm2 \"Hello\" --chat;  gradkit similar minilm --query \"pasta\" "
-               "notes.txt")
+               "notes.txt;  gradkit finetune smollm2 --data chats.jsonl --out runs/mine")
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"gradkit {__version__}")
@@ -517,8 +519,10 @@ def build_parser():
     d.set_defaults(func=cmd_demo)
 
     from .cli_llm import add_commands  # chat, generate, embed, similar
+    from .cli_finetune import add_commands as add_finetune  # finetune
 
     add_commands(sub)
+    add_finetune(sub)
     return parser
 
 

@@ -68,8 +68,9 @@ def _as_usage_error(e, shortcut):
     return UsageError(message)
 
 
-def load_language_model(name, command):
-    """``AutoModelForCausalLM.from_pretrained`` for MODEL (default: smollm2), with a tokenizer."""
+def load_language_model(name, command, adapter=None):
+    """``AutoModelForCausalLM.from_pretrained`` for MODEL (default: smollm2), with a tokenizer;
+    with ``adapter`` (a folder ``gradkit finetune`` or PEFT wrote), the LoRA update merged in."""
     from .models import AutoModelForCausalLM
 
     path = model_path(name)
@@ -82,7 +83,25 @@ def load_language_model(name, command):
         raise UsageError(f"{path}: the model has no tokenizer (no tokenizer.json beside the "
                          "weights, or no vocabulary in the GGUF file); add the model's "
                          "tokenizer.json to the folder")
+    if adapter is not None:
+        model = _with_adapter(model, adapter)
     return model
+
+
+def _with_adapter(model, folder):
+    """``PeftModel.from_pretrained(model, folder)``, merged into the base weights (generation
+    then costs what the base model's does) and the projections fused again."""
+    from .peft import PeftModel
+
+    if os.path.isdir(folder) and not os.path.exists(os.path.join(folder, "adapter_config.json")) \
+            and os.path.exists(os.path.join(folder, "config.json")):
+        raise UsageError(f"--adapter {folder}: holds a whole model (config.json), not an adapter "
+                         f"(adapter_config.json); give it as MODEL instead: {folder}")
+    try:
+        peft_model = PeftModel.from_pretrained(model, folder)
+    except (FileNotFoundError, ValueError, TypeError) as e:
+        raise UsageError(f"--adapter {folder}: {e}") from None
+    return peft_model.merge_and_unload().fuse_projections()
 
 
 def load_sentence_encoder(name, command):
@@ -176,7 +195,7 @@ def cmd_chat(args, stdin=None, out=None):
     reply, remember it."""
     stdin, out = stdin or sys.stdin, out or sys.stdout
     options = _sampling(args)
-    model = load_language_model(args.model, "chat")
+    model = load_language_model(args.model, "chat", args.adapter)
     tok = model.tokenizer
     if tok.chat_template is None:
         raise UsageError(f"{args.model}: the model has no chat template (it is not an instruct "
@@ -255,7 +274,7 @@ def cmd_generate(args, out=None):
         raise UsageError("--system needs --chat (the system message is part of the chat "
                          "template)")
     options = _sampling(args)
-    model = load_language_model(args.model, "generate")
+    model = load_language_model(args.model, "generate", args.adapter)
     tok = model.tokenizer
     if args.chat:
         if tok.chat_template is None:
@@ -404,6 +423,10 @@ def _generation_options(p, max_new_tokens):
     p.add_argument("--seed", type=int, metavar="S",
                    help="when sampling: the random seed, for the same text again (default: a "
                         "different one each run)")
+    p.add_argument("--adapter", metavar="FOLDER",
+                   help="a LoRA adapter for MODEL (adapter_config.json + "
+                        "adapter_model.safetensors, as 'gradkit finetune' or PEFT writes them), "
+                        "merged into the weights")
 
 
 MODEL_HELP = ("a .gguf file, a Hugging Face folder, or the shortcut %s (the model that "

@@ -64,6 +64,13 @@ def test_smollm2_greedy_40_tokens_of_a_story(smol, ref_llama):
     np.testing.assert_array_equal(out.data[0], expected)
 
 
+def test_weights_are_the_models_own_not_views_of_the_file(smol):
+    # F32 tensors of a GGUF file come back from the reader as read-only views of the mapping
+    assert all(p.data.flags.writeable for p in smol.parameters())
+    assert not any(isinstance(p.data, np.memmap) or isinstance(p.data.base, np.memmap)
+                   for p in smol.parameters())
+
+
 def test_state_dict_names_are_hugging_faces(smol, ref_llama):
     ref, _ = ref_llama
     assert set(smol.state_dict()) == set(ref.state_dict())

@@ -67,7 +67,12 @@ def dequantize(tensor, who="from_pretrained", path=""):
         raise ValueError(f"{who}: {path}: tensor {tensor.name!r} ({qtype.name}) cannot be read: "
                          f"the file is truncated or corrupted ({type(e).__name__}: {e})") from None
     shape = tuple(int(d) for d in reversed(tensor.shape))
-    return np.ascontiguousarray(arr.reshape(shape), dtype=np.float32)
+    arr = arr.reshape(shape)
+    if not arr.flags.writeable or arr.dtype != np.float32:
+        # an F32 tensor comes back as a read-only view of the memory-mapped file: a model's
+        # weights must be its own (an optimizer updates them in place)
+        return np.array(arr, dtype=np.float32, order="C")
+    return np.ascontiguousarray(arr)
 
 
 def iter_tensors(reader, who="from_pretrained", path=""):

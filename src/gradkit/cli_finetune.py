@@ -1,0 +1,468 @@
+"""``gradkit finetune``: supervised fine-tuning of a causal language model on conversations.
+
+    gradkit finetune smollm2 --data train.jsonl --eval-data held_out.jsonl --out runs/qa
+    gradkit finetune smollm2 --data qa.jsonl --eval-split 0.1 --lora-r 8 --target q_proj,v_proj
+    gradkit finetune smollm2 --data qa.jsonl --full --lr 2e-5 --checkpointing --out runs/qa-full
+    gradkit chat smollm2 --adapter runs/qa             # talk to the result
+
+The data are JSON Lines of ``{"messages": [{"role": "user", ...}, {"role": "assistant", ...}]}``
+(``gradkit.data.ChatDataset``: the chat template, labels on the assistant's replies only). The
+model is wrapped with LoRA (``gradkit.peft``) or, with ``--full``, trained whole; AdamW with a
+cosine schedule after a linear warm-up, gradient accumulation (each micro-batch's loss / k, one
+step per k micro-batches), clipping of the joint gradient norm, optional activation
+checkpointing. A batch with no assistant token left to learn is skipped. The held-out answer
+loss (mean over the assistant's tokens) is measured before and after. ``--out`` receives:
+
+    adapter_model.safetensors + adapter_config.json   the adapter, PEFT's format (LoRA)
+    config.json + model.safetensors + tokenizer       the whole model (--full)
+    run.json      every setting, versions, seed, steps, tokens/s, wall time, eval losses
+    loss.png      the training loss per optimizer step (needs matplotlib)
+    samples.md    greedy replies to held-out prompts, before and after
+
+Everything here is glue over gradkit.models, gradkit.peft, gradkit.data and gradkit.optim;
+cli.py registers the command (``add_commands``) and reports its errors (``UsageError``: one
+line, exit status 2).
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+from .cli import UsageError, _positive_float, _positive_int, _write_json
+from .cli_llm import NO_DEFAULTS_NOTE, load_language_model, _non_negative_float
+
+__all__ = ["add_commands", "cmd_finetune"]
+
+FILES = {"weights": "adapter_model.safetensors", "config": "adapter_config.json",
+         "run": "run.json", "loss": "loss.png", "samples": "samples.md"}
+SAMPLE_PROMPTS = 3
+SAMPLE_TOKENS = 48
+
+
+# === data ========================================================================================
+def _conversations(path, who):
+    """``path``, after checking that it is a file."""
+    if not os.path.isfile(path):
+        raise UsageError(f"{who} {path}: no such file; give a JSON Lines file with one "
+                         'conversation per line: {"messages": [{"role": "user", "content": '
+                         '"..."}, {"role": "assistant", "content": "..."}]}')
+    return path
+
+
+def _dataset(path, tokenizer, max_len):
+    from .data import ChatDataset
+
+    try:
+        return ChatDataset(path, tokenizer, max_length=max_len, truncation="right")
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        raise UsageError(str(e)) from None
+
+
+def _first_user_message(source):
+    """The first user message of the conversation at ``source`` ("path:line")."""
+    path, _, line = source.rpartition(":")
+    with open(path, encoding="utf-8") as f:
+        for lineno, text in enumerate(f, 1):
+            if lineno == int(line):
+                messages = json.loads(text)["messages"]
+                return next(m["content"] for m in messages if m["role"] == "user")
+    return None
+
+
+class _Examples:
+    """Some of a ChatDataset's examples (a split), with their sources."""
+
+    def __init__(self, ds, index):
+        self.examples = [ds.examples[i] for i in index]
+        self.sources = [ds.sources[i] for i in index]
+
+    def __len__(self):
+        return len(self.examples)
+
+    def __getitem__(self, i):
+        ids, labels = self.examples[i]
+        return {"input_ids": ids, "labels": labels}
+
+
+def _split(ds, fraction):
+    n_eval = max(1, int(round(len(ds) * fraction)))
+    if n_eval >= len(ds):
+        raise UsageError(f"--eval-split {fraction} leaves no training conversation out of "
+                         f"{len(ds)}; give a smaller fraction or --eval-data FILE")
+    n = len(ds) - n_eval    # the last conversations are held out (as Keras' validation_split)
+    return _Examples(ds, range(n)), _Examples(ds, range(n, len(ds)))
+
+
+def _batches(ds, batch_size, collate, shuffle=False, seed=0):
+    from .data import DataLoader
+
+    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, seed=seed, collate_fn=collate)
+
+
+# === measuring ===================================================================================
+def eval_loss(model, ds, collate, batch_size):
+    """The mean cross-entropy over every assistant token of ``ds`` (not the mean of batch means)."""
+    from . import no_grad
+    from .data.chat import nothing_to_learn
+
+    model.eval()
+    total, count = 0.0, 0
+    with no_grad():
+        for batch in _batches(ds, batch_size, collate):
+            n = int((batch["labels"][:, 1:] != -100).sum())
+            if nothing_to_learn(batch["labels"]):
+                continue
+            total += float(model(**batch).loss.item()) * n
+            count += n
+    return total / count if count else float("nan")
+
+
+def _reply(model, tokenizer, prompt):
+    ids = tokenizer.apply_chat_template([{"role": "user", "content": prompt}],
+                                        add_generation_prompt=True)
+    model.eval()
+    out = model.generate(np.asarray([ids]), max_new_tokens=SAMPLE_TOKENS, do_sample=False)
+    new = np.asarray(out.numpy() if hasattr(out, "numpy") else out)[0, len(ids):]
+    return tokenizer.decode([int(t) for t in new], skip_special_tokens=True).strip()
+
+
+# === writing =====================================================================================
+def _write_text(path, text):
+    from .io import atomic_write_bytes
+
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _samples_md(prompts, before, after, title):
+    def cell(s):
+        return s.replace("|", "\\|").replace("\n", "<br>")
+
+    lines = [f"# {title}", "", f"Greedy, at most {SAMPLE_TOKENS} new tokens.", "",
+             "| prompt | before | after |", "|---|---|---|"]
+    lines += [f"| {cell(p)} | {cell(b)} | {cell(a)} |" for p, b, a in zip(prompts, before, after)]
+    return "\n".join(lines) + "\n"
+
+
+def _loss_png(path, losses, title):
+    from .plot import _figure, _save   # the Agg figure and the atomic PNG write of gradkit.plot
+
+    fig = _figure(6.4, 4.0)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(np.arange(1, len(losses) + 1), losses, marker="o" if len(losses) < 30 else None)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("training loss (assistant tokens)")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _check_out(folder, overwrite):
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UsageError(f"--out {folder}: is a file; give a folder for the run")
+    if os.path.isdir(folder) and os.listdir(folder) and not overwrite:
+        raise UsageError(f"--out {folder}: the folder exists and is not empty; give a new "
+                         "folder, or add --overwrite to write over it")
+
+
+# === training ====================================================================================
+class _Progress:
+    """A tqdm bar on a terminal (when tqdm is installed), else a line every ``every`` steps."""
+
+    def __init__(self, total, out, quiet):
+        self.total, self.out, self.quiet, self.bar = total, out, quiet, None
+        self.every = max(1, total // 20)
+        if not quiet and sys.stderr.isatty():
+            try:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=total, unit="step", desc="finetune", leave=True)
+            except ImportError:
+                pass
+
+    def update(self, step, loss, lr, tokens_per_s):
+        if self.bar is not None:
+            self.bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{tokens_per_s:.0f}",
+                                 refresh=False)
+            self.bar.update(1)
+        elif not self.quiet and (step % self.every == 0 or step == self.total):
+            print(f"step {step}/{self.total}  loss {loss:.4f}  lr {lr:.2e}  "
+                  f"{tokens_per_s:.0f} tokens/s", file=self.out, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def train(model, params, train_ds, collate, args, out):
+    """The loop: AdamW, cosine schedule with warm-up, accumulation, clipping. Returns the
+    per-step losses and the counts for run.json."""
+    from .data.chat import nothing_to_learn
+    from .optim import AdamW
+    from .optim.lr_scheduler import get_cosine_schedule_with_warmup
+
+    loader = _batches(train_ds, args.batch_size, collate, shuffle=True, seed=args.seed)
+    k = args.grad_accum
+    per_epoch = math.ceil(len(loader) / k)
+    total = per_epoch * args.epochs
+    if args.max_steps is not None:
+        total = args.max_steps                 # overrides --epochs: fewer, or more passes
+    epochs = math.ceil(total / per_epoch)
+    warmup = int(round(args.warmup * total))
+    optimizer = AdamW(params, lr=args.lr, weight_decay=args.weight_decay,
+                      clip_grad_norm=args.clip if args.clip > 0 else None)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, total)
+
+    losses, skipped, tokens, step = [], 0, 0, 0
+    progress = _Progress(total, out, args.quiet)
+    model.train()
+    start = time.perf_counter()
+    try:
+        for epoch in range(epochs):
+            group, group_loss, group_tokens = 0, 0.0, 0
+            batches = list(loader)
+            for i, batch in enumerate(batches):
+                if nothing_to_learn(batch["labels"]):
+                    skipped += 1
+                else:
+                    loss = model(**batch).loss
+                    (loss / k).backward()
+                    group += 1
+                    group_loss += float(loss.item())
+                    group_tokens += int(batch["attention_mask"].sum())
+                last = i == len(batches) - 1
+                if (i + 1) % k and not last:
+                    continue
+                if group:    # a short last group: its gradients were divided by k, not by group
+                    lr = scheduler.get_last_lr()[0]          # the rate this step uses
+                    optimizer.step(grad_scale=k / group if group != k else None)
+                    optimizer.zero_grad()
+                    scheduler.step()
+                    step += 1
+                    tokens += group_tokens
+                    losses.append(group_loss / group)
+                    elapsed = time.perf_counter() - start
+                    progress.update(step, losses[-1], lr,
+                                    tokens / elapsed if elapsed else 0.0)
+                group, group_loss, group_tokens = 0, 0.0, 0
+                if step >= total:
+                    break
+            if step >= total:
+                break
+    finally:
+        progress.close()
+    seconds = time.perf_counter() - start
+    return {"losses": losses, "steps": step, "planned_steps": total, "warmup_steps": warmup,
+            "epochs_run": epoch + 1, "skipped_batches": skipped, "tokens": tokens,
+            "train_seconds": round(seconds, 3),
+            "tokens_per_second": round(tokens / seconds, 1) if seconds else None}
+
+
+def _versions():
+    from . import __version__
+
+    return {"python": platform.python_version(), "numpy": np.__version__, "gradkit": __version__}
+
+
+def cmd_finetune(args, out=None):
+    out = out or sys.stdout
+    from . import manual_seed
+    from .data import ChatCollator
+
+    started = time.perf_counter()
+    _check_out(args.out, args.overwrite)
+    _conversations(args.data, "--data")
+    if args.eval_data:
+        _conversations(args.eval_data, "--eval-data")
+    if args.full and args.target is not None:
+        raise UsageError("--target chooses the layers LoRA adapts; --full trains every "
+                         "parameter: give one or the other")
+    targets = [t.strip() for t in (args.target or "q_proj,v_proj").split(",") if t.strip()]
+    if not targets:
+        raise UsageError("--target is empty; give module names, e.g. q_proj,v_proj")
+
+    manual_seed(args.seed)
+    model = load_language_model(args.model, "finetune")
+    tok = model.tokenizer
+    if tok.chat_template is None:
+        raise UsageError(f"{args.model}: the model has no chat template; fine-tuning on "
+                         "conversations needs an instruct model's template")
+    ds = _dataset(args.data, tok, args.max_len)
+    if args.eval_data:
+        train_ds, eval_ds = ds, _dataset(args.eval_data, tok, args.max_len)
+    else:
+        train_ds, eval_ds = _split(ds, args.eval_split)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
+    collate = ChatCollator(pad)
+
+    if args.full:
+        base = model
+        for p in model.parameters():
+            p.requires_grad_(True)
+    else:
+        from .peft import LoraConfig, get_peft_model
+
+        base = model
+        try:
+            config = LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha,
+                                lora_dropout=args.lora_dropout, target_modules=targets,
+                                task_type="CAUSAL_LM")
+            model = get_peft_model(model, config)
+        except (ValueError, TypeError) as e:
+            raise UsageError(str(e)) from None
+    if args.checkpointing:
+        base.gradient_checkpointing_enable()
+    params = [p for p in model.parameters() if p.requires_grad]
+    trainable = sum(p.numel() for p in params)
+    total_params = sum(p.numel() for p in model.parameters())
+    how = "all parameters" if args.full else (f"LoRA r={args.lora_r}, alpha={args.lora_alpha:g} "
+                                              f"on {','.join(targets)}")
+    name = os.path.basename(os.path.normpath(model.name_or_path or args.model))
+    print(f"gradkit finetune: {name}, {how}: {trainable:,} of {total_params:,} parameters "
+          f"trainable ({100 * trainable / total_params:.4f}%); {len(train_ds)} training and "
+          f"{len(eval_ds)} held-out conversations", file=out, flush=True)
+
+    if args.prompts:
+        prompts = list(args.prompts)
+    else:
+        prompts = [p for p in (_first_user_message(s) for s in eval_ds.sources[:SAMPLE_PROMPTS])
+                   if p]
+    before_loss = eval_loss(model, eval_ds, collate, args.batch_size)
+    before = [_reply(model, tok, p) for p in prompts]
+    print(f"held-out answer loss before: {before_loss:.4f}", file=out, flush=True)
+
+    result = train(model, params, train_ds, collate, args, out)
+
+    after_loss = eval_loss(model, eval_ds, collate, args.batch_size)
+    after = [_reply(model, tok, p) for p in prompts]
+    print(f"held-out answer loss after:  {after_loss:.4f}  ({result['steps']} steps, "
+          f"{result['tokens_per_second'] or 0:.0f} tokens/s, {result['train_seconds']:.1f} s)",
+          file=out, flush=True)
+
+    os.makedirs(args.out, exist_ok=True)
+    model.save_pretrained(args.out)     # the adapter (PEFT's files) or, with --full, the model
+    settings = {k: v for k, v in vars(args).items() if k not in ("func", "command")}
+    settings["target"] = None if args.full else targets
+    run = {"command": "finetune", "model": args.model,
+           "base_model": getattr(base, "name_or_path", None),
+           "method": "full" if args.full else "lora",
+           "settings": settings, "seed": args.seed, "versions": _versions(),
+           "trainable_parameters": int(trainable), "all_parameters": int(total_params),
+           "train_conversations": len(train_ds), "eval_conversations": len(eval_ds),
+           "eval_loss_before": before_loss, "eval_loss_after": after_loss,
+           **{k: v for k, v in result.items() if k != "losses"},
+           "losses": [round(v, 6) for v in result["losses"]],
+           "wall_seconds": None}
+    written = ["model.safetensors, config.json" if args.full else
+               f"{FILES['weights']}, {FILES['config']}"]
+    title = f"{os.path.basename(os.path.normpath(args.out))}: {how}"
+    _write_text(os.path.join(args.out, FILES["samples"]),
+                _samples_md(prompts, before, after, title))
+    written.append(FILES["samples"])
+    try:
+        _loss_png(os.path.join(args.out, FILES["loss"]), result["losses"], title)
+        written.append(FILES["loss"])
+    except ImportError as e:
+        print(f"note: {FILES['loss']} not written: {e}", file=out)
+    run["wall_seconds"] = round(time.perf_counter() - started, 3)
+    _write_json(os.path.join(args.out, FILES["run"]), run)
+    written.append(FILES["run"])
+    print(f"wrote {', '.join(written)} to {args.out}", file=out)
+    if not args.full:
+        print(f"chat with it: gradkit chat {args.model} --adapter {args.out}", file=out)
+    return 0
+
+
+# === the parser ==================================================================================
+def _fraction_open(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction in (0, 1), got {text!r}") from None
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), got {v}")
+    return v
+
+
+def _unit_interval(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= v < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {v}")
+    return v
+
+
+def add_commands(sub):
+    """Register ``finetune`` on the ``gradkit`` subparsers ``sub``."""
+    f = sub.add_parser(
+        "finetune", help="fine-tune a pretrained language model on conversations (LoRA or full)",
+        description="Supervised fine-tuning on JSON Lines conversations: LoRA adapters (PEFT's "
+                    "format) or, with --full, every parameter; AdamW, cosine schedule with "
+                    "warm-up, gradient accumulation and clipping. Measures the held-out answer "
+                    "loss before and after, and writes the adapter (or model), run.json, "
+                    "loss.png and samples.md to --out.",
+        epilog="Example: gradkit finetune smollm2 --data examples/data/gradkit_qa.jsonl "
+               "--eval-split 0.1 --out runs/qa; then: gradkit chat smollm2 --adapter runs/qa. "
+               f"{NO_DEFAULTS_NOTE}")
+    f.add_argument("model", metavar="MODEL",
+                   help="a .gguf file, a Hugging Face folder, or the shortcut smollm2")
+    f.add_argument("--data", required=True, metavar="FILE.jsonl",
+                   help='training conversations, one per line: {"messages": [{"role": "user", '
+                        '"content": ...}, {"role": "assistant", "content": ...}]}')
+    held = f.add_mutually_exclusive_group()
+    held.add_argument("--eval-data", metavar="FILE.jsonl", help="held-out conversations")
+    held.add_argument("--eval-split", type=_fraction_open, default=0.1, metavar="F",
+                      help="without --eval-data: hold out the last F of --data (default: 0.1)")
+    f.add_argument("--out", required=True, metavar="DIR", help="where to write the run")
+    f.add_argument("--overwrite", action="store_true",
+                   help="write into --out even if it exists and is not empty")
+    lora = f.add_argument_group("LoRA (the default) or full fine-tuning")
+    lora.add_argument("--lora-r", type=_positive_int, default=8, metavar="R",
+                      help="rank of the update (default: 8)")
+    lora.add_argument("--lora-alpha", type=_positive_float, default=16, metavar="A",
+                      help="scale: the update is B A * alpha / r (default: 16)")
+    lora.add_argument("--lora-dropout", type=_unit_interval, default=0.05, metavar="P",
+                      help="dropout on the adapter's input (default: 0.05)")
+    lora.add_argument("--target", metavar="NAMES",
+                      help="comma-separated Linear names to adapt (default: q_proj,v_proj)")
+    lora.add_argument("--full", action="store_true",
+                      help="train every parameter instead; writes the whole model")
+    t = f.add_argument_group("training")
+    t.add_argument("--epochs", type=_positive_int, default=1, metavar="N",
+                   help="passes over the data (default: 1)")
+    t.add_argument("--max-steps", type=_positive_int, metavar="N",
+                   help="stop after N optimizer steps (overrides --epochs)")
+    t.add_argument("--lr", type=_positive_float, default=2e-4, metavar="LR",
+                   help="AdamW's peak learning rate (default: 2e-4)")
+    t.add_argument("--weight-decay", type=_non_negative_float, default=0.0, metavar="WD",
+                   help="AdamW's decoupled weight decay (default: 0)")
+    t.add_argument("--batch-size", type=_positive_int, default=4, metavar="B",
+                   help="conversations per micro-batch (default: 4)")
+    t.add_argument("--grad-accum", type=_positive_int, default=1, metavar="K",
+                   help="micro-batches per optimizer step (default: 1)")
+    t.add_argument("--max-len", type=_positive_int, default=256, metavar="T",
+                   help="tokens per conversation; longer ones are cut on the right, with a "
+                        "warning (default: 256)")
+    t.add_argument("--warmup", type=_unit_interval, default=0.05, metavar="F",
+                   help="fraction of the steps for the linear warm-up (default: 0.05)")
+    t.add_argument("--clip", type=_non_negative_float, default=1.0, metavar="C",
+                   help="clip the joint gradient norm to C; 0 turns it off (default: 1.0)")
+    t.add_argument("--checkpointing", action="store_true",
+                   help="activation checkpointing per transformer block (less memory, ~1.3x "
+                        "time)")
+    t.add_argument("--seed", type=int, default=0, help="seed for the adapter and the shuffling "
+                                                       "(default: 0)")
+    t.add_argument("--prompts", nargs="+", metavar="TEXT",
+                   help="prompts for samples.md (default: the first user message of the first "
+                        f"{SAMPLE_PROMPTS} held-out conversations)")
+    t.add_argument("--quiet", action="store_true", help="no progress output during training")
+    f.set_defaults(func=cmd_finetune)
