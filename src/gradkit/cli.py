@@ -398,31 +398,26 @@ def cmd_predict(args, out=None):
 
 
 # === the parser ==================================================================================
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
+def _number(convert, ok, expected):
+    """An argparse type: ``convert(text)``, refused with "expected <expected>, got ..." unless
+    ``ok(value)``. One rule for every numeric option of every command."""
+    def parse(text):
+        try:
+            v = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {v}")
+        return v
+    return parse
 
 
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {v}")
-    return v
-
-
-def _fraction(text):
-    v = float(text)
-    if not 0.0 <= v < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {v}")
-    return v
+_positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+_positive_float = _number(float, lambda v: v > 0, "a positive number")
+_non_negative_float = _number(float, lambda v: v >= 0, "a number >= 0")
+_fraction = _number(float, lambda v: 0 <= v < 1, "a fraction in [0, 1)")
+_open_fraction = _number(float, lambda v: 0 < v < 1, "a fraction in (0, 1)")
+_probability = _number(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
 
 
 def _data_options(p):

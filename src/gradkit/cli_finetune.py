@@ -23,7 +23,6 @@ Everything here is glue over gradkit.models, gradkit.peft, gradkit.data and grad
 cli.py registers the command (``add_commands``) and reports its errors (``UsageError``: one
 line, exit status 2).
 """
-import argparse
 import json
 import math
 import os
@@ -33,8 +32,9 @@ import time
 
 import numpy as np
 
-from .cli import UsageError, _positive_float, _positive_int, _write_json
-from .cli_llm import NO_DEFAULTS_NOTE, load_language_model, _non_negative_float
+from .cli import (UsageError, _fraction, _non_negative_float, _open_fraction, _positive_float,
+                  _positive_int, _write_json)
+from .cli_llm import NO_DEFAULTS_NOTE, load_language_model
 
 __all__ = ["add_commands", "cmd_finetune"]
 
@@ -379,28 +379,6 @@ def cmd_finetune(args, out=None):
 
 
 # === the parser ==================================================================================
-def _fraction_open(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a fraction in (0, 1), got {text!r}") from None
-    if not 0 < v < 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), got {v}")
-    return v
-
-
-def _unit_interval(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number in [0, 1), got {text!r}") from None
-    if not 0 <= v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {v}")
-    return v
-
-
 def add_commands(sub):
     """Register ``finetune`` on the ``gradkit`` subparsers ``sub``."""
     f = sub.add_parser(
@@ -420,7 +398,7 @@ def add_commands(sub):
                         '"content": ...}, {"role": "assistant", "content": ...}]}')
     held = f.add_mutually_exclusive_group()
     held.add_argument("--eval-data", metavar="FILE.jsonl", help="held-out conversations")
-    held.add_argument("--eval-split", type=_fraction_open, default=0.1, metavar="F",
+    held.add_argument("--eval-split", type=_open_fraction, default=0.1, metavar="F",
                       help="without --eval-data: hold out the last F of --data (default: 0.1)")
     f.add_argument("--out", required=True, metavar="DIR", help="where to write the run")
     f.add_argument("--overwrite", action="store_true",
@@ -430,7 +408,7 @@ def add_commands(sub):
                       help="rank of the update (default: 8)")
     lora.add_argument("--lora-alpha", type=_positive_float, default=16, metavar="A",
                       help="scale: the update is B A * alpha / r (default: 16)")
-    lora.add_argument("--lora-dropout", type=_unit_interval, default=0.05, metavar="P",
+    lora.add_argument("--lora-dropout", type=_fraction, default=0.05, metavar="P",
                       help="dropout on the adapter's input (default: 0.05)")
     lora.add_argument("--target", metavar="NAMES",
                       help="comma-separated Linear names to adapt (default: q_proj,v_proj)")
@@ -452,7 +430,7 @@ def add_commands(sub):
     t.add_argument("--max-len", type=_positive_int, default=256, metavar="T",
                    help="tokens per conversation; longer ones are cut on the right, with a "
                         "warning (default: 256)")
-    t.add_argument("--warmup", type=_unit_interval, default=0.05, metavar="F",
+    t.add_argument("--warmup", type=_fraction, default=0.05, metavar="F",
                    help="fraction of the steps for the linear warm-up (default: 0.05)")
     t.add_argument("--clip", type=_non_negative_float, default=1.0, metavar="C",
                    help="clip the joint gradient norm to C; 0 turns it off (default: 1.0)")

@@ -18,7 +18,6 @@ makes the shortcuts behave as if their packages were not installed (for tests).
 
 === models  chat  generate  embed  similar  the parsers
 """
-import argparse
 import functools
 import io
 import os
@@ -26,7 +25,7 @@ import sys
 
 import numpy as np
 
-from .cli import UsageError, _positive_int, _positive_float
+from .cli import UsageError, _non_negative_float, _positive_float, _positive_int, _probability
 from .models import pretrained
 
 __all__ = ["add_commands", "cmd_chat", "cmd_generate", "cmd_embed", "cmd_similar"]
@@ -386,26 +385,6 @@ def cmd_similar(args, out=None):
 
 
 # === the parsers =================================================================================
-def _non_negative_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {v}")
-    return v
-
-
-def _probability(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0 < v <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {v}")
-    return v
-
-
 def _generation_options(p, max_new_tokens):
     p.add_argument("--max-new-tokens", type=_positive_int, default=max_new_tokens, metavar="N",
                    help=f"at most N new tokens per reply (default: {max_new_tokens})")
