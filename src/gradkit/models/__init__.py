@@ -8,10 +8,11 @@ from . import pretrained
 from .generation import GenerationMixin, TextStreamer
 from .llama import KVCache, LlamaConfig, LlamaForCausalLM, LlamaModel
 from .tokenizer import AutoTokenizer, Tokenizer
-from .auto import AutoModel, AutoModelForCausalLM
+from .auto import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification
 
 __all__ = ["pretrained", "GenerationMixin", "TextStreamer", "KVCache", "LlamaConfig",
            "LlamaForCausalLM", "LlamaModel", "Tokenizer", "AutoTokenizer", "AutoModel",
-           "AutoModelForCausalLM"]
-from .bert import BertConfig, BertModel, SentenceEncoder  # noqa: E402
-__all__ += ["BertConfig", "BertModel", "SentenceEncoder"]
+           "AutoModelForCausalLM", "AutoModelForSequenceClassification"]
+from .bert import (BertConfig, BertForSequenceClassification, BertModel,  # noqa: E402
+                   SentenceEncoder)
+__all__ += ["BertConfig", "BertModel", "BertForSequenceClassification", "SentenceEncoder"]

@@ -3,12 +3,13 @@
 A GGUF file names its architecture in ``general.architecture``; a Hugging Face folder in
 config.json's ``model_type``. Each maps to the gradkit class that reads it.
 
-=== AutoModelForCausalLM  AutoModel  AutoTokenizer
+=== AutoModelForCausalLM  AutoModelForSequenceClassification  AutoModel  AutoTokenizer
 """
 from . import pretrained
 from .tokenizer import AutoTokenizer
 
-__all__ = ["AutoModelForCausalLM", "AutoModel", "AutoTokenizer"]
+__all__ = ["AutoModelForCausalLM", "AutoModelForSequenceClassification", "AutoModel",
+           "AutoTokenizer"]
 
 
 def _architecture(path, who):
@@ -38,6 +39,21 @@ class AutoModelForCausalLM:
             raise ValueError(f"{who}: {path} holds a {arch!r} model; gradkit runs causal LMs of "
                              f"the architectures {', '.join(sorted(classes))}")
         return classes[arch].from_pretrained(path, **kwargs)
+
+
+class AutoModelForSequenceClassification:
+    """``AutoModelForSequenceClassification.from_pretrained(folder, num_labels=3)``: a model
+    with a classification head on the pooled sequence, from a Hugging Face folder."""
+
+    @classmethod
+    def from_pretrained(cls, path, **kwargs):
+        who = "AutoModelForSequenceClassification.from_pretrained"
+        arch, path = _architecture(path, who)
+        if arch != "bert":
+            raise ValueError(f"{who}: {path} holds a {arch!r} model; gradkit classifies "
+                             "sequences with 'bert' models")
+        from .bert import BertForSequenceClassification
+        return BertForSequenceClassification.from_pretrained(path, **kwargs)
 
 
 class AutoModel:

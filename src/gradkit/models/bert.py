@@ -12,6 +12,9 @@ pooler_output = tanh(pooler.dense(h[:, 0])). The layers compute the real tokens 
 arbitrary values there), so pad on the right, as BERT's tokenizer does, for the pooler to read
 [CLS].
 
+``BertForSequenceClassification`` puts transformers' task head on the pooled [CLS] state:
+logits = classifier(dropout(pooler_output)), with the loss of the config's ``problem_type``.
+
 ``SentenceEncoder`` is the sentence-transformers recipe of all-MiniLM-L6-v2 on top: the mean of
 the last hidden states over the real tokens, scaled to unit length, so that the dot product of
 two embeddings is their cosine similarity.
@@ -21,6 +24,7 @@ state_dicts and safetensors files move between gradkit and transformers unchange
 
 === BertConfig  BertEmbeddings  BertLayer (attention, intermediate, output)  BertEncoder  BertPooler
 === Tokens (the real tokens of a padded batch)  BertModel (from_pretrained, save_pretrained)
+=== BertForSequenceClassification (the loss of each problem_type)  folder helpers
 === SentenceEncoder (mean_pooling, encode, similarity)
 """
 import os
@@ -37,8 +41,8 @@ from . import pretrained
 from .checkpointing import GradientCheckpointing
 from .fused import FusedLinears
 
-__all__ = ["BertConfig", "BertModel", "SentenceEncoder", "BaseModelOutputWithPooling",
-           "Tokens", "mean_pooling"]
+__all__ = ["BertConfig", "BertModel", "BertForSequenceClassification", "SentenceEncoder",
+           "BaseModelOutputWithPooling", "SequenceClassifierOutput", "Tokens", "mean_pooling"]
 
 # hidden_act in config.json -> the activation (transformers' ACT2FN names)
 ACTIVATIONS = {
@@ -51,7 +55,9 @@ ACTIVATIONS = {
 }
 
 # names in BertForX checkpoints that belong to the task heads, not to BertModel
-HEAD_NAMES = ("cls.", "classifier.", "qa_outputs.", "position_ids")
+HEADS = ("cls.", "classifier.", "qa_outputs.")
+HEAD_NAMES = HEADS + ("position_ids",)
+PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
 ENCODE_CHUNK = 64  # encode() tokenizes and sorts by length 64 batches at a time
 
@@ -67,7 +73,8 @@ class BertConfig:
                  hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
                  max_position_embeddings=512, type_vocab_size=2, initializer_range=0.02,
                  layer_norm_eps=1e-12, pad_token_id=0, position_embedding_type="absolute",
-                 **extra):
+                 num_labels=None, id2label=None, label2id=None, problem_type=None,
+                 classifier_dropout=None, **extra):
         self.vocab_size = int(vocab_size)
         self.hidden_size = int(hidden_size)
         self.num_hidden_layers = int(num_hidden_layers)
@@ -82,6 +89,17 @@ class BertConfig:
         self.layer_norm_eps = float(layer_norm_eps)
         self.pad_token_id = pad_token_id
         self.position_embedding_type = position_embedding_type
+        # the task head's settings (transformers' PretrainedConfig): num_labels, when given and
+        # different from len(id2label), wins and names the labels LABEL_0, LABEL_1, ...
+        if num_labels is not None and id2label is not None and len(id2label) != num_labels:
+            id2label = label2id = None
+        if id2label is None:
+            id2label = {i: f"LABEL_{i}" for i in range(2 if num_labels is None else int(num_labels))}
+        self.id2label = {int(i): label for i, label in id2label.items()}  # JSON keys are str
+        self.label2id = dict(label2id or {label: i for i, label in self.id2label.items()})
+        self.num_labels = len(self.id2label)
+        self.problem_type = problem_type
+        self.classifier_dropout = classifier_dropout
         self._check()
 
     def _check(self):
@@ -95,13 +113,21 @@ class BertConfig:
         if self.position_embedding_type != "absolute":
             raise ValueError(f"{who}: position_embedding_type={self.position_embedding_type!r} "
                              "is not supported; gradkit implements 'absolute' (learned) positions")
+        if self.num_labels < 1:
+            raise ValueError(f"{who}: num_labels must be at least 1 (1 = regression); got "
+                             f"{self.num_labels}")
+        if self.problem_type not in (None,) + PROBLEM_TYPES:
+            raise ValueError(f"{who}: problem_type={self.problem_type!r} is not one of "
+                             f"{', '.join(map(repr, PROBLEM_TYPES))} (or None: chosen from "
+                             "num_labels and the labels' dtype)")
 
     @classmethod
     def from_dict(cls, d):
         return cls(**{k: v for k, v in d.items() if k not in ("architectures", "model_type")})
 
     def to_dict(self):
-        """config.json as transformers writes it for BertModel."""
+        """config.json as transformers writes it for BertModel (save_pretrained of a task
+        model names its own class in ``architectures``)."""
         return {"architectures": ["BertModel"], "model_type": "bert",
                 "vocab_size": self.vocab_size, "hidden_size": self.hidden_size,
                 "num_hidden_layers": self.num_hidden_layers,
@@ -114,7 +140,9 @@ class BertConfig:
                 "initializer_range": self.initializer_range,
                 "layer_norm_eps": self.layer_norm_eps, "pad_token_id": self.pad_token_id,
                 "position_embedding_type": self.position_embedding_type,
-                "torch_dtype": "float32"}
+                "id2label": {str(i): label for i, label in self.id2label.items()},
+                "label2id": self.label2id, "problem_type": self.problem_type,
+                "classifier_dropout": self.classifier_dropout, "torch_dtype": "float32"}
 
     def __repr__(self):
         return f"BertConfig({self.to_dict()})"
@@ -464,29 +492,13 @@ class BertModel(GradientCheckpointing, nn.Module):
         heads ``cls.``, ``classifier.``, ... are skipped). The tokenizer is attached as
         ``model.tokenizer`` when the folder has one. Returned in eval mode."""
         who = f"{cls.__name__}.from_pretrained"
-        kind, folder = pretrained.resolve(folder, who)
-        if kind != "folder":
-            raise ValueError(f"{who}: {folder!r} is a GGUF file; BertModel reads Hugging Face "
-                             "folders (config.json + model.safetensors)")
-        cfg = pretrained.read_config(folder, who)
-        if cfg.get("model_type", "bert") != "bert":
-            raise ValueError(f"{who}: {folder} holds a {cfg.get('model_type')!r} model; "
-                             "BertModel reads model_type 'bert'")
-        files = pretrained.safetensors_files(folder, who)  # fail before building the model
-        model = cls(BertConfig.from_dict(cfg), add_pooling_layer=_has_pooler(files))
+        folder, cfg, files = _open_folder(folder, who)
+        names = _tensor_names(files)  # a BertForMaskedLM checkpoint has no pooler
+        has_pooler = names is None or any(n.endswith("pooler.dense.weight") for n in names)
+        model = cls(BertConfig.from_dict(cfg), add_pooling_layer=has_pooler)
         unused = pretrained.load_into(model, pretrained.iter_safetensors(folder, who), who,
                                       strip_prefixes=("bert.",), ignore=HEAD_NAMES)
-        if unused:
-            warnings.warn(f"{who}: {len(unused)} tensors of {folder} are not part of BertModel "
-                          f"and were skipped: {', '.join(unused[:8])}"
-                          + (" ..." if len(unused) > 8 else ""), stacklevel=2)
-        model.tokenizer = pretrained.attached_tokenizer(folder)
-        if dtype is not None:
-            model.to(dtype)
-        model.fuse_projections()
-        model.name_or_path = folder  # where it came from (transformers' name; PEFT records it)
-        return model.eval()
-
+        return _finish_loading(model, folder, unused, dtype, who)
 
     def fuse_projections(self):
         """Share one weight buffer between query, key and value in every layer (see llama's
@@ -498,26 +510,189 @@ class BertModel(GradientCheckpointing, nn.Module):
     def save_pretrained(self, folder):
         """Write the Hugging Face layout: config.json, model.safetensors, and the tokenizer's files
         when one is attached. transformers' BertModel.from_pretrained reads the folder."""
-        os.makedirs(folder, exist_ok=True)
-        pretrained.save_safetensors(os.path.join(folder, "model.safetensors"), self.state_dict())
-        pretrained.write_json(os.path.join(folder, "config.json"), self.config.to_dict())
-        if self.tokenizer is not None:
-            self.tokenizer.save_pretrained(folder)
+        _save_folder(self, folder)
 
 
-def _has_pooler(files):
-    """Whether the checkpoint has pooler weights (a BertForMaskedLM one has none). Only the
-    header is read; an unreadable file is reported by the loader, with its own message."""
+# === BertForSequenceClassification
+class SequenceClassifierOutput:
+    """What BertForSequenceClassification returns: ``logits`` (N, num_labels) and ``loss`` (a
+    scalar, when labels are given). ``out[0]`` is the loss if there is one, else the logits, as
+    in transformers."""
+
+    def __init__(self, logits, loss=None):
+        self.logits, self.loss = logits, loss
+
+    def __getitem__(self, i):
+        return tuple(x for x in (self.loss, self.logits) if x is not None)[i]
+
+
+class BertForSequenceClassification(GradientCheckpointing, nn.Module):
+    """BERT with transformers' classification head on the pooled [CLS] state:
+    ids (N, L) int -> logits (N, num_labels) = classifier(dropout(pooler_output)).
+
+    >>> model = BertForSequenceClassification.from_pretrained(folder, num_labels=3)
+    >>> batch = model.tokenizer(["good", "bad"], padding=True, return_tensors="np")
+    >>> model(**batch, labels=np.array([0, 2])).loss.backward()
+    """
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.num_labels = config.num_labels
+        self.bert = BertModel(config)
+        p = config.classifier_dropout
+        self.dropout = nn.Dropout(config.hidden_dropout_prob if p is None else p)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.tokenizer = None
+        self.name_or_path = None  # the folder from_pretrained read
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """The head as transformers initialises it: weight ~ N(0, initializer_range), bias 0."""
+        init.normal_(self.classifier.weight, 0.0, self.config.initializer_range)
+        init.zeros_(self.classifier.bias)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
+        """As BertModel's, plus ``labels``: (N,) int class indices (-100 = ignore) for
+        cross-entropy, (N,) or (N, num_labels) float targets for regression (MSE), (N,
+        num_labels) 0/1 for multi-label (binary cross-entropy). ``config.problem_type`` picks
+        the loss; when it is None: regression if num_labels == 1, else single-label for integer
+        labels and multi-label for float ones (transformers' rule)."""
+        pooled = self.bert(input_ids, attention_mask, token_type_ids).pooler_output
+        logits = self.classifier(self.dropout(pooled))
+        loss = None if labels is None else self._loss(logits, labels)
+        return SequenceClassifierOutput(logits, loss)
+
+    def _loss(self, logits, labels):
+        who = "BertForSequenceClassification"
+        N, K = logits.shape
+        y = np.asarray(getattr(labels, "data", labels))
+        kind = self.config.problem_type or ("regression" if K == 1 else
+                                            "single_label_classification" if y.dtype.kind in "iu"
+                                            else "multi_label_classification")
+        if kind == "single_label_classification":
+            if y.shape != (N,) or y.dtype.kind not in "iu":
+                raise ValueError(f"{who}: labels must be integer class indices of shape ({N},), "
+                                 f"one per sequence; got dtype {y.dtype} and shape {y.shape}")
+            bad = y[(y != -100) & ((y < 0) | (y >= K))]
+            if bad.size:
+                raise ValueError(f"{who}: label {bad[0]} is out of range for num_labels={K}: "
+                                 f"class indices are 0..{K - 1} (-100 = ignore); load the model "
+                                 "with num_labels= the number of classes")
+            return F.cross_entropy(logits, ops.from_numpy(y.astype(np.int64)), ignore_index=-100)
+        shapes = [(N, K)] + ([(N,)] if K == 1 else [])
+        if y.shape not in shapes:
+            raise ValueError(f"{who}: {kind} labels must have shape "
+                             f"{' or '.join(map(str, shapes))} (num_labels={K}); got {y.shape}")
+        target = ops.from_numpy(y.reshape(N, K).astype(logits.dtype))
+        if kind == "regression":
+            return F.mse_loss(logits, target)
+        return F.binary_cross_entropy_with_logits(logits, target)
+
+    # ---- loading and saving
+    @classmethod
+    def from_pretrained(cls, folder, dtype=np.float32, **config_kwargs):
+        """Load a Hugging Face folder: a BertModel checkpoint (the encoder only, e.g.
+        all-MiniLM-L6-v2) or a BertForSequenceClassification one. ``config_kwargs`` override
+        config.json (``num_labels=3``, ``id2label=...``, ``problem_type=...``,
+        ``classifier_dropout=...``), as in transformers. Weights the file lacks (the classifier,
+        a pooler) are initialised afresh and named in a warning. The tokenizer is attached as
+        ``model.tokenizer``. Returned in eval mode."""
+        who = f"{cls.__name__}.from_pretrained"
+        folder, cfg, files = _open_folder(folder, who)
+        unknown = sorted(set(config_kwargs) - set(vars(BertConfig())))
+        if unknown:
+            raise TypeError(f"{who}: unexpected keyword arguments {', '.join(unknown)}; "
+                            "give BertConfig fields (num_labels, id2label, problem_type, ...)")
+        labels = ("num_labels", "id2label", "label2id")
+        if any(k in config_kwargs for k in labels):  # the caller's labels replace the file's
+            cfg = {k: v for k, v in cfg.items() if k not in labels}
+        model = cls(BertConfig.from_dict({**cfg, **config_kwargs}))
+        own = dict(model.named_parameters())
+        names = {_with_bert_prefix(n) for n in _tensor_names(files) or ()}
+        fresh = [k for k in own if k not in names]
+
+        def tensors():
+            for name, arr in pretrained.iter_safetensors(folder, who):
+                yield _with_bert_prefix(name), arr
+            for k in fresh:  # load_into wants every parameter: these keep their initialisation
+                yield k, own[k].data
+
+        other_heads = tuple(h for h in HEAD_NAMES if h != "classifier.")
+        unused = pretrained.load_into(model, tensors(), who, ignore=other_heads)
+        if fresh:
+            warnings.warn(f"{who}: some weights of {cls.__name__} were not initialized from the "
+                          f"model checkpoint at {folder} and are newly initialized: {fresh}. You "
+                          "should probably TRAIN this model on a down-stream task to be able to "
+                          "use it for predictions and inference.", stacklevel=2)
+        return _finish_loading(model, folder, unused, dtype, who)
+
+    def fuse_projections(self):
+        self.bert.fuse_projections()
+        return self
+
+    def save_pretrained(self, folder):
+        """Write the Hugging Face layout (``bert.embeddings...``, ``classifier.weight``; config.json
+        with the labels): transformers' BertForSequenceClassification.from_pretrained reads it."""
+        _save_folder(self, folder)
+
+
+# === folder helpers, shared by BertModel and BertForSequenceClassification
+def _open_folder(folder, who):
+    """(folder, config.json as a dict, weight files) of a Hugging Face BERT folder, checked
+    before any model is built."""
+    kind, folder = pretrained.resolve(folder, who)
+    if kind != "folder":
+        raise ValueError(f"{who}: {folder!r} is a GGUF file; BERT models read Hugging Face "
+                         "folders (config.json + model.safetensors)")
+    cfg = pretrained.read_config(folder, who)
+    if cfg.get("model_type", "bert") != "bert":
+        raise ValueError(f"{who}: {folder} holds a {cfg.get('model_type')!r} model; "
+                         "BERT models read model_type 'bert'")
+    return folder, cfg, pretrained.safetensors_files(folder, who)
+
+
+def _tensor_names(files):
+    """The names of the tensors in the weight files, from their headers alone; None when one
+    cannot be read (the loader then reports it, with its own message)."""
     from safetensors import safe_open
 
+    names = set()
     try:
         for path in files:
             with safe_open(path, framework="numpy") as f:
-                if any(k.endswith("pooler.dense.weight") for k in f.keys()):
-                    return True
+                names.update(f.keys())
     except Exception:
-        return True
-    return False
+        return None
+    return names
+
+
+def _with_bert_prefix(name):
+    """A BertModel checkpoint's name as a BertForX model has it (``bert.`` + name)."""
+    return name if name.startswith(("bert.",) + HEADS) else "bert." + name
+
+
+def _finish_loading(model, folder, unused, dtype, who):
+    if unused:
+        warnings.warn(f"{who}: {len(unused)} tensors of {folder} are not part of "
+                      f"{type(model).__name__} and were skipped: {', '.join(unused[:8])}"
+                      + (" ..." if len(unused) > 8 else ""), stacklevel=3)
+    model.tokenizer = pretrained.attached_tokenizer(folder)
+    if dtype is not None:
+        model.to(dtype)
+    model.fuse_projections()
+    model.name_or_path = folder  # where it came from (transformers' name; PEFT records it)
+    return model.eval()
+
+
+def _save_folder(model, folder):
+    """config.json (naming the model's class), model.safetensors, the tokenizer's files."""
+    os.makedirs(folder, exist_ok=True)
+    pretrained.save_safetensors(os.path.join(folder, "model.safetensors"), model.state_dict())
+    config = dict(model.config.to_dict(), architectures=[type(model).__name__])
+    pretrained.write_json(os.path.join(folder, "config.json"), config)
+    if model.tokenizer is not None:
+        model.tokenizer.save_pretrained(folder)
 
 
 # === SentenceEncoder
