@@ -54,7 +54,7 @@ def test_a_target_that_is_not_a_linear_says_what_is_supported(tiny_llama, target
     with pytest.raises(TypeError) as e:
         get_peft_model(tiny_llama, LoraConfig(target_modules=[target]))
     msg = str(e.value)
-    assert f"is a {kind}" in msg and "supported types: nn.Linear" in msg and hint in msg
+    assert f"is a {kind}" in msg and "wraps nn.Linear and nn.QuantizedLinear layers only" in msg and hint in msg
 
 
 def test_no_default_targets_for_an_unknown_model():

@@ -390,15 +390,24 @@ class LlamaForCausalLM(GenerationMixin, GradientCheckpointing, nn.Module):
 
     # ---- loading and saving
     @classmethod
-    def from_pretrained(cls, path, dtype=None):
+    def from_pretrained(cls, path, dtype=None, keep_quantized=False):
         """Load from a GGUF file (llama.cpp, Ollama) or a Hugging Face folder (config.json +
         model.safetensors, or shards with an index). Weights are read one tensor at a time
         (dequantized to float32 from GGUF), and the tokenizer is attached as ``model.tokenizer``
-        when the file or folder has one."""
+        when the file or folder has one.
+
+        ``keep_quantized=True`` (GGUF only) keeps the file's Q8_0/Q4_0/Q4_1 matrices in their
+        blocks (nn.QuantizedLinear/QuantizedEmbedding: frozen, dequantized a few rows at a time
+        inside each product): a fifth of the float32 model's memory, as a base for LoRA
+        (QLoRA). ``model.dequantize()`` turns them into float32 layers again."""
         who = f"{cls.__name__}.from_pretrained"
         kind, path = pretrained.resolve(path, who)
+        if keep_quantized and kind != "gguf":
+            raise ValueError(f"{who}: keep_quantized=True keeps a GGUF file's quantized blocks; "
+                             f"{path} is a Hugging Face folder of float weights (pass a .gguf "
+                             "file, or leave keep_quantized off)")
         if kind == "gguf":
-            model = _from_gguf(cls, path, who)
+            model = _from_gguf(cls, path, who, keep_quantized)
         else:
             cfg = pretrained.read_config(path, who)
             if cfg.get("model_type", "llama") not in ("llama", "mistral"):
@@ -423,9 +432,23 @@ class LlamaForCausalLM(GenerationMixin, GradientCheckpointing, nn.Module):
             layer.mlp.gate_up.fuse()
         return self
 
+    def dequantize(self):
+        """Replace every quantized layer by its float32 form (transformers' name). Returns self."""
+        for name, m in list(self.named_modules()):
+            if isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding)):
+                self.set_submodule(name, m.dequantize())
+        if self.config.tie_word_embeddings:
+            self.lm_head.weight = self.model.embed_tokens.weight
+        return self.fuse_projections()
+
     def save_pretrained(self, folder):
         """Write the Hugging Face layout: config.json, model.safetensors (the tied head stored
         once, under the embedding's name), and the tokenizer's files when one is attached."""
+        if any(isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding)) for m in self.modules()):
+            raise ValueError("LlamaForCausalLM.save_pretrained: the model keeps quantized layers "
+                             "(keep_quantized=True), which the Hugging Face layout stores as "
+                             "float; call model.dequantize() first (or save a LoRA adapter with "
+                             "the PeftModel's save_pretrained)")
         os.makedirs(folder, exist_ok=True)
         state = self.state_dict()
         if self.config.tie_word_embeddings:
@@ -472,7 +495,32 @@ def unpermute_rotary(w, n_heads):
     return w.reshape(n_heads, D2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def _from_gguf(cls, path, who):
+def _quantized_layer(model, name, tensor, config):
+    """Put tensor's blocks in place of the nn.Linear/Embedding ``name`` names (True), or leave it
+    to be dequantized (False: a format or a layer that nn.quantized does not keep)."""
+    qtype = tensor.tensor_type.name
+    owner = name.rsplit(".", 1)[0]
+    if qtype not in nn.quantized.FORMATS or not name.endswith(".weight"):
+        return False
+    layer = model.get_submodule(owner)
+    if not isinstance(layer, (nn.Linear, nn.Embedding)):
+        return False
+    blocks = np.array(tensor.data)  # copied out of the memory-mapped file: the model owns it
+    if name.endswith("q_proj.weight"):
+        blocks = unpermute_rotary(blocks, config.num_attention_heads)  # whole rows move
+    elif name.endswith("k_proj.weight"):
+        blocks = unpermute_rotary(blocks, config.num_key_value_heads)
+    weight = nn.quantized.BlockQuantized(blocks, qtype, tuple(int(d) for d in reversed(tensor.shape)))
+    if isinstance(layer, nn.Embedding):
+        model.set_submodule(owner, nn.QuantizedEmbedding(weight, layer.padding_idx))
+        if config.tie_word_embeddings:
+            model.lm_head = nn.QuantizedLinear(weight)
+    else:
+        model.set_submodule(owner, nn.QuantizedLinear(weight, layer.bias))
+    return True
+
+
+def _from_gguf(cls, path, who, keep_quantized=False):
     from . import gguf_file
 
     reader = gguf_file.open_gguf(path, who)
@@ -485,12 +533,20 @@ def _from_gguf(cls, path, who):
                          "style); gradkit does not implement that scaling yet")
     model = nn.utils.skip_init(cls, config)  # every weight is overwritten next
 
+    kept = set()  # tensors whose blocks the model keeps as they are
+    for tensor in reader.tensors if keep_quantized else ():
+        name = hf_name(tensor.name)
+        if name is not None and _quantized_layer(model, name, tensor, config):
+            kept.add(tensor.name)
+
     def tensors():
         for tensor in reader.tensors:
             name = hf_name(tensor.name)
             if name is None:
                 raise ValueError(f"{who}: {path} has a tensor {tensor.name!r} that a Llama model "
                                  "does not have; the file is not a plain Llama model")
+            if tensor.name in kept:
+                continue
             arr = gguf_file.dequantize(tensor, who, path)
             if name.endswith("q_proj.weight"):
                 arr = unpermute_rotary(arr, config.num_attention_heads)

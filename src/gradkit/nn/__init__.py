@@ -34,3 +34,6 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,  
 __all__ += ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d",
             "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
             "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+from . import quantized  # noqa: E402
+from .quantized import QuantizedEmbedding, QuantizedLinear  # noqa: E402
+__all__ += ["QuantizedLinear", "QuantizedEmbedding", "quantized"]

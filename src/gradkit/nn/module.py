@@ -129,6 +129,15 @@ class Module:
             mod = mod._modules[part]
         return mod
 
+    def set_submodule(self, target, module):
+        """Put ``module`` at the dotted path ``target`` ("layers.0.q_proj"), replacing what is
+        there (PyTorch's name)."""
+        parent, _, attr = target.rpartition(".")
+        owner = self.get_submodule(parent)
+        if attr not in owner._modules:
+            raise AttributeError(f"{type(owner).__name__} has no submodule '{attr}' (in '{target}')")
+        setattr(owner, attr, module)
+
     # ------------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")

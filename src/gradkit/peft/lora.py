@@ -19,11 +19,15 @@ from .. import nn
 from ..autograd import grad_mode
 from ..nn import init
 
-__all__ = ["LoraLinear"]
+__all__ = ["LoraLinear", "BASE_TYPES"]
+
+# the layers LoRA wraps: a float Linear, or one whose frozen weight stays quantized (QLoRA)
+BASE_TYPES = (nn.Linear, nn.QuantizedLinear)
 
 
 class LoraLinear(nn.Module):
-    """``base_layer`` (an nn.Linear, frozen by get_peft_model) with a LoRA update.
+    """``base_layer`` (an nn.Linear, frozen by get_peft_model, or an nn.QuantizedLinear) with a
+    LoRA update.
 
     x: (..., in_features) -> (..., out_features), as the base layer. ``r``, ``lora_alpha`` and
     ``scaling`` are dicts keyed by adapter name, as in PEFT (one adapter, ``"default"``).
@@ -34,9 +38,9 @@ class LoraLinear(nn.Module):
     def __init__(self, base_layer, adapter_name="default", r=8, lora_alpha=8, lora_dropout=0.0,
                  fan_in_fan_out=False, init_lora_weights=True, use_rslora=False):
         super().__init__()
-        if not isinstance(base_layer, nn.Linear):
-            raise TypeError(f"LoraLinear: the base layer must be an nn.Linear, got "
-                            f"{type(base_layer).__name__}")
+        if not isinstance(base_layer, BASE_TYPES):
+            raise TypeError(f"LoraLinear: the base layer must be an nn.Linear or "
+                            f"nn.QuantizedLinear, got {type(base_layer).__name__}")
         if fan_in_fan_out:
             warnings.warn("LoraLinear: fan_in_fan_out=True is for weights stored (in, out); an "
                           "nn.Linear stores (out, in). Setting fan_in_fan_out to False.",
@@ -112,6 +116,13 @@ class LoraLinear(nn.Module):
                 warnings.warn(f"LoraLinear: adapter {name!r} is already merged; nothing to do",
                               stacklevel=2)
                 continue
+            if isinstance(self.base_layer, nn.QuantizedLinear):
+                raise ValueError("LoraLinear.merge: the base layer is quantized "
+                                 f"({self.base_layer.weight.qtype}); adding ΔW to it would need "
+                                 "re-quantizing, which loses the update's precision. Load the "
+                                 "base in float32 (without keep_quantized) and load the adapter "
+                                 "on it with PeftModel.from_pretrained to merge, or call "
+                                 "model.dequantize() on the base first")
             delta = self.get_delta_weight(name)
             w = self.base_layer.weight
             if safe_merge:

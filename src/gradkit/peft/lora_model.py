@@ -55,12 +55,12 @@ class LoraModel(nn.Module):
         targets = find_targets(model, config, who)  # checks everything before changing anything
         for name in targets:
             base = model.get_submodule(name)
-            _replace(model, name, LoraLinear(
+            model.set_submodule(name, LoraLinear(
                 base, adapter_name, r=config.r, lora_alpha=config.lora_alpha,
                 lora_dropout=config.lora_dropout, fan_in_fan_out=config.fan_in_fan_out,
                 init_lora_weights=config.init_lora_weights, use_rslora=config.use_rslora))
         for name in find_modules_to_save(model, save):
-            _replace(model, name, ModulesToSaveWrapper(model.get_submodule(name), adapter_name))
+            model.set_submodule(name, ModulesToSaveWrapper(model.get_submodule(name), adapter_name))
         self.targeted_module_names = targets
         self._mark_only_adapters_as_trainable(config)
 
@@ -111,13 +111,8 @@ class LoraModel(nn.Module):
                     m.merge(safe_merge=safe_merge, adapter_names=adapter_names)
                 elif not merge and m.merged:
                     m.unmerge()
-                _replace(self.model, name, m.base_layer)
+                self.model.set_submodule(name, m.base_layer)
             elif isinstance(m, ModulesToSaveWrapper):
-                _replace(self.model, name, m.modules_to_save[m.active_adapter] if merge
-                         else m.original_module)
+                self.model.set_submodule(name, m.modules_to_save[m.active_adapter] if merge
+                                       else m.original_module)
         return self.model
-
-
-def _replace(model, name, new):
-    parent_name, _, child = name.rpartition(".")
-    setattr(model.get_submodule(parent_name), child, new)

@@ -125,12 +125,16 @@ class PeftModel(nn.Module):
 
     # ---- counting
     def get_nb_trainable_parameters(self):
-        """(trainable parameters, all parameters), each shared parameter counted once."""
+        """(trainable parameters, all parameters), each shared parameter counted once; the
+        weights a quantized layer keeps in blocks count as parameters (frozen ones)."""
         trainable = total = 0
         for p in self.parameters():
             total += p.numel()
             if p.requires_grad:
                 trainable += p.numel()
+        quantized = {id(m.weight): m.weight for m in self.modules()
+                     if isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding))}
+        total += sum(w.numel() for w in quantized.values())
         return trainable, total
 
     def print_trainable_parameters(self):

@@ -6,7 +6,7 @@
 import re
 
 from .. import nn
-from .lora import LoraLinear
+from .lora import BASE_TYPES, LoraLinear
 from .modules_to_save import ModulesToSaveWrapper
 
 __all__ = ["DEFAULT_TARGET_MODULES", "find_targets", "find_modules_to_save", "linear_names"]
@@ -20,7 +20,7 @@ DEFAULT_TARGET_MODULES = {
 }
 
 SEQ_CLS_HEAD_NAMES = ("classifier", "score")  # PEFT trains these with task_type SEQ_CLS
-SUPPORTED_TYPES = "nn.Linear"
+SUPPORTED_TYPES = "nn.Linear and nn.QuantizedLinear"
 
 
 def model_type(model):
@@ -36,7 +36,7 @@ def linear_names(model):
     """The distinct last parts of the names of the model's Linear layers, in model order
     (``q_proj, k_proj, ..., lm_head``): what a ``target_modules`` list can name."""
     names = [name.rsplit(".", 1)[-1] for name, m in model.named_modules()
-             if isinstance(m, nn.Linear) and name]
+             if isinstance(m, BASE_TYPES) and name]
     return list(dict.fromkeys(names))
 
 
@@ -44,7 +44,7 @@ def _output_layer(model):
     """The full name of the language-model / classifier head that "all-linear" leaves out."""
     for attr in ("lm_head",) + SEQ_CLS_HEAD_NAMES:
         head = getattr(model, attr, None)
-        if isinstance(head, nn.Linear):
+        if isinstance(head, BASE_TYPES):
             return attr
     return None
 
@@ -103,7 +103,7 @@ def resolve_target_modules(model, config, who):
     elif isinstance(config.target_modules, str) and config.target_modules.lower() == "all-linear":
         head = _output_layer(model)
         config.target_modules = [name for name, m in model.named_modules()
-                                 if isinstance(m, nn.Linear) and name and name != head
+                                 if isinstance(m, BASE_TYPES) and name and name != head
                                  and not _inside_adapter(model, name)]
     return config
 
@@ -131,7 +131,7 @@ def find_targets(model, config, who="get_peft_model"):
     if isinstance(targets, str):
         found = [k for k in candidates if name_matches(targets, k)]
         if not found:
-            example = next((k for k, m in model.named_modules() if isinstance(m, nn.Linear)),
+            example = next((k for k, m in model.named_modules() if isinstance(m, BASE_TYPES)),
                            keys[-1] if keys else "")
             raise ValueError(f"{who}: target_modules={targets!r} (a regular expression, matched "
                              f"against full module names such as {example!r}) matches no "
@@ -157,11 +157,11 @@ def find_targets(model, config, who="get_peft_model"):
             raise ValueError(f"{who}: {k!r} already has a LoRA adapter; gradkit.peft holds one "
                              "adapter per model: call merge_and_unload() or unload() first, or "
                              "start from the base model")
-        if not isinstance(m, nn.Linear):
+        if not isinstance(m, BASE_TYPES):
             inner = linear_names(m)
             raise TypeError(
                 f"{who}: target {k!r} is a {type(m).__name__}; LoRA in gradkit wraps "
-                f"{SUPPORTED_TYPES} layers only (supported types: {SUPPORTED_TYPES})"
+                f"{SUPPORTED_TYPES} layers only"
                 + (f". Target the Linear layers inside it instead: {', '.join(inner)}"
                    if inner else f"; {hint}"))
     return found
