@@ -130,7 +130,13 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        # NumPy's protocol: np.array(t) asks for a copy (copy=True), np.asarray(t) shares the
+        # memory when it can (copy=None), as with a PyTorch tensor
+        a = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        if copy is False and a is not self.data:
+            raise ValueError(f"np.asarray(copy=False): converting a {self.data.dtype} tensor to "
+                             f"{np.dtype(dtype)} needs a copy")
+        return a.copy() if copy and a is self.data else a
 
     def __float__(self):
         return float(self.item())

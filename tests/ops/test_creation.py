@@ -310,6 +310,20 @@ def test_numpy():
     np.testing.assert_array_equal(w.detach().numpy(), [1.0, 2.0])
 
 
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
+def test_np_array_copies_and_np_asarray_shares_as_with_torch():
+    for lib in (gk, torch):
+        t = lib.tensor([1.0, 2.0])
+        a = np.array(t)
+        a[0] = 5.0                      # a copy: the tensor keeps its value
+        b = np.asarray(t)
+        b[1] = 7.0                      # a view: the tensor sees the write
+        np.testing.assert_array_equal(np.asarray(t), [1.0, 7.0], err_msg=lib.__name__)
+        np.testing.assert_array_equal(np.array(t, dtype=np.float64), [1.0, 7.0])
+    with pytest.raises(ValueError, match="needs a copy"):
+        np.asarray(gk.tensor([1.0]), dtype=np.float64, copy=False)
+
+
 @pytest.mark.parametrize("make,expected", [
     (lambda: gk.tensor([1.0, 2.5]), "tensor([1. , 2.5], dtype=float32)"),
     (lambda: gk.tensor([1, 2]), "tensor([1, 2])"),
