@@ -5,7 +5,30 @@ import numpy as np
 import pytest
 
 import gradkit as gk
-from shared_files import SHARED_DATA, need
+from shared_files import need, need_files
+
+# === the data marker
+# Fixtures that bring files from outside the clone (each calls a need_* helper itself); every test
+# that uses one, directly or through another fixture, is marked ``data``.
+DATA_FIXTURES = {
+    "smollm2_file", "minilm_folder",                                # the pip-installed models
+    "fashion_test", "fashion_train_arrays", "fashion_train", "fashion",   # Fashion-MNIST (apt)
+    "boston",                                                       # shared data (Keras' loader)
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if DATA_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.data)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """``@pytest.mark.data("mnist", "seeds", ...)``: skip (fail under CI=true) before the test
+    and its fixtures run when one of the named files is missing (shared_files.need_files)."""
+    for mark in item.iter_markers("data"):
+        need_files(*mark.args)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -29,13 +52,6 @@ def _seed():
     np.random.seed(0)
     torch.manual_seed(0)
     yield
-
-
-@pytest.fixture
-def data_dir(monkeypatch):
-    root = SHARED_DATA
-    monkeypatch.setenv("GRADKIT_DATA", str(root))
-    return root
 
 
 # === the real pretrained models, shared by tests/models and tests/peft

@@ -1,6 +1,7 @@
 """The seeds' PyTorch training loop (shared/seeds/000, section 5) runs on gradkit with only the
 import changed, on the real Fashion-MNIST (60,000 train / 10,000 test images), and learns."""
 import numpy as np
+import pytest
 
 import gradkit as torch   # the only line that differs from the seed program
 from gradkit.data import DataLoader, TensorDataset
@@ -19,6 +20,7 @@ def _loaders():
     return trainloader, torch.tensor(x_test), y_test
 
 
+@pytest.mark.data("fashion-mnist")
 def test_seed_program_trains_fashion_mnist_mlp_to_85_percent_in_2_epochs():
     torch.manual_seed(0)
     trainloader, x_test, y_test = _loaders()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
 from gradkit.models import pretrained
 from shared_files import need
@@ -30,6 +31,7 @@ def _need_everything():
     need(not missing, "what the llm benchmark needs", "; ".join(missing))
 
 
+@pytest.mark.data   # the pretrained models (_need_everything)
 def test_quick_run_prints_and_writes_every_row(tmp_path):
     _need_everything()
     out = tmp_path / "results.md"

@@ -93,6 +93,7 @@ def test_predict_prints_and_writes_predictions(digits_run, capsys, tmp_path):
     assert [r["prediction"] for r in json.loads(out.read_text())] == [r["prediction"] for r in records[:3]]
 
 
+@pytest.mark.data("boston_housing")
 def test_boston_housing_regression_reaches_a_test_mae_under_3_5(capsys):
     assert main(["train", "--dataset", "boston-housing", "--quiet", "--out", "boston"]) == 0
     metrics = json.loads(Path("boston/metrics.json").read_text())
@@ -103,6 +104,7 @@ def test_boston_housing_regression_reaches_a_test_mae_under_3_5(capsys):
     assert lines[0].split() == ["index", "prediction", "label"] and len(lines) == 5
 
 
+@pytest.mark.data("tinyshakespeare")
 def test_a_gpt_on_tiny_shakespeare_trains_and_generates_text(capsys):
     assert main(["train", "--model", "gpt", "--dataset", "tiny-shakespeare", "--limit", "64",
                  "--seq-len", "16", "--quiet", "--out", "gpt"]) == 0

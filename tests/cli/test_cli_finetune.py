@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 
 import gradkit
-from gradkit.models import pretrained
-from shared_files import need
 
 SRC = str(Path(gradkit.__file__).resolve().parents[1])
 
@@ -43,8 +41,8 @@ def _write_jsonl(path, pairs):
 
 
 @pytest.fixture(scope="module")
-def smollm2():
-    return need(pretrained.smollm2_path(), "SmolLM2-135M-Instruct", pretrained.SMOLLM2_HINT)
+def smollm2(smollm2_file):   # tests/conftest.py: skips with the hint where it is missing
+    return smollm2_file
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared_files import SHARED_DATA  # ../shared/data, or GRADKIT_DATA
+from shared_files import SHARED_DATA, need_fashion_mnist  # ../shared/data, or GRADKIT_DATA
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +18,7 @@ def fashion_train():
     """Fashion-MNIST train (images, labels), loaded once per session with the same isolation."""
     from gradkit.datasets import fashion_mnist
 
+    need_fashion_mnist()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADKIT_DATA", str(SHARED_DATA))
         mp.setenv("XDG_CACHE_HOME", "/nonexistent-gradkit-test-cache")

@@ -16,8 +16,6 @@ import gradkit as gk
 import gradkit.nn.functional as F
 from gradkit.data import ChatCollator, ChatDataset, DataLoader, pack_chat
 from gradkit.data.chat import IGNORE_INDEX, nothing_to_learn
-from gradkit.models import pretrained
-from shared_files import need
 
 QA_FILE = Path(__file__).resolve().parents[2] / "examples" / "data" / "gradkit_qa.jsonl"
 
@@ -350,10 +348,9 @@ def test_pack_chat_errors():
 
 # === the real tokenizer: SmolLM2's chat template
 @pytest.fixture(scope="module")
-def smollm2_tokenizer():
-    path = need(pretrained.smollm2_path(), "SmolLM2-135M-Instruct (GGUF)", pretrained.SMOLLM2_HINT)
+def smollm2_tokenizer(smollm2_file):
     from gradkit.models import Tokenizer
-    return Tokenizer.from_pretrained(path)
+    return Tokenizer.from_pretrained(smollm2_file)
 
 
 def test_smollm2_labels_decode_to_the_replies(smollm2_tokenizer):

@@ -12,6 +12,7 @@ def shakespeare(data_env):
     return (data_env / "tinyshakespeare" / "input.txt").read_text(encoding="utf-8")
 
 
+@pytest.mark.data("tinyshakespeare")
 def test_char_tokenizer_on_tiny_shakespeare(shakespeare):
     tok = CharTokenizer(shakespeare)
     assert tok.vocab_size == 65 and tok.chars[:3] == "\n !" and tok.chars[-1] == "z"
@@ -56,6 +57,7 @@ def test_sequence_windows_shift_by_one():
         SequenceWindowDataset(data[:5], seq_len=5)
 
 
+@pytest.mark.data("tinyshakespeare")
 def test_windows_through_the_loader_fast_path(shakespeare):
     tok = CharTokenizer(shakespeare)
     ds = SequenceWindowDataset(tok.encode(shakespeare[:5000]), seq_len=32, stride=32, tokenizer=tok)

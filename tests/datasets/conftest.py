@@ -5,7 +5,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from shared_files import SHARED_DATA  # ../shared/data, or GRADKIT_DATA
+from shared_files import SHARED_DATA, need_fashion_mnist  # ../shared/data, or GRADKIT_DATA
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +49,7 @@ def http_server(tmp_path, monkeypatch):
 def fashion_test():
     from gradkit.datasets import fashion_mnist
 
+    need_fashion_mnist()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADKIT_DATA", str(SHARED_DATA))
         mp.setenv("XDG_CACHE_HOME", "/nonexistent-gradkit-test-cache")
@@ -59,6 +60,7 @@ def fashion_test():
 def fashion_train_arrays():
     from gradkit.datasets import fashion_mnist
 
+    need_fashion_mnist()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADKIT_DATA", str(SHARED_DATA))
         mp.setenv("XDG_CACHE_HOME", "/nonexistent-gradkit-test-cache")

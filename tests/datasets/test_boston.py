@@ -5,6 +5,7 @@ import pytest
 from gradkit.datasets import BOSTON_FEATURES, CorruptFileError, boston_housing
 
 
+@pytest.mark.data("boston_housing")
 def test_shapes_dtypes_and_split_sizes():
     x, y = boston_housing("train")
     assert x.shape == (404, 13) and y.shape == (404,) and x.dtype == y.dtype == np.float32
@@ -16,6 +17,7 @@ def test_shapes_dtypes_and_split_sizes():
     assert xa[0].tolist()[:3] == [0.00632, 18.0, 2.31] and ya[0] == 24.0
 
 
+@pytest.mark.data("boston_housing")
 def test_matches_keras_load_data():
     x, y = boston_housing("train", dtype="float64")
     xt, yt = boston_housing("test", dtype="float64")
@@ -34,6 +36,7 @@ def test_matches_keras_load_data():
     np.testing.assert_array_equal(yt, ya[indices[404:]])
 
 
+@pytest.mark.data("boston_housing")
 def test_does_not_touch_numpy_global_rng():
     np.random.seed(7)
     expected = np.random.rand()
@@ -42,6 +45,7 @@ def test_does_not_touch_numpy_global_rng():
     assert np.random.rand() == expected
 
 
+@pytest.mark.data("boston_housing")
 def test_other_seed_and_test_split():
     x, _ = boston_housing("train", test_split=0.5, seed=1)
     assert x.shape == (253, 13)
@@ -49,6 +53,7 @@ def test_other_seed_and_test_split():
         boston_housing(test_split=1.0)
 
 
+@pytest.mark.data("boston_housing")
 def test_corrupt_csv(tmp_path, data_env):
     folder = tmp_path / "boston_housing"
     folder.mkdir()

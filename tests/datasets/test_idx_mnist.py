@@ -41,12 +41,14 @@ def test_fashion_mnist_test(fashion_test):
     assert _idx_md5(y, 0x801) == FASHION_CONTENT_MD5["t10k-labels"]
 
 
+@pytest.mark.data("fashion-mnist-apt")
 def test_fashion_mnist_found_in_debian_folder_without_gradkit_data(monkeypatch, tmp_path):
     monkeypatch.setenv("GRADKIT_DATA", str(tmp_path / "empty"))
     _, y = fashion_mnist("test")
     assert y[:3].tolist() == [9, 2, 1]
 
 
+@pytest.mark.data("mnist")
 def test_mnist_test_split():
     x, y = mnist("test")
     assert x.shape == (10_000, 28, 28) and x.dtype == np.uint8 and y.dtype == np.int64
@@ -61,6 +63,7 @@ def test_mnist_train_missing_without_download():
         mnist("train")
 
 
+@pytest.mark.data("mnist")
 def test_as_dataset_form(data_env):
     ds = mnist("test", as_dataset=True, transform=ToFloat())
     assert isinstance(ds, TensorDataset) and len(ds) == 10_000
@@ -84,6 +87,7 @@ def mnist_root(tmp_path, data_env):
     return folder, src, raw
 
 
+@pytest.mark.data("mnist")
 def test_corrupt_gzip_names_the_file(mnist_root):
     folder, src, _ = mnist_root
     data = bytearray((src / "t10k-labels-idx1-ubyte.gz").read_bytes())
@@ -94,6 +98,7 @@ def test_corrupt_gzip_names_the_file(mnist_root):
         mnist("test", root=folder.parent)
 
 
+@pytest.mark.data("mnist")
 def test_truncated_gzip(mnist_root):
     folder, src, _ = mnist_root
     data = (src / "t10k-images-idx3-ubyte.gz").read_bytes()
@@ -102,6 +107,7 @@ def test_truncated_gzip(mnist_root):
         mnist("test", root=folder.parent)
 
 
+@pytest.mark.data("mnist")
 def test_truncated_idx(mnist_root):
     folder, _, raw = mnist_root
     (folder / "t10k-images-idx3-ubyte").write_bytes(raw["images-idx3"][:-16])
@@ -110,6 +116,7 @@ def test_truncated_idx(mnist_root):
         mnist("test", root=folder.parent)
 
 
+@pytest.mark.data("mnist")
 def test_wrong_magic_number(mnist_root):
     folder, _, raw = mnist_root
     (folder / "t10k-images-idx3-ubyte").write_bytes(b"\x12\x34\x08\x03" + raw["images-idx3"][4:])
@@ -120,6 +127,7 @@ def test_wrong_magic_number(mnist_root):
         mnist("test", root=folder.parent)
 
 
+@pytest.mark.data("mnist")
 def test_checksum_mismatch_on_a_well_formed_file(mnist_root):
     folder, _, raw = mnist_root
     data = bytearray(raw["images-idx3"])
@@ -143,6 +151,7 @@ def test_read_idx_other_types(tmp_path):
         read_idx(p)
 
 
+@pytest.mark.data("mnist")
 def test_download_true_fetches_into_cache(http_server, monkeypatch, tmp_path, data_env, cache):
     www, url = http_server
     for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):

@@ -13,6 +13,7 @@ from gradkit.datasets import CorruptFileError, DatasetNotFoundError, sentiment_s
 SENTIMENT = ["amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt"]
 
 
+@pytest.mark.data("tinyshakespeare")
 def test_tiny_shakespeare_splits():
     full = tiny_shakespeare("all")
     train, val = tiny_shakespeare("train"), tiny_shakespeare("val")
@@ -21,6 +22,7 @@ def test_tiny_shakespeare_splits():
     assert full.startswith("First Citizen:\nBefore we proceed any further")
 
 
+@pytest.mark.data("tinyshakespeare")
 def test_tiny_shakespeare_dataset_form():
     ds = tiny_shakespeare("val", as_dataset=True, seq_len=64)
     assert isinstance(ds, SequenceWindowDataset) and len(ds) == 111_540 - 64
@@ -30,6 +32,7 @@ def test_tiny_shakespeare_dataset_form():
     assert ds.tokenizer.decode(x[0]) == tiny_shakespeare("val")[:64]
 
 
+@pytest.mark.data("tinyshakespeare")
 def test_tiny_shakespeare_checksum(tmp_path, data_env):
     folder = tmp_path / "tinyshakespeare"
     folder.mkdir()
@@ -38,6 +41,7 @@ def test_tiny_shakespeare_checksum(tmp_path, data_env):
         tiny_shakespeare(root=tmp_path)
 
 
+@pytest.mark.data("sentiment")
 def test_sentiment_all_parses_every_line():
     x, y = sentiment_sentences("all")
     assert x.shape == (3000,) and x.dtype == object and y.dtype == np.int64
@@ -51,6 +55,7 @@ def test_sentiment_all_parses_every_line():
     assert all("\t" not in s for s in x)
 
 
+@pytest.mark.data("sentiment")
 def test_sentiment_fixed_stratified_split():
     xa, ya = sentiment_sentences("all")
     xtr, ytr = sentiment_sentences("train")
@@ -68,6 +73,7 @@ def test_sentiment_fixed_stratified_split():
     assert xte[0] == "Come hungry, leave happy and stuffed!"
 
 
+@pytest.mark.data("sentiment")
 def test_sentiment_missing_and_download(tmp_path, monkeypatch, http_server, data_env, cache):
     monkeypatch.setenv("GRADKIT_DATA", str(tmp_path / "empty"))
     with pytest.raises(DatasetNotFoundError, match="sentiment_sentences: the files amazon_cells_labelled.txt"):
@@ -83,6 +89,7 @@ def test_sentiment_missing_and_download(tmp_path, monkeypatch, http_server, data
     assert sorted(p.name for p in (cache / "sentiment").iterdir()) == SENTIMENT  # zip removed, no junk
 
 
+@pytest.mark.data("sentiment")
 def test_sentiment_bad_line_and_checksum(tmp_path, data_env):
     folder = tmp_path / "sentiment"
     shutil.copytree(data_env / "sentiment", folder)
@@ -94,6 +101,7 @@ def test_sentiment_bad_line_and_checksum(tmp_path, data_env):
         sentiment_sentences(root=tmp_path)
 
 
+@pytest.mark.data("sentiment")
 def test_sentiment_dataset_through_the_loader():
     ds = sentiment_sentences("test", as_dataset=True)
     x, y = next(iter(DataLoader(ds, batch_size=32, shuffle=True, seed=0)))

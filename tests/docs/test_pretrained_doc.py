@@ -84,6 +84,7 @@ def test_the_doc_has_runnable_blocks_with_outputs():
         "the next line)")
 
 
+@pytest.mark.data   # the pretrained models
 def test_pretrained_doc_snippets_run_and_print_what_the_doc_shows(tmp_path):
     for module in ("tokenizers", "gguf", "jinja2"):
         need(importlib.util.find_spec(module) is not None, f"the {module} package",

@@ -1,14 +1,9 @@
 """tests/keras: the shared real data (GRADKIT_DATA), an isolated cache and fresh layer names (one
 BLAS thread for the whole suite is set in tests/conftest.py)."""
-import os
-from pathlib import Path
-
 import pytest
 
 import gradkit.keras as keras
-
-SHARED_DATA = Path(os.environ.get("GRADKIT_DATA") or
-                   Path(__file__).resolve().parents[2].parent / "shared" / "data")
+from shared_files import SHARED_DATA, need_data, need_fashion_mnist  # ../shared/data, or GRADKIT_DATA
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +17,7 @@ def keras_env(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def fashion():
     """Keras' Fashion-MNIST ((x_train, y_train), (x_test, y_test)), loaded once."""
+    need_fashion_mnist()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADKIT_DATA", str(SHARED_DATA))
         mp.setenv("XDG_CACHE_HOME", "/nonexistent-gradkit-test-cache")
@@ -30,6 +26,7 @@ def fashion():
 
 @pytest.fixture(scope="session")
 def boston():
+    need_data("boston_housing")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADKIT_DATA", str(SHARED_DATA))
         mp.setenv("XDG_CACHE_HOME", "/nonexistent-gradkit-test-cache")

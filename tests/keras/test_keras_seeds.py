@@ -31,6 +31,7 @@ def _fashion_784(fashion):
 
 
 # === 000 and 004: the Keras MLP ================================================================
+@pytest.mark.data("seeds")
 def test_seed_000_and_004_keras_mlp_reaches_85_percent_on_fashion_mnist_in_3_epochs(fashion, capsys):
     code = _listing("004")
     # 000's listing is 004's without the final evaluate: one run covers both
@@ -50,6 +51,7 @@ def test_seed_000_and_004_keras_mlp_reaches_85_percent_on_fashion_mnist_in_3_epo
 
 
 # === 002: Boston housing =======================================================================
+@pytest.mark.data("seeds", "boston_housing")
 def test_seed_002_boston_program_as_printed_stops_at_the_first_batch_with_the_fix():
     code = _listing("002")
     assert "input_shape=(4,)" in code                          # the article's slip
@@ -79,6 +81,7 @@ def test_boston_program_with_13_features_and_standardised_inputs_reaches_mae_3_5
 
 
 # === 003: the TensorFlow skeleton that mixes dialects ==========================================
+@pytest.mark.data("seeds")
 def test_seed_003_keras_optimizer_step_after_backward_explains_both_dialects():
     code = _listing("003")
     # the skeleton leaves the network to the reader ("定义神经网络结构"); fill in one layer

@@ -7,6 +7,8 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
 import gradkit
 from gradkit.models import pretrained
 from shared_files import need
@@ -38,6 +40,7 @@ def lora_section_blocks():
     return out
 
 
+@pytest.mark.data
 def test_the_lora_section_runs_as_written():
     need(pretrained.smollm2_path(), "SmolLM2-135M-Instruct (GGUF)", pretrained.SMOLLM2_HINT)
     namespace, printed = {"__name__": "__main__"}, None

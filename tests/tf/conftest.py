@@ -1,10 +1,7 @@
 """tests/tf: the shared real data (GRADKIT_DATA) and an isolated cache for every test."""
-import os
-from pathlib import Path
-
 import pytest
 
-SHARED_DATA = Path(os.environ.get("GRADKIT_DATA") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
+from shared_files import SHARED_DATA  # ../shared/data, or GRADKIT_DATA
 
 
 @pytest.fixture(autouse=True)

@@ -122,6 +122,7 @@ def test_batch_and_drop_remainder_and_cardinality():
         ds.batch(0)
 
 
+@pytest.mark.data("mnist")
 def test_batches_equal_the_dataloaders_on_real_data():
     from gradkit.datasets import mnist
 

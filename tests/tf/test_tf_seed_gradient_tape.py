@@ -53,12 +53,14 @@ def _binary_mnist():
     return x, y
 
 
+@pytest.mark.data("seeds")
 def test_the_listing_is_the_articles_with_only_the_import_changed():
     article = seed_article("001")
     (block,) = re.findall(r"```python\n(.*?)```", article, re.S)
     assert block == LISTING.replace("import gradkit.tf as tf", "import tensorflow as tf", 1)
 
 
+@pytest.mark.data("mnist")
 def test_seed_gradient_tape_program_learns_on_mnist(capsys):
     x, y = _binary_mnist()
     x_train, y_train, x_test, y_test = x[:4000], y[:4000], x[5000:], y[5000:]
@@ -90,6 +92,7 @@ def _seed_model():
     return model
 
 
+@pytest.mark.data("mnist")
 @pytest.mark.parametrize("shuffle_seed", [None, 3])
 def test_gradient_tape_loop_and_fit_give_identical_weights_after_one_epoch(shuffle_seed):
     x, y = _binary_mnist()
