@@ -1,9 +1,18 @@
-"""``gradkit finetune``: supervised fine-tuning of a causal language model on conversations.
+"""``gradkit finetune``: supervised fine-tuning of a causal language model on conversations, and
+of a sentence encoder on labelled sentences.
 
     gradkit finetune smollm2 --data train.jsonl --eval-data held_out.jsonl --out runs/qa
     gradkit finetune smollm2 --data qa.jsonl --eval-split 0.1 --lora-r 8 --target q_proj,v_proj
+    gradkit finetune smollm2 --data qa.jsonl --quantized --out runs/qa-q4   # LoRA on Q4_1 blocks
     gradkit finetune smollm2 --data qa.jsonl --full --lr 2e-5 --checkpointing --out runs/qa-full
     gradkit chat smollm2 --adapter runs/qa             # talk to the result
+    gradkit finetune minilm --task classify --data train.tsv --eval-data test.tsv --out runs/s
+
+With ``--task classify`` the data are ``sentence<TAB>label`` lines (``gradkit.data.
+LabelledSentences``) and the model is ``BertForSequenceClassification`` (a new head over the
+pooled [CLS] state; ``--from-scratch`` gives the same architecture random weights, to see what
+pretraining buys); LoRA then trains the head whole (PEFT's task SEQ_CLS) and the accuracy on the
+held-out sentences is measured before and after.
 
 The data are JSON Lines of ``{"messages": [{"role": "user", ...}, {"role": "assistant", ...}]}``
 (``gradkit.data.ChatDataset``: the chat template, labels on the assistant's replies only). The
@@ -199,10 +208,10 @@ class _Progress:
             self.bar.close()
 
 
-def train(model, params, train_ds, collate, args, out):
-    """The loop: AdamW, cosine schedule with warm-up, accumulation, clipping. Returns the
-    per-step losses and the counts for run.json."""
-    from .data.chat import nothing_to_learn
+def train(model, params, train_ds, collate, args, out, skip=None):
+    """The loop: AdamW, cosine schedule with warm-up, accumulation, clipping. ``skip(labels)``
+    says a batch has nothing to learn. Returns the per-step losses and the counts for
+    run.json."""
     from .optim import AdamW
     from .optim.lr_scheduler import get_cosine_schedule_with_warmup
 
@@ -227,7 +236,7 @@ def train(model, params, train_ds, collate, args, out):
             group, group_loss, group_tokens = 0, 0.0, 0
             batches = list(loader)
             for i, batch in enumerate(batches):
-                if nothing_to_learn(batch["labels"]):
+                if skip is not None and skip(batch["labels"]):
                     skipped += 1
                 else:
                     loss = model(**batch).loss
@@ -260,7 +269,18 @@ def train(model, params, train_ds, collate, args, out):
     return {"losses": losses, "steps": step, "planned_steps": total, "warmup_steps": warmup,
             "epochs_run": epoch + 1, "skipped_batches": skipped, "tokens": tokens,
             "train_seconds": round(seconds, 3),
-            "tokens_per_second": round(tokens / seconds, 1) if seconds else None}
+            "tokens_per_second": round(tokens / seconds, 1) if seconds else None,
+            "peak_rss_mb": _peak_rss_mb()}
+
+
+def _peak_rss_mb():
+    """The process's peak resident memory so far (loading included), in MiB."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(kb / (2**20 if sys.platform == "darwin" else 2**10), 1)
 
 
 def _versions():
@@ -269,25 +289,55 @@ def _versions():
     return {"python": platform.python_version(), "numpy": np.__version__, "gradkit": __version__}
 
 
+def _parameter_line(model, how, name, n_train, n_eval, what):
+    """Trainable and all parameters (quantized weights count as frozen ones), and the line."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    trainable = sum(p.numel() for p in params)
+    quantized = {id(m.weight): m.weight.numel() for m in model.modules()
+                 if hasattr(m, "weight") and hasattr(m.weight, "qtype")}
+    total = sum(p.numel() for p in model.parameters()) + sum(quantized.values())
+    line = (f"gradkit finetune: {name}, {how}: {trainable:,} of {total:,} parameters trainable "
+            f"({100 * trainable / total:.4f}%); {n_train} training and {n_eval} held-out {what}")
+    return params, trainable, total, line
+
+
+def _check_method(args, default_targets):
+    """The LoRA targets the options name (None: the model type's default), after checking that
+    the options go together."""
+    if args.full and args.target is not None:
+        raise UsageError("--target chooses the layers LoRA adapts; --full trains every "
+                         "parameter: give one or the other")
+    if args.full and args.quantized:
+        raise UsageError("--quantized keeps the base frozen in its quantized blocks, for LoRA; "
+                         "--full trains every weight in float32: give one or the other")
+    if args.from_scratch and args.task != "classify":
+        raise UsageError("--from-scratch is for --task classify (a randomly initialised "
+                         "encoder of the same size)")
+    if args.target is None:
+        return default_targets
+    targets = [t.strip() for t in args.target.split(",") if t.strip()]
+    if not targets:
+        raise UsageError("--target is empty; give module names, e.g. q_proj,v_proj")
+    return targets
+
+
 def cmd_finetune(args, out=None):
     out = out or sys.stdout
+    if args.task == "classify":
+        return cmd_finetune_classify(args, out)
     from . import manual_seed
     from .data import ChatCollator
+    from .data.chat import nothing_to_learn
 
     started = time.perf_counter()
     _check_out(args.out, args.overwrite)
     _conversations(args.data, "--data")
     if args.eval_data:
         _conversations(args.eval_data, "--eval-data")
-    if args.full and args.target is not None:
-        raise UsageError("--target chooses the layers LoRA adapts; --full trains every "
-                         "parameter: give one or the other")
-    targets = [t.strip() for t in (args.target or "q_proj,v_proj").split(",") if t.strip()]
-    if not targets:
-        raise UsageError("--target is empty; give module names, e.g. q_proj,v_proj")
+    targets = _check_method(args, ["q_proj", "v_proj"])
 
     manual_seed(args.seed)
-    model = load_language_model(args.model, "finetune")
+    model = load_language_model(args.model, "finetune", keep_quantized=args.quantized)
     tok = model.tokenizer
     if tok.chat_template is None:
         raise UsageError(f"{args.model}: the model has no chat template; fine-tuning on "
@@ -317,15 +367,13 @@ def cmd_finetune(args, out=None):
             raise UsageError(str(e)) from None
     if args.checkpointing:
         base.gradient_checkpointing_enable()
-    params = [p for p in model.parameters() if p.requires_grad]
-    trainable = sum(p.numel() for p in params)
-    total_params = sum(p.numel() for p in model.parameters())
-    how = "all parameters" if args.full else (f"LoRA r={args.lora_r}, alpha={args.lora_alpha:g} "
-                                              f"on {','.join(targets)}")
+    how = "all parameters" if args.full else (
+        f"{'QLoRA (quantized base)' if args.quantized else 'LoRA'} r={args.lora_r}, "
+        f"alpha={args.lora_alpha:g} on {','.join(targets)}")
     name = os.path.basename(os.path.normpath(model.name_or_path or args.model))
-    print(f"gradkit finetune: {name}, {how}: {trainable:,} of {total_params:,} parameters "
-          f"trainable ({100 * trainable / total_params:.4f}%); {len(train_ds)} training and "
-          f"{len(eval_ds)} held-out conversations", file=out, flush=True)
+    params, trainable, total_params, line = _parameter_line(
+        model, how, name, len(train_ds), len(eval_ds), "conversations")
+    print(line, file=out, flush=True)
 
     if args.prompts:
         prompts = list(args.prompts)
@@ -336,7 +384,7 @@ def cmd_finetune(args, out=None):
     before = [_reply(model, tok, p) for p in prompts]
     print(f"held-out answer loss before: {before_loss:.4f}", file=out, flush=True)
 
-    result = train(model, params, train_ds, collate, args, out)
+    result = train(model, params, train_ds, collate, args, out, skip=nothing_to_learn)
 
     after_loss = eval_loss(model, eval_ds, collate, args.batch_size)
     after = [_reply(model, tok, p) for p in prompts]
@@ -344,25 +392,34 @@ def cmd_finetune(args, out=None):
           f"{result['tokens_per_second'] or 0:.0f} tokens/s, {result['train_seconds']:.1f} s)",
           file=out, flush=True)
 
+    run = {"task": "chat", "base_model": getattr(base, "name_or_path", None),
+           "train_conversations": len(train_ds), "eval_conversations": len(eval_ds),
+           "eval_loss_before": before_loss, "eval_loss_after": after_loss}
+    title = f"{os.path.basename(os.path.normpath(args.out))}: {how}"
+    _write_run(args, model, targets, trainable, total_params, result, run,
+               _samples_md(prompts, before, after, title), title, started, out)
+    if not args.full:
+        print(f"chat with it: gradkit chat {args.model} --adapter {args.out}", file=out)
+    return 0
+
+
+def _write_run(args, model, targets, trainable, total_params, result, run, samples, title,
+               started, out):
+    """Write --out: the adapter or model, samples.md, loss.png and run.json (``run`` holds the
+    task's own fields)."""
     os.makedirs(args.out, exist_ok=True)
     model.save_pretrained(args.out)     # the adapter (PEFT's files) or, with --full, the model
     settings = {k: v for k, v in vars(args).items() if k not in ("func", "command")}
     settings["target"] = None if args.full else targets
     run = {"command": "finetune", "model": args.model,
-           "base_model": getattr(base, "name_or_path", None),
-           "method": "full" if args.full else "lora",
+           "method": "full" if args.full else "qlora" if args.quantized else "lora",
            "settings": settings, "seed": args.seed, "versions": _versions(),
            "trainable_parameters": int(trainable), "all_parameters": int(total_params),
-           "train_conversations": len(train_ds), "eval_conversations": len(eval_ds),
-           "eval_loss_before": before_loss, "eval_loss_after": after_loss,
-           **{k: v for k, v in result.items() if k != "losses"},
-           "losses": [round(v, 6) for v in result["losses"]],
-           "wall_seconds": None}
+           **run, **{k: v for k, v in result.items() if k != "losses"},
+           "losses": [round(v, 6) for v in result["losses"]], "wall_seconds": None}
     written = ["model.safetensors, config.json" if args.full else
                f"{FILES['weights']}, {FILES['config']}"]
-    title = f"{os.path.basename(os.path.normpath(args.out))}: {how}"
-    _write_text(os.path.join(args.out, FILES["samples"]),
-                _samples_md(prompts, before, after, title))
+    _write_text(os.path.join(args.out, FILES["samples"]), samples)
     written.append(FILES["samples"])
     try:
         _loss_png(os.path.join(args.out, FILES["loss"]), result["losses"], title)
@@ -373,8 +430,145 @@ def cmd_finetune(args, out=None):
     _write_json(os.path.join(args.out, FILES["run"]), run)
     written.append(FILES["run"])
     print(f"wrote {', '.join(written)} to {args.out}", file=out)
-    if not args.full:
-        print(f"chat with it: gradkit chat {args.model} --adapter {args.out}", file=out)
+
+
+# === text classification (--task classify) =======================================================
+def _sentences(path, who, label_names=None):
+    from .data import LabelledSentences
+
+    try:
+        ds = LabelledSentences(path)
+    except (FileNotFoundError, ValueError, TypeError) as e:
+        raise UsageError(f"{who} {e}") from None
+    if label_names is not None:  # held-out labels are numbered as the training data's
+        unknown = sorted(set(ds.label_names) - set(label_names))
+        if unknown:
+            raise UsageError(f"{who} {path}: labels {unknown} do not occur in --data (whose "
+                             f"labels are {label_names})")
+        ds = LabelledSentences(texts=ds.texts, labels=[ds.label_names[i] for i in ds.labels],
+                               label_names=label_names)
+    return ds
+
+
+def evaluate_classifier(model, ds, collate, batch_size):
+    """(accuracy, mean cross-entropy, predicted label ids) over ``ds``."""
+    from . import no_grad
+
+    model.eval()
+    correct, total, preds = 0, 0.0, []
+    with no_grad():
+        for batch in _batches(ds, batch_size, collate):
+            out = model(**batch)
+            p = out.logits.numpy().argmax(-1)
+            preds += p.tolist()
+            correct += int((p == batch["labels"]).sum())
+            total += float(out.loss.item()) * len(p)
+    n = max(len(preds), 1)
+    return correct / n, total / n, preds
+
+
+def _classifier(args, num_labels, id2label):
+    """BertForSequenceClassification for MODEL with a new head (random weights throughout with
+    --from-scratch)."""
+    import warnings
+
+    from .cli_llm import _as_usage_error, _loading, model_path
+    from .models import BertForSequenceClassification
+
+    path = model_path(args.model, default="minilm")
+    _loading(path, "finetune")
+    try:
+        with warnings.catch_warnings():  # "newly initialised: classifier": said below instead
+            warnings.simplefilter("ignore")
+            model = BertForSequenceClassification.from_pretrained(
+                path, num_labels=num_labels, id2label=id2label)
+    except (FileNotFoundError, ValueError, TypeError) as e:
+        raise _as_usage_error(e, "minilm") from None
+    if model.tokenizer is None:
+        raise UsageError(f"{path}: the model has no tokenizer.json; add the model's tokenizer")
+    if args.from_scratch:
+        model.bert.reset_parameters()
+    return model
+
+
+def cmd_finetune_classify(args, out):
+    from . import manual_seed
+    from .data import SentenceCollator
+
+    started = time.perf_counter()
+    _check_out(args.out, args.overwrite)
+    targets = _check_method(args, None)
+    if args.quantized:
+        raise UsageError("--quantized keeps a GGUF language model's blocks; --task classify "
+                         "fine-tunes a float encoder: leave --quantized out")
+    train_ds = _sentences(args.data, "--data")
+    if args.eval_data:
+        eval_ds = _sentences(args.eval_data, "--eval-data", train_ds.label_names)
+    else:
+        try:
+            train_ds, eval_ds = train_ds.split(args.eval_split, seed=args.seed)
+        except ValueError as e:
+            raise UsageError(f"--eval-split {args.eval_split}: {e}") from None
+    if train_ds.num_labels < 2:
+        raise UsageError(f"--data {args.data}: every sentence has the label "
+                         f"{train_ds.label_names[0]!r}; a classifier needs two labels or more")
+
+    manual_seed(args.seed)
+    model = _classifier(args, train_ds.num_labels, train_ds.id2label)
+    tok = model.tokenizer
+    collate = SentenceCollator(tok, args.max_len)
+    base = model
+    if args.full or args.from_scratch:
+        for p in model.parameters():
+            p.requires_grad_(True)
+    else:
+        from .peft import LoraConfig, get_peft_model
+
+        try:
+            config = LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha,
+                                lora_dropout=args.lora_dropout, target_modules=targets,
+                                task_type="SEQ_CLS")
+            model = get_peft_model(model, config)
+        except (ValueError, TypeError) as e:
+            raise UsageError(str(e)) from None
+        targets = list(model.active_peft_config.target_modules)
+    if args.checkpointing:
+        base.gradient_checkpointing_enable()
+    if args.from_scratch:
+        how = "from scratch (random weights, all parameters)"
+    elif args.full:
+        how = "all parameters"
+    else:
+        how = (f"LoRA r={args.lora_r}, alpha={args.lora_alpha:g} on {','.join(targets)} "
+               "+ the classifier")
+    name = os.path.basename(os.path.normpath(base.name_or_path or args.model))
+    params, trainable, total_params, line = _parameter_line(
+        model, how, name, len(train_ds), len(eval_ds),
+        f"sentences, {train_ds.num_labels} labels")
+    print(line, file=out, flush=True)
+
+    before_acc, before_loss, before = evaluate_classifier(model, eval_ds, collate, args.batch_size)
+    print(f"held-out accuracy before: {before_acc:.4f} (loss {before_loss:.4f})", file=out,
+          flush=True)
+    result = train(model, params, train_ds, collate, args, out)
+    after_acc, after_loss, after = evaluate_classifier(model, eval_ds, collate, args.batch_size)
+    print(f"held-out accuracy after:  {after_acc:.4f} (loss {after_loss:.4f}; "
+          f"{result['steps']} steps, {result['train_seconds']:.1f} s)", file=out, flush=True)
+
+    names = train_ds.label_names
+    rows = [f"| {t.replace('|', '/')} | {names[y]} | {names[b]} | {names[a]} |"
+            for t, y, b, a in list(zip(eval_ds.texts, eval_ds.labels, before, after))[:8]]
+    title = f"{os.path.basename(os.path.normpath(args.out))}: {how}"
+    samples = "\n".join([f"# {title}", "", "| sentence | label | before | after |",
+                          "|---|---|---|---|", *rows]) + "\n"
+    run = {"task": "classify", "base_model": base.name_or_path, "labels": names,
+           "train_sentences": len(train_ds), "eval_sentences": len(eval_ds),
+           "eval_accuracy_before": before_acc, "eval_accuracy_after": after_acc,
+           "eval_loss_before": before_loss, "eval_loss_after": after_loss}
+    if args.from_scratch:
+        args.full = True  # what was trained and is written: the whole model
+    _write_run(args, model, targets, trainable, total_params, result, run, samples, title,
+               started, out)
     return 0
 
 
@@ -392,14 +586,20 @@ def add_commands(sub):
                "--eval-split 0.1 --out runs/qa; then: gradkit chat smollm2 --adapter runs/qa. "
                f"{NO_DEFAULTS_NOTE}")
     f.add_argument("model", metavar="MODEL",
-                   help="a .gguf file, a Hugging Face folder, or the shortcut smollm2")
-    f.add_argument("--data", required=True, metavar="FILE.jsonl",
+                   help="a .gguf file, a Hugging Face folder, or the shortcut smollm2 (minilm "
+                        "with --task classify)")
+    f.add_argument("--task", choices=("chat", "classify"), default="chat",
+                   help="chat: a language model on conversations (JSON Lines); classify: a "
+                        "sentence encoder (BERT) on 'sentence<TAB>label' lines (default: chat)")
+    f.add_argument("--data", required=True, metavar="FILE",
                    help='training conversations, one per line: {"messages": [{"role": "user", '
-                        '"content": ...}, {"role": "assistant", "content": ...}]}')
+                        '"content": ...}, {"role": "assistant", "content": ...}]}; with --task '
+                        'classify, one "sentence<TAB>label" per line')
     held = f.add_mutually_exclusive_group()
-    held.add_argument("--eval-data", metavar="FILE.jsonl", help="held-out conversations")
+    held.add_argument("--eval-data", metavar="FILE", help="held-out conversations (sentences)")
     held.add_argument("--eval-split", type=_open_fraction, default=0.1, metavar="F",
-                      help="without --eval-data: hold out the last F of --data (default: 0.1)")
+                      help="without --eval-data: hold out the last F of --data (classify: a "
+                           "stratified random F, seeded by --seed) (default: 0.1)")
     f.add_argument("--out", required=True, metavar="DIR", help="where to write the run")
     f.add_argument("--overwrite", action="store_true",
                    help="write into --out even if it exists and is not empty")
@@ -414,6 +614,12 @@ def add_commands(sub):
                       help="comma-separated Linear names to adapt (default: q_proj,v_proj)")
     lora.add_argument("--full", action="store_true",
                       help="train every parameter instead; writes the whole model")
+    lora.add_argument("--quantized", action="store_true",
+                      help="keep a GGUF file's Q4_1/Q8_0 blocks as the frozen base (QLoRA: a "
+                           "fifth of the float32 memory, each product dequantizing as it goes)")
+    lora.add_argument("--from-scratch", action="store_true",
+                      help="with --task classify: the same architecture with random weights, "
+                           "trained whole (the baseline that shows what pretraining buys)")
     t = f.add_argument_group("training")
     t.add_argument("--epochs", type=_positive_int, default=1, metavar="N",
                    help="passes over the data (default: 1)")

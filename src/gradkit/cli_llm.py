@@ -67,15 +67,17 @@ def _as_usage_error(e, shortcut):
     return UsageError(message)
 
 
-def load_language_model(name, command, adapter=None):
+def load_language_model(name, command, adapter=None, keep_quantized=False):
     """``AutoModelForCausalLM.from_pretrained`` for MODEL (default: smollm2), with a tokenizer;
-    with ``adapter`` (a folder ``gradkit finetune`` or PEFT wrote), the LoRA update merged in."""
+    with ``adapter`` (a folder ``gradkit finetune`` or PEFT wrote), the LoRA update merged in;
+    ``keep_quantized``: a GGUF file's quantized blocks kept (a base for QLoRA)."""
     from .models import AutoModelForCausalLM
 
     path = model_path(name)
     _loading(path, command)
     try:
-        model = AutoModelForCausalLM.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(
+            path, **({"keep_quantized": True} if keep_quantized else {}))
     except (FileNotFoundError, ValueError) as e:
         raise _as_usage_error(e, "smollm2") from None
     if model.tokenizer is None:

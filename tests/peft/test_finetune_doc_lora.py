@@ -1,7 +1,7 @@
-"""The "## LoRA" section of docs/finetune.md runs as written: its ```python blocks, in order, in
-one namespace, and every ```text block right after one is what that block prints. The blocks
-load SmolLM2 from its pip package (skipped without it, failed under CI, as the other model
-tests)."""
+"""The LoRA, QLoRA and classification sections of docs/finetune.md run as written: each section's
+```python blocks, in order, in one namespace, and every ```text block right after one is what
+that block prints. The blocks load SmolLM2 or MiniLM from their pip packages (skipped without
+them, failed under CI, as the other model tests)."""
 import contextlib
 import io
 import re
@@ -16,12 +16,12 @@ from shared_files import need
 DOC = Path(gradkit.__file__).resolve().parents[2] / "docs" / "finetune.md"
 
 
-def lora_section_blocks():
+def section_blocks(title):
     """[(language, first code line (1-based), code, follows_python)] for the fenced blocks of
-    the "## LoRA" section; follows_python: the block opens on the line after a python block
+    the section ``title``; follows_python: the block opens on the line after a python block
     closes (so it is that block's output)."""
     lines = DOC.read_text(encoding="utf-8").splitlines()
-    start = lines.index("## LoRA")
+    start = lines.index(title)
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
                len(lines))
     out, i, python_closed_at = [], start, None
@@ -40,12 +40,12 @@ def lora_section_blocks():
     return out
 
 
-@pytest.mark.data
-def test_the_lora_section_runs_as_written():
-    need(pretrained.smollm2_path(), "SmolLM2-135M-Instruct (GGUF)", pretrained.SMOLLM2_HINT)
+def run_section(title):
+    """Run the section's python blocks in order, in one namespace; each text block right after
+    one must be what it printed. Returns how many python blocks ran."""
     namespace, printed = {"__name__": "__main__"}, None
     ran = 0
-    for lang, line, code, follows_python in lora_section_blocks():
+    for lang, line, code, follows_python in section_blocks(title):
         if lang == "python":
             out = io.StringIO()
             with contextlib.redirect_stdout(out):
@@ -55,4 +55,22 @@ def test_the_lora_section_runs_as_written():
             assert printed == code, f"docs/finetune.md line {line}: the block prints\n{printed}"
         else:
             printed = None
-    assert ran >= 5
+    return ran
+
+
+@pytest.mark.data
+def test_the_lora_section_runs_as_written():
+    need(pretrained.smollm2_path(), "SmolLM2-135M-Instruct (GGUF)", pretrained.SMOLLM2_HINT)
+    assert run_section("## LoRA") >= 5
+
+
+@pytest.mark.data
+def test_the_qlora_section_runs_as_written():
+    need(pretrained.smollm2_path(), "SmolLM2-135M-Instruct (GGUF)", pretrained.SMOLLM2_HINT)
+    assert run_section("## LoRA over a quantized base (QLoRA)") == 1
+
+
+@pytest.mark.data
+def test_the_classification_section_runs_as_written():
+    need(pretrained.minilm_path(), "all-MiniLM-L6-v2", pretrained.MINILM_HINT)
+    assert run_section("## Classifying sentences with the encoder") == 1

@@ -6,6 +6,7 @@ from .checks import check_finite, check_labels, check_same_length
 from .collate import default_collate
 from .dataloader import DataLoader
 from .dataset import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset
+from .sentences import LabelledSentences, SentenceCollator
 from .sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler, WeightedRandomSampler)
 from .split import random_split, train_test_split
@@ -30,4 +31,6 @@ __all__ = [
     "CharTokenizer", "SequenceWindowDataset",
     # conversations (supervised fine-tuning)
     "ChatDataset", "ChatCollator", "pack_chat",
+    # labelled sentences (text classification)
+    "LabelledSentences", "SentenceCollator",
 ]
