@@ -509,9 +509,10 @@ def cmd_finetune_classify(args, out):
             train_ds, eval_ds = train_ds.split(args.eval_split, seed=args.seed)
         except ValueError as e:
             raise UsageError(f"--eval-split {args.eval_split}: {e}") from None
-    if train_ds.num_labels < 2:
-        raise UsageError(f"--data {args.data}: every sentence has the label "
-                         f"{train_ds.label_names[0]!r}; a classifier needs two labels or more")
+    if len(set(train_ds.labels.tolist())) < 2:
+        raise UsageError(f"--data {args.data}: every training sentence has the label "
+                         f"{train_ds.label_names[train_ds.labels[0]]!r}; a classifier needs two "
+                         "labels or more")
 
     manual_seed(args.seed)
     model = _classifier(args, train_ds.num_labels, train_ds.id2label)

@@ -51,8 +51,12 @@ class LabelledSentences(Dataset):
             else:
                 label_names = sorted(set(names))
                 ids = [label_names.index(n) for n in names]
-        else:
-            ids = [label_names.index(str(v)) if str(v) in label_names else int(v) for v in labels]
+        else:  # a str is a label's name, a number its id
+            unknown = sorted({v for v in labels if isinstance(v, str) and v not in label_names})
+            if unknown:
+                raise ValueError(f"LabelledSentences: labels {unknown} are not among the label "
+                                 f"names {list(label_names)}")
+            ids = [label_names.index(v) if isinstance(v, str) else int(v) for v in labels]
         self.labels = np.asarray(ids, dtype=np.int64)
         self.label_names = list(label_names)
         if len(self.texts) != len(self.labels):
