@@ -33,6 +33,7 @@ from gradkit import nn, optim  # noqa: E402
 from gradkit.models import LlamaForCausalLM, pretrained  # noqa: E402
 from gradkit.optim.lr_scheduler import get_cosine_schedule_with_warmup  # noqa: E402
 from gradkit.peft import LoraConfig, get_peft_model  # noqa: E402
+from gradkit.utils.memory import keep_freed_memory  # noqa: E402
 
 SAMPLE_PROMPT = "ROMEO:"
 
@@ -176,6 +177,8 @@ def main():
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     start = time.perf_counter()
+    # reuse freed memory (gradkit.utils.memory): both frameworks' temporaries, in this process
+    keep_freed_memory()
 
     path = pretrained.smollm2_path()
     if path is None:
@@ -211,7 +214,9 @@ def main():
         f"q_proj and v_proj; {args.steps} steps of {args.batch_size} windows of {args.seq_len} "
         "tokens from tiny Shakespeare's training split (a fixed shuffle), AdamW lr "
         f"{args.lr:g} with a cosine schedule after {args.warmup} warm-up steps, gradient norm "
-        f"clipped at 1.0. Validation: {len(val_w)} windows ({len(val_w) * args.seq_len:,} "
+        "clipped at 1.0; freed memory kept for reuse in the process (gradkit.utils.memory; "
+        "the PyTorch run below shares it). "
+        f"Validation: {len(val_w)} windows ({len(val_w) * args.seq_len:,} "
         "tokens) of the validation split.",
         "",
         "| | figure |", "|---|---|",

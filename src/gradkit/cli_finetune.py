@@ -323,6 +323,9 @@ def _check_method(args, default_targets):
 
 def cmd_finetune(args, out=None):
     out = out or sys.stdout
+    from .utils.memory import keep_freed_memory
+
+    keep_freed_memory()   # a training process: reuse freed memory instead of faulting it back in
     if args.task == "classify":
         return cmd_finetune_classify(args, out)
     from . import manual_seed

@@ -1,3 +1,3 @@
 """PyTorch-shaped aliases: ``torch.utils.data`` is ``gradkit.data`` here, ``torch.utils.checkpoint``
-is ``gradkit.utils.checkpoint``."""
-from . import checkpoint, data  # noqa: F401
+is ``gradkit.utils.checkpoint``; and ``gradkit.utils.memory`` (keeping freed memory for reuse)."""
+from . import checkpoint, data, memory  # noqa: F401
