@@ -325,7 +325,8 @@ def cmd_finetune(args, out=None):
     out = out or sys.stdout
     from .utils.memory import keep_freed_memory
 
-    keep_freed_memory()   # a training process: reuse freed memory instead of faulting it back in
+    if not getattr(args, "quantized", False):   # --quantized is chosen for memory: let the
+        keep_freed_memory()   # heap shrink; otherwise reuse freed memory (fewer page faults)
     if args.task == "classify":
         return cmd_finetune_classify(args, out)
     from . import manual_seed

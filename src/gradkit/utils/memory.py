@@ -13,8 +13,8 @@ stays in the process.
 not to trim the heap's free top back to the kernel (``M_TRIM_THRESHOLD``): freed arrays are then
 reused in place. The cost is that the process keeps its peak memory until it exits (and a
 fragmented heap can grow somewhat beyond it). It changes the whole process's allocator, so
-gradkit never calls it on import: training commands (``gradkit finetune``) and the example
-scripts opt in. The same effect from outside Python: ``MALLOC_MMAP_MAX_=0
+gradkit never calls it on import: training commands (``gradkit finetune``, but not with
+``--quantized``, which is chosen for memory) and the example scripts opt in. The same effect from outside Python: ``MALLOC_MMAP_MAX_=0
 MALLOC_TRIM_THRESHOLD_=68719476736 python ...``.
 """
 import ctypes
