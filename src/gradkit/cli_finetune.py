@@ -304,6 +304,24 @@ def _parameter_line(model, how, name, n_train, n_eval, what):
     return params, trainable, total, line
 
 
+def _to_train(model, args, full, targets, task_type):
+    """``model`` with every parameter trainable (``full``), or wrapped with the LoRA adapter the
+    options describe (a PeftModel; targets None: the model type's default)."""
+    if full:
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model
+    from .peft import LoraConfig, get_peft_model
+
+    try:
+        config = LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha,
+                            lora_dropout=args.lora_dropout, target_modules=targets,
+                            task_type=task_type)
+        return get_peft_model(model, config)
+    except (ValueError, TypeError) as e:
+        raise UsageError(str(e)) from None
+
+
 def _check_method(args, default_targets):
     """The LoRA targets the options name (None: the model type's default), after checking that
     the options go together."""
@@ -357,21 +375,8 @@ def cmd_finetune(args, out=None):
     pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
     collate = ChatCollator(pad)
 
-    if args.full:
-        base = model
-        for p in model.parameters():
-            p.requires_grad_(True)
-    else:
-        from .peft import LoraConfig, get_peft_model
-
-        base = model
-        try:
-            config = LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha,
-                                lora_dropout=args.lora_dropout, target_modules=targets,
-                                task_type="CAUSAL_LM")
-            model = get_peft_model(model, config)
-        except (ValueError, TypeError) as e:
-            raise UsageError(str(e)) from None
+    base = model
+    model = _to_train(model, args, args.full, targets, "CAUSAL_LM")
     if args.checkpointing:
         base.gradient_checkpointing_enable()
     how = "all parameters" if args.full else (
@@ -527,19 +532,8 @@ def cmd_finetune_classify(args, out):
     tok = model.tokenizer
     collate = SentenceCollator(tok, args.max_len)
     base = model
-    if args.full or args.from_scratch:
-        for p in model.parameters():
-            p.requires_grad_(True)
-    else:
-        from .peft import LoraConfig, get_peft_model
-
-        try:
-            config = LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha,
-                                lora_dropout=args.lora_dropout, target_modules=targets,
-                                task_type="SEQ_CLS")
-            model = get_peft_model(model, config)
-        except (ValueError, TypeError) as e:
-            raise UsageError(str(e)) from None
+    model = _to_train(model, args, args.full or args.from_scratch, targets, "SEQ_CLS")
+    if model is not base:
         targets = list(model.active_peft_config.target_modules)
     if args.checkpointing:
         base.gradient_checkpointing_enable()
