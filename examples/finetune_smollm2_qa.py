@@ -26,13 +26,16 @@ HELD_OUT = 20
 SHOWN = 5
 OPTIONS = ["--lora-r", "16", "--lora-alpha", "32", "--lora-dropout", "0.05",
            "--target", "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
-           "--lr", "1e-3", "--epochs", "3", "--batch-size", "4", "--warmup", "0.05",
+           "--lr", "1e-3", "--batch-size", "4", "--warmup", "0.05",
            "--max-len", "256", "--seed", "0"]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "runs", "qa-lora"))
+    ap.add_argument("--epochs", type=int, default=8,
+                    help="passes over the 160 training conversations (default 8: fewer teach "
+                         "the answers' style before their facts)")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     start = time.perf_counter()
@@ -42,7 +45,7 @@ def main():
     answers = [r["messages"][1]["content"] for r in held[:SHOWN]]
     cmd = [sys.executable, "-m", "gradkit", "finetune", "smollm2", "--data", DATA,
            "--eval-split", str(HELD_OUT / len(rows)), "--out", args.out, "--overwrite",
-           *OPTIONS, "--prompts", *questions]
+           *OPTIONS, "--epochs", str(args.epochs), "--prompts", *questions]
     print("$", " ".join(cmd[1:4] + ["..."]), flush=True)
     subprocess.run(cmd, check=True)
     run = json.load(open(os.path.join(args.out, "run.json")))
@@ -61,7 +64,7 @@ def main():
         f"blocks: {run['train_conversations']} training conversations, the last "
         f"{run['eval_conversations']} held out (their questions ask, in other words, about "
         "facts the training set teaches); AdamW lr 1e-3, cosine schedule after 5% warm-up, "
-        f"batch 4, {run['steps']} steps (3 epochs).",
+        f"batch 4, {run['steps']} steps ({args.epochs} epochs).",
         "",
         "| | figure |", "|---|---|",
         f"| held-out answer loss (per assistant token), base model | {before:.4f} |",
