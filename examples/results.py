@@ -31,6 +31,11 @@ def commit():
     return head + (" with uncommitted changes" if dirty else "")
 
 
+# the code a run used is the code at its start: an example imports this module first, and the
+# working tree may change (another commit, an edit) while a long run goes on
+COMMIT_AT_START = commit()
+
+
 def machine():
     return f"{os.cpu_count()} cores, Python {platform.python_version()}"
 
@@ -41,7 +46,7 @@ def record(name, title, body, wall_seconds, path=RESULTS):
     from gradkit.io import atomic_write_bytes
 
     command = "python " + " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
-    facts = (f"Command: `{command}` · commit {commit()} · "
+    facts = (f"Command: `{command}` · commit {COMMIT_AT_START} · "
              f"{datetime.date.today().isoformat()} · {machine()} · "
              f"wall time {wall_seconds / 60:.1f} min")
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
