@@ -7,6 +7,7 @@
 
 The names follow PyTorch, so ``import gradkit as torch`` runs PyTorch-style code unchanged.
 """
+from .tensor import Tensor  # first: the core's one cycle is closed at the bottom of tensor.py
 from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.functional import grad
@@ -16,7 +17,6 @@ from .backend import (bool_, double, float, float16, float32, float64, get_defau
 from .ops import *  # noqa: F401,F403  every op, listed in ops/__init__.py
 from .ops import __dict__ as _ops_namespace
 from .random import get_rng_state, manual_seed, seed, set_rng_state
-from .tensor import Tensor
 from .io import load, save
 from . import nn  # noqa: E402
 
@@ -41,3 +41,16 @@ __all__ = ["Tensor", "autograd", "grad", "no_grad", "enable_grad", "set_grad_ena
     and getattr(v, "__module__", "").startswith("gradkit.ops"))
 del _ops_namespace
 from . import optim  # noqa: E402
+
+# imported on first use, so that `import gradkit` stays fast: gk.data, gk.utils.data (PyTorch's
+# torch.utils.data), gk.keras, ...
+_LAZY_SUBPACKAGES = frozenset({"data", "datasets", "keras", "metrics", "models", "peft", "tf",
+                               "utils"})
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,9 +9,7 @@ import weakref
 import numpy as np
 
 from . import backend
-from .autograd import grad_mode
 
-_grad = grad_mode.state
 _new = object.__new__
 
 
@@ -748,5 +746,13 @@ def _implicit_grad(out, gradient, op):
     return gradient
 
 
-from . import ops as _ops  # noqa: E402  (ops build on Tensor; bound after the class exists)
+# === the one import that closes a cycle =========================================================
+# Tensor is the bottom of the core: the ops, the autograd engine and the grad mode all build on it,
+# and its methods call them. They are bound here, once the class exists, and gradkit/__init__.py
+# imports this module first. This block is the only import in gradkit that points back up
+# (tests/test_import_graph.py allows it and fails on any other cycle).
+from . import ops as _ops  # noqa: E402
 from .autograd import engine as _engine  # noqa: E402
+from .autograd import grad_mode as _grad_mode  # noqa: E402
+
+_grad = _grad_mode.state

@@ -18,6 +18,7 @@ import sys
 import numpy as np
 
 from . import grad_mode
+from ..tensor import Tensor
 
 _grad = grad_mode.state
 _OUTPUT = object()  # marks "the saved array is this op's own output" (saved without a reference cycle)
@@ -188,7 +189,5 @@ def _user_frame():
     line = linecache.getline(f.f_code.co_filename, f.f_lineno).strip()
     return f.f_code.co_filename, f.f_lineno, line
 
-
-from ..tensor import Tensor  # noqa: E402  (Tensor's ops import Function; bind it after the class exists)
 
 _make = Tensor._make

@@ -1,4 +1,5 @@
 """``gk.grad(outputs, inputs)``: gradients as return values, without touching ``.grad``."""
+from ..tensor import Tensor, _implicit_grad
 from .engine import run_backward
 
 
@@ -10,7 +11,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     >>> (dy,) = gk.grad(y, x, create_graph=True)     # 3x² = 12, itself differentiable
     >>> (d2y,) = gk.grad(dy, x)                      # 6x = 12
     """
-    from ..tensor import Tensor, _implicit_grad
 
     single_in = isinstance(inputs, Tensor)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)

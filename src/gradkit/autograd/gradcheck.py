@@ -1,6 +1,7 @@
 """Numerical gradient check: central differences in float64 against the engine's gradients."""
 import numpy as np
 
+from ..tensor import Tensor
 from .functional import grad as _grad
 
 
@@ -10,7 +11,6 @@ def _as_tuple(x):
 
 def numerical_jacobian(fn, inputs, eps=1e-6):
     """J[k] has shape (output numel, inputs[k] numel): d out_i / d in_j by central differences."""
-    from ..tensor import Tensor
 
     outs = _as_tuple(fn(*inputs))
     n_out = sum(o.data.size for o in outs)
@@ -34,7 +34,6 @@ def numerical_jacobian(fn, inputs, eps=1e-6):
 
 
 def analytical_jacobian(fn, inputs):
-    from ..tensor import Tensor
 
     outs = _as_tuple(fn(*inputs))
     diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
@@ -66,7 +65,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     entry, ``|analytical - numerical| <= atol + rtol * |numerical|``. On failure raises (or
     returns False) naming the input and the worst entry.
     """
-    from ..tensor import Tensor
 
     inputs = _as_tuple(inputs)
     for k, x in enumerate(inputs):

@@ -7,6 +7,7 @@
 """
 from .. import ops
 from ..nn import functional as F
+from .registry import registered_name, retrieve_object
 
 __all__ = ["relu", "sigmoid", "softmax", "log_softmax", "tanh", "linear", "elu", "selu", "gelu",
            "silu", "swish", "softplus", "softsign", "leaky_relu", "relu6", "exponential",
@@ -131,13 +132,11 @@ def serialize(fn):
     for name, f in _BY_NAME.items():
         if f is fn:
             return name
-    from .saving import registered_name
     return registered_name(fn)
 
 
 def deserialize(config, custom_objects=None):
     if isinstance(config, str) and config in _BY_NAME:
         return _BY_NAME[config]
-    from .saving import retrieve_object
     return retrieve_object(config, "activation", custom_objects)
 

@@ -29,6 +29,7 @@ import numpy as np
 from .. import random as _random
 from ..nn import init as nn_init
 from ..tensor import Tensor
+from .registry import deserialize_object, serialize_object
 from .backend import floatx, snake_case
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
@@ -276,7 +277,6 @@ def get(identifier):
 def serialize(init):
     if isinstance(init, Initializer) and type(init) in _CLASSES:
         return {"class_name": type(init).__name__, "config": init.get_config()}
-    from .saving import serialize_object
     return serialize_object(init)
 
 
@@ -285,5 +285,4 @@ def deserialize(config, custom_objects=None):
         return get(config)
     if isinstance(config, dict) and config.get("class_name") in _BY_NAME:
         return _BY_NAME[config["class_name"]].from_config(config.get("config", {}))
-    from .saving import deserialize_object
     return deserialize_object(config, custom_objects)

@@ -27,7 +27,7 @@ import numpy as np
 from ..nn.containers import ModuleList
 from ..tensor import Tensor
 from . import saving
-from .layers.base import KerasTensor, Layer, flatten, map_structure
+from .layers.base import KerasTensor, Layer, build_on_zeros, flatten, map_structure
 from .layers.core import InputLayer
 from .trainer import Trainer
 
@@ -87,7 +87,7 @@ class Model(Trainer, Layer):
     def build(self, input_shape):
         """Build by calling the model once on zeros of ``input_shape`` (batch dim first)."""
         if not self.built and type(self).call is not Model.call:
-            saving._build_on_zeros(self, input_shape)
+            build_on_zeros(self, input_shape)
 
     def _maybe_build(self, inputs):
         # a model's layers build themselves during its first call; a subclass may still
@@ -207,7 +207,7 @@ class Sequential(Model):
         self._layers.append(layer)
         if self._declared_shape is not None:
             self.built = False
-            saving._build_on_zeros(self, self._declared_shape)
+            build_on_zeros(self, self._declared_shape)
 
     def pop(self):
         """Remove the last layer and return it."""

@@ -10,6 +10,7 @@ A layer adds the penalties of its last call to ``layer.losses``; ``fit`` adds ``
 to the loss it minimises (and reports ``loss`` with them included, as Keras does).
 """
 from ..optim.regularization import l1_penalty, l2_penalty
+from .registry import serialize_object
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize"]
 
@@ -88,5 +89,4 @@ def serialize(reg):
         return None
     if type(reg) in (L1, L2, L1L2):
         return {"class_name": type(reg).__name__, "config": reg.get_config()}
-    from .saving import serialize_object
     return serialize_object(reg)

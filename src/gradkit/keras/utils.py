@@ -7,7 +7,7 @@ import numpy as np
 
 from ..data.checks import check_labels
 from .backend import set_random_seed
-from .saving import custom_object_scope, get_registered_name, get_registered_object, \
+from .registry import custom_object_scope, get_registered_name, get_registered_object, \
     register_keras_serializable
 
 __all__ = ["to_categorical", "normalize", "set_random_seed", "register_keras_serializable",

@@ -40,6 +40,7 @@ from ..nn import init
 from . import pretrained
 from .checkpointing import GradientCheckpointing
 from .fused import FusedLinears
+from .tokenizer import attached_tokenizer
 
 __all__ = ["BertConfig", "BertModel", "BertForSequenceClassification", "SentenceEncoder",
            "BaseModelOutputWithPooling", "SequenceClassifierOutput", "Tokens", "mean_pooling"]
@@ -677,7 +678,7 @@ def _finish_loading(model, folder, unused, dtype, who):
         warnings.warn(f"{who}: {len(unused)} tensors of {folder} are not part of "
                       f"{type(model).__name__} and were skipped: {', '.join(unused[:8])}"
                       + (" ..." if len(unused) > 8 else ""), stacklevel=3)
-    model.tokenizer = pretrained.attached_tokenizer(folder)
+    model.tokenizer = attached_tokenizer(folder)
     if dtype is not None:
         model.to(dtype)
     model.fuse_projections()

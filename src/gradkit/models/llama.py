@@ -30,6 +30,7 @@ from . import pretrained
 from .checkpointing import GradientCheckpointing
 from .fused import FusedLinears
 from .generation import GenerationMixin
+from .tokenizer import attached_tokenizer
 
 SUPPORTED_GGUF_ARCHITECTURES = ("llama",)
 
@@ -416,7 +417,7 @@ class LlamaForCausalLM(GenerationMixin, GradientCheckpointing, nn.Module):
             model = nn.utils.skip_init(cls, LlamaConfig.from_dict(cfg))
             pretrained.load_into(model, pretrained.iter_safetensors(path, who), who,
                                  ignore=("rotary_emb.inv_freq",))
-            model.tokenizer = pretrained.attached_tokenizer(path)
+            model.tokenizer = attached_tokenizer(path)
         pretrained.check_tokenizer(model.tokenizer, model.config.vocab_size, who)
         if dtype is not None:
             model.to(dtype)
@@ -555,6 +556,6 @@ def _from_gguf(cls, path, who, keep_quantized=False):
             yield name, arr
 
     pretrained.load_into(model, tensors(), who)
-    model.tokenizer = pretrained.check_tokenizer(pretrained.attached_tokenizer(path, meta), config.vocab_size,
+    model.tokenizer = pretrained.check_tokenizer(attached_tokenizer(path, meta), config.vocab_size,
                                                  f"{who}: {path}")
     return model

@@ -11,7 +11,6 @@ reads config and weights, and writes a folder back (atomically, file by file).
 import importlib.util
 import json
 import os
-import warnings
 
 import numpy as np
 
@@ -182,25 +181,6 @@ def check_tokenizer(tokenizer, vocab_size, who):
 
 
 # === tokenizers and token ids
-def attached_tokenizer(path, meta=None):
-    """The tokenizer stored with the model, or None when there is none or the optional
-    ``tokenizers`` package is missing: a model runs on ids without one. A tokenizer that is
-    there but cannot be built is a warning, not a failure to load the weights."""
-    try:
-        from .tokenizer import Tokenizer  # lazily: tokenizer.py builds on this module
-        if meta is not None:
-            if "tokenizer.ggml.model" in meta:
-                return Tokenizer.from_gguf_metadata(meta)
-        elif os.path.exists(os.path.join(path, "tokenizer.json")):
-            return Tokenizer.from_pretrained(path)
-    except ImportError:
-        return None
-    except ValueError as e:
-        warnings.warn(f"from_pretrained: the model loaded without its tokenizer: {e}",
-                      stacklevel=3)
-    return None
-
-
 def token_ids(x, who):
     """Token ids (or a 0/1 mask) as a 2-d int64 array from a list, an array or a Tensor."""
     arr = np.asarray(x.data if isinstance(x, Tensor) else x)

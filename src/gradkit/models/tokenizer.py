@@ -21,6 +21,7 @@ Rust tokenizer transformers itself runs). It is built from either source a model
 """
 import json
 import os
+import warnings
 
 import numpy as np
 
@@ -647,3 +648,21 @@ def _as_output(rows, single, return_tensors, who):
                          f"{lengths[-1]} tokens) and cannot form one array; pass padding=True")
     array = np.array(rows, dtype=np.int64).reshape(len(rows), lengths[0] if lengths else 0)
     return array if return_tensors == "np" else _tensor(array)
+
+
+def attached_tokenizer(path, meta=None):
+    """The tokenizer stored with the model, or None when there is none or the optional
+    ``tokenizers`` package is missing: a model runs on ids without one. A tokenizer that is
+    there but cannot be built is a warning, not a failure to load the weights."""
+    try:
+        if meta is not None:
+            if "tokenizer.ggml.model" in meta:
+                return Tokenizer.from_gguf_metadata(meta)
+        elif os.path.exists(os.path.join(path, "tokenizer.json")):
+            return Tokenizer.from_pretrained(path)
+    except ImportError:
+        return None
+    except ValueError as e:
+        warnings.warn(f"from_pretrained: the model loaded without its tokenizer: {e}",
+                      stacklevel=3)
+    return None

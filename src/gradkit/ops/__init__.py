@@ -16,6 +16,6 @@ from .inplace import clone, inplace, setitem
 from .linalg import bmm, dot, matmul, mm, outer
 from .reduction import (all, amax, amin, any, argmax, argmin, cumsum, log_softmax, logsumexp, max,
                         mean, min, norm, prod, softmax, std, sum, var)
-from .shape import (broadcast_to, cat, concat, concatenate, expand, flatten, flip, permute, repeat,
-                    reshape, squeeze, stack, sum_to_shape, swapaxes, tile, transpose, unsqueeze,
-                    view)
+from .shape import (broadcast_to, expand, flatten, flip, permute, reshape, squeeze, sum_to_shape,
+                    swapaxes, transpose, unsqueeze, view)
+from .joining import cat, concat, concatenate, repeat, stack, tile

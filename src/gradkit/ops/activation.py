@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .. import random as _random
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -361,6 +362,5 @@ def dropout(x, p=0.5, training=True):
         return x
     if p == 1.0:
         return x * 0.0
-    from .. import random as _random
     keep = _random.get_generator().random(x.shape) >= p
     return mul(x, Tensor._make(keep.astype(x.data.dtype) * x.data.dtype.type(1.0 / (1.0 - p))))

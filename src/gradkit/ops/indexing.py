@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
+from .elementwise import where
 from .shape import _dim
 
 
@@ -281,7 +282,6 @@ def masked_fill(x, mask, value):
             raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got a tensor "
                              f"of shape {value.shape}")
         if value.requires_grad:
-            from .elementwise import where
             return where(m, value, x)
         value = value.item()
     return MaskedFill.apply(x, mask=m, value=value)

@@ -20,6 +20,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .indexing import GetItem, _normalise_index
+from .shape import sum_to_shape
 
 _grad = grad_mode.state
 
@@ -165,7 +166,6 @@ class SetItem(Function):
         return y
 
     def backward(ctx, grad):
-        from .shape import sum_to_shape
         gx = gv = None
         if ctx.needs_input_grad[0]:
             zero = Tensor._make(np.zeros((), grad.data.dtype))

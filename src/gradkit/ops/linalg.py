@@ -6,6 +6,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
+from .elementwise import _operands
 from .shape import reshape, squeeze, sum_to_shape, unsqueeze
 
 
@@ -51,7 +52,6 @@ def matmul(a, b):
         raise ValueError(f"matmul: expected a.shape[-1] == b.shape[-2]; got a {sa}, "
                          f"b {sb} ({ka} != {kb})")
     if a.data.dtype != b.data.dtype:
-        from .elementwise import _operands
         a, b = _operands(a, b, "matmul")
     if len(sa) == 1 or len(sb) == 1:
         a2 = unsqueeze(a, 0) if a.ndim == 1 else a

@@ -17,6 +17,9 @@ from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
+from .elementwise import abs as _abs
+from .elementwise import exp, maximum, minimum, sqrt, where
+from .indexing import gather
 from .shape import _dim, broadcast_to, flip, permute, reshape
 
 _grad = grad_mode.state
@@ -141,7 +144,6 @@ class Prod(Function):
 def _prod_except_graph(x, dims):
     """Π_{j≠i} xj with differentiable ops: a slice of n factors becomes an (n, n) matrix with ones
     on its diagonal, whose rows are multiplied. O(n²), so only used under create_graph=True."""
-    from .elementwise import where
     axes = tuple(range(x.ndim)) if dims is None else dims
     rest = [d for d in range(x.ndim) if d not in axes]
     moved = permute(x, *rest, *axes)
@@ -208,7 +210,6 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **kw):
 
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None, **kw):
     """√var, with the same arguments and defaults."""
-    from .elementwise import sqrt
     return sqrt(_var(x, dim, unbiased, keepdim, correction, kw, "std"))
 
 
@@ -246,7 +247,6 @@ class Norm2(Function):
         return y
 
     def backward(ctx, grad):
-        from .elementwise import where
         x, y = ctx.saved
         dims, keepdim = ctx.args
         y = _expand_back(y, x.shape, dims, keepdim)
@@ -256,7 +256,6 @@ class Norm2(Function):
 def norm(x, p=2, dim=None, keepdim=False):
     """The p-norm over ``dim`` (all elements by default): (Σ |x|^p)^(1/p); 'fro' is p=2,
     inf is max |x|, -inf is min |x|."""
-    from .elementwise import abs as _abs
     dims = _dims(dim, x.ndim, "norm", None)
     _require_float(x, "norm")
     if p == "fro" or p == 2:
@@ -317,7 +316,6 @@ def _max_min(x, dim, keepdim, kw, largest, op):
     if kw:
         dim = kw.pop("axis", dim)
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
-        from .elementwise import maximum, minimum
         return (maximum if largest else minimum)(x, dim)
     if dim is None:
         return (amax if largest else amin)(x)
@@ -327,7 +325,6 @@ def _max_min(x, dim, keepdim, kw, largest, op):
     _check_nonempty(x, (d,), op)
     idx = (np.argmax if largest else np.argmin)(x.data, axis=d)
     idx_k = np.expand_dims(idx, d)
-    from .indexing import gather
     values = gather(x, d, idx_k)  # the gradient goes to the selected element only
     if not keepdim:
         values = reshape(values, idx.shape)
@@ -381,7 +378,6 @@ class LogSumExp(Function):
         return y
 
     def backward(ctx, grad):
-        from .elementwise import exp
         x, y = ctx.saved
         dims, keepdim = ctx.args
         y = _expand_back(y, x.shape, dims, keepdim)
@@ -415,7 +411,6 @@ class LogSoftmax(Function):
 
     def backward(ctx, grad):
         (y,) = ctx.saved
-        from .elementwise import exp
         return grad - exp(y) * sum(grad, ctx.dim, keepdim=True)
 
 

@@ -4,14 +4,14 @@ gradient back.
 === broadcasting     sum_to_shape broadcast_to expand
 === reshaping        reshape flatten squeeze unsqueeze
 === reordering       permute transpose flip
-=== copying          repeat tile
-=== joining          cat stack;   splitting: split chunk unbind narrow (slices, in indexing.py)
+
+Copying and joining (repeat tile cat stack) are in joining.py: their backwards sum and cast, so
+they sit above elementwise.py and reduction.py, which import from this file; splitting (split
+chunk unbind narrow) is slicing, in indexing.py.
 """
 import numpy as np
 
-from .. import backend
 from ..autograd.function import Function
-from ..tensor import Tensor
 
 
 def _dim(d, ndim, op):
@@ -216,89 +216,3 @@ class Flip(Function):
 def flip(x, *dims):
     dims = _shape_args(dims)
     return Flip.apply(x, dims=tuple(_dim(d, x.ndim, "flip") for d in dims))
-
-
-# === copying ===============================================================
-class Tile(Function):
-    # y = x repeated reps[i] times along axis i;  dL/dx = sum of dL/dy over the copies
-    def forward(ctx, x, reps):
-        ctx.in_shape = x.shape
-        ctx.reps = reps
-        return np.tile(x, reps)
-
-    def backward(ctx, grad):
-        # view grad as (r0, s0, r1, s1, ...) and sum over the r's
-        split = []
-        for r, s in zip(ctx.reps, ctx.in_shape):
-            split += [r, s]
-        g = reshape(grad, tuple(split))
-        from .reduction import sum as _sum
-        return _sum(g, tuple(range(0, len(split), 2)))
-
-
-def repeat(x, *sizes):
-    """PyTorch's ``repeat``: tile the whole tensor ``sizes[i]`` times along dim i."""
-    sizes = _shape_args(sizes)
-    if len(sizes) < x.ndim:
-        raise ValueError(f"repeat: the number of repeat dims ({len(sizes)}) can not be smaller "
-                         f"than the number of tensor dims ({x.ndim})")
-    x = reshape(x, (1,) * (len(sizes) - x.ndim) + x.shape)
-    return Tile.apply(x, reps=sizes)
-
-
-def tile(x, *dims):
-    dims = _shape_args(dims)
-    dims = (1,) * (x.ndim - len(dims)) + dims
-    return repeat(x, *dims)
-
-
-# === joining ===============================================================
-class Cat(Function):
-    # y = [x1, x2, ...] joined along dim;  dL/dxi = the slice of dL/dy that xi filled
-    def forward(ctx, *xs, dim):
-        ctx.dim = dim
-        ctx.bounds = np.cumsum([0] + [x.shape[dim] for x in xs])
-        return np.concatenate(xs, axis=dim)
-
-    def backward(ctx, grad):
-        lead = (slice(None),) * ctx.dim
-        b = ctx.bounds
-        return tuple(grad[lead + (slice(int(b[i]), int(b[i + 1])),)] if need else None
-                     for i, need in enumerate(ctx.needs_input_grad))
-
-
-def cat(tensors, dim=0):
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    if not tensors:
-        raise ValueError("cat: expected a non-empty list of tensors")
-    ref = tensors[0]
-    d = _dim(dim, ref.ndim, "cat")
-    dt = ref.data.dtype
-    for i, t in enumerate(tensors):
-        if t.ndim == 0:
-            raise ValueError(f"cat: tensor {i} is 0-d and cannot be concatenated; use stack, or "
-                             "unsqueeze it to shape (1,)")
-        if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]:
-            raise ValueError(f"cat: tensors must have the same shape except in dim {dim}; "
-                             f"tensor 0 has shape {ref.shape}, tensor {i} has shape {t.shape}")
-        # PyTorch's promotion (float32 with int64 is float32), not NumPy's (float64)
-        dt = backend.result_dtype(np.empty(0, dt), t.data)
-    if any(t.data.dtype != dt for t in tensors):
-        from .elementwise import cast
-        tensors = [cast(t, dt) for t in tensors]
-    return Cat.apply(*tensors, dim=d)
-
-
-concatenate = concat = cat
-
-
-def stack(tensors, dim=0):
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    if not tensors:
-        raise ValueError("stack: expected a non-empty list of tensors")
-    for i, t in enumerate(tensors):
-        if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: expects each tensor to be equal size, but got "
-                             f"{tensors[0].shape} at entry 0 and {t.shape} at entry {i}")
-    d = _new_dim(dim, tensors[0].ndim, "stack")
-    return cat([unsqueeze(t, d) for t in tensors], d)

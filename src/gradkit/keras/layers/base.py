@@ -28,6 +28,7 @@ from ...nn.containers import ModuleList
 from ...tensor import Tensor
 from .. import initializers
 from ..backend import floatx, snake_case, unique_name
+from ..registry import is_plain, register_builtin
 
 __all__ = ["Layer", "KerasTensor", "KerasWeight", "Node", "map_structure", "flatten"]
 
@@ -166,6 +167,11 @@ class Layer(Module):
     ``dtype`` (of the weights; defaults to ``'float32'``), ``input_shape`` (without the batch
     dimension) / ``input_dim`` / ``batch_size``, used by ``Sequential`` to build eagerly.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("gradkit.keras."):   # gradkit's own: saved by plain name
+            register_builtin(cls)
 
     _integer_inputs = False  # True for layers that take indices (Embedding): inputs not cast
     _wraps_modules = False   # True when _own_weights() lists the wrapped nn module's weights
@@ -501,7 +507,6 @@ class Layer(Module):
                     extra.update(v)
                 elif p.kind != p.VAR_POSITIONAL:
                     extra[k] = v
-        from ..saving import is_plain
         if not is_plain(extra):
             raise NotImplementedError(
                 f"Layer {type(self).__name__} has constructor arguments that are not plain "
@@ -529,6 +534,18 @@ class Layer(Module):
 
     def extra_repr(self):
         return f"name={self.name!r}" + ("" if self.built else ", unbuilt")
+
+
+def build_on_zeros(layer, shape):
+    """Build ``layer`` by calling it once on zeros of ``shape`` (batch of 1), in inference."""
+
+    def zeros(s):
+        return Tensor(np.zeros(tuple(1 if d is None else d for d in s), np.float32))
+
+    is_shape = all(d is None or isinstance(d, int) for d in shape)
+    dummy = zeros(shape) if is_shape else [zeros(s) for s in shape]
+    with grad_mode.no_grad():
+        layer(dummy, training=False)
 
 
 class KerasWeight:

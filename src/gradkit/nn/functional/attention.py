@@ -26,7 +26,8 @@ from ...ops.indexing import getitem, pad
 from ...ops.linalg import matmul
 from ...ops.reduction import mean
 from ...ops.reduction import sum as _sum
-from ...ops.shape import cat, expand, permute, reshape, sum_to_shape, transpose, unsqueeze
+from ...ops.joining import cat
+from ...ops.shape import expand, permute, reshape, sum_to_shape, transpose, unsqueeze
 from ...tensor import Tensor
 from .linear import linear
 
