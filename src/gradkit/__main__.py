@@ -1,4 +1,4 @@
-"""``python -m gradkit`` is the ``gradkit`` command (see cli.py); ``python -m gradkit demo`` runs
+"""``python -m gradkit`` is the ``gradkit`` command (see cli/__init__.py); ``python -m gradkit demo`` runs
 the backpropagation demo."""
 import sys
 

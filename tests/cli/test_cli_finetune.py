@@ -288,7 +288,7 @@ def test_classify_lora_writes_the_adapter_and_run_json(classify_lora):
 
 @pytest.mark.data("sentiment")
 def test_classify_adapter_loads_back_with_the_same_held_out_results(classify_lora, minilm):
-    from gradkit.cli_finetune import evaluate_classifier
+    from gradkit.cli.finetune import evaluate_classifier
     from gradkit.data import LabelledSentences, SentenceCollator
     from gradkit.models import BertForSequenceClassification
     from gradkit.peft import PeftModel
@@ -313,7 +313,7 @@ def test_classify_adapter_loads_back_with_the_same_held_out_results(classify_lor
 
 @pytest.mark.data("sentiment")
 def test_classify_full_writes_a_model_that_loads_with_the_data_labels(minilm, tmp_path):
-    from gradkit.cli_finetune import evaluate_classifier
+    from gradkit.cli.finetune import evaluate_classifier
     from gradkit.data import LabelledSentences, SentenceCollator
     from gradkit.models import BertForSequenceClassification
 

@@ -127,7 +127,7 @@ class _WordTokenizer:
 
 
 def test_fit_context_drops_the_oldest_exchanges_and_keeps_the_system_message():
-    from gradkit.cli_llm import fit_context
+    from gradkit.cli.llm import fit_context
 
     tok = _WordTokenizer()
     system = [{"role": "system", "content": "Be brief."}]                          # 5 tokens

@@ -13,8 +13,8 @@ conventions are kept where they differ from PyTorch's: channels-last images, los
 ``loss(y_true, y_pred)``, ``from_logits=False`` by default, glorot_uniform/zeros initial weights,
 layers in inference mode unless training. See docs/keras.md.
 """
-from . import (activations, backend, callbacks, datasets, initializers, layers, losses, metrics,
-               models, optimizers, regularizers, saving, utils)
+from . import (activations, applications, backend, callbacks, datasets, initializers, layers,
+               losses, metrics, models, optimizers, regularizers, saving, utils)
 from .layers import Input, Layer
 from .models import Model, Sequential
 from .tape import GradientTape
@@ -23,4 +23,4 @@ __version__ = "3.x (gradkit)"
 
 __all__ = ["Model", "Sequential", "Input", "Layer", "GradientTape", "layers", "models", "optimizers", "losses",
            "metrics", "callbacks", "activations", "initializers", "regularizers", "datasets",
-           "utils", "backend", "saving"]
+           "utils", "backend", "saving", "applications"]

@@ -15,7 +15,7 @@ import numpy as np
 
 __all__ = ["register_keras_serializable", "get_registered_object", "get_registered_name",
            "registered_name", "custom_object_scope", "is_plain", "serialize_object",
-           "deserialize_object", "retrieve_object", "jsonable", "unknown_name", "register_builtin", "builtin_class"]
+           "deserialize_object", "retrieve_object", "jsonable", "unknown_name", "register_builtin", "builtin_class", "register_alias"]
 
 _REGISTRY = {}       # "package>Name" -> class or function
 _SCOPES = [{}]       # custom_object_scope stack
@@ -36,6 +36,13 @@ def register_keras_serializable(package="Custom", name=None):
             pass
         return obj
     return decorator
+
+
+def register_alias(name, obj):
+    """Let files that name ``obj`` by an older ``package>Name`` still load (the class moved)."""
+    if name in _REGISTRY and _REGISTRY[name] is not obj:
+        raise ValueError(f"register_alias: {name!r} is already registered to another object")
+    _REGISTRY[name] = obj
 
 
 def get_registered_name(obj):

@@ -29,7 +29,7 @@ loss (mean over the assistant's tokens) is measured before and after. ``--out`` 
     samples.md    greedy replies to held-out prompts, before and after
 
 Everything here is glue over gradkit.models, gradkit.peft, gradkit.data and gradkit.optim;
-cli.py registers the command (``add_commands``) and reports its errors (``UsageError``: one
+cli/__init__.py registers the command (``add_commands``) and reports its errors (``UsageError``: one
 line, exit status 2).
 """
 import json
@@ -41,9 +41,9 @@ import time
 
 import numpy as np
 
-from .cli import (UsageError, _fraction, _non_negative_float, _open_fraction, _positive_float,
-                  _positive_int, _write_json)
-from .cli_llm import NO_DEFAULTS_NOTE, load_language_model
+from .common import (UsageError, fraction, non_negative_float, open_fraction, positive_float,
+                     positive_int, write_json)
+from .llm import NO_DEFAULTS_NOTE, load_language_model
 
 __all__ = ["add_commands", "cmd_finetune"]
 
@@ -64,7 +64,7 @@ def _conversations(path, who):
 
 
 def _dataset(path, tokenizer, max_len):
-    from .data import ChatDataset
+    from ..data import ChatDataset
 
     try:
         return ChatDataset(path, tokenizer, max_length=max_len, truncation="right")
@@ -108,7 +108,7 @@ def _split(ds, fraction):
 
 
 def _batches(ds, batch_size, collate, shuffle=False, seed=0):
-    from .data import DataLoader
+    from ..data import DataLoader
 
     return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, seed=seed, collate_fn=collate)
 
@@ -116,8 +116,8 @@ def _batches(ds, batch_size, collate, shuffle=False, seed=0):
 # === measuring ===================================================================================
 def eval_loss(model, ds, collate, batch_size):
     """The mean cross-entropy over every assistant token of ``ds`` (not the mean of batch means)."""
-    from . import no_grad
-    from .data.chat import nothing_to_learn
+    from .. import no_grad
+    from ..data.chat import nothing_to_learn
 
     model.eval()
     total, count = 0.0, 0
@@ -142,7 +142,7 @@ def _reply(model, tokenizer, prompt):
 
 # === writing =====================================================================================
 def _write_text(path, text):
-    from .io import atomic_write_bytes
+    from ..io import atomic_write_bytes
 
     atomic_write_bytes(path, text.encode("utf-8"))
 
@@ -158,7 +158,7 @@ def _samples_md(prompts, before, after, title):
 
 
 def _loss_png(path, losses, title):
-    from .plot import _figure, _save   # the Agg figure and the atomic PNG write of gradkit.plot
+    from ..plot import _figure, _save   # the Agg figure and the atomic PNG write of gradkit.plot
 
     fig = _figure(6.4, 4.0)
     ax = fig.add_subplot(1, 1, 1)
@@ -212,8 +212,8 @@ def train(model, params, train_ds, collate, args, out, skip=None):
     """The loop: AdamW, cosine schedule with warm-up, accumulation, clipping. ``skip(labels)``
     says a batch has nothing to learn. Returns the per-step losses and the counts for
     run.json."""
-    from .optim import AdamW
-    from .optim.lr_scheduler import get_cosine_schedule_with_warmup
+    from ..optim import AdamW
+    from ..optim.lr_scheduler import get_cosine_schedule_with_warmup
 
     loader = _batches(train_ds, args.batch_size, collate, shuffle=True, seed=args.seed)
     k = args.grad_accum
@@ -284,7 +284,7 @@ def _peak_rss_mb():
 
 
 def _versions():
-    from . import __version__
+    from .. import __version__
 
     return {"python": platform.python_version(), "numpy": np.__version__, "gradkit": __version__}
 
@@ -311,7 +311,7 @@ def _to_train(model, args, full, targets, task_type):
         for p in model.parameters():
             p.requires_grad_(True)
         return model
-    from .peft import LoraConfig, get_peft_model
+    from ..peft import LoraConfig, get_peft_model
 
     try:
         config = LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha,
@@ -344,15 +344,15 @@ def _check_method(args, default_targets):
 
 def cmd_finetune(args, out=None):
     out = out or sys.stdout
-    from .utils.memory import keep_freed_memory
+    from ..utils.memory import keep_freed_memory
 
     if not getattr(args, "quantized", False):   # --quantized is chosen for memory: let the
         keep_freed_memory()   # heap shrink; otherwise reuse freed memory (fewer page faults)
     if args.task == "classify":
         return cmd_finetune_classify(args, out)
-    from . import manual_seed
-    from .data import ChatCollator
-    from .data.chat import nothing_to_learn
+    from .. import manual_seed
+    from ..data import ChatCollator
+    from ..data.chat import nothing_to_learn
 
     started = time.perf_counter()
     _check_out(args.out, args.overwrite)
@@ -440,14 +440,14 @@ def _write_run(args, model, targets, trainable, total_params, result, run, sampl
     except ImportError as e:
         print(f"note: {FILES['loss']} not written: {e}", file=out)
     run["wall_seconds"] = round(time.perf_counter() - started, 3)
-    _write_json(os.path.join(args.out, FILES["run"]), run)
+    write_json(os.path.join(args.out, FILES["run"]), run)
     written.append(FILES["run"])
     print(f"wrote {', '.join(written)} to {args.out}", file=out)
 
 
 # === text classification (--task classify) =======================================================
 def _sentences(path, who, label_names=None):
-    from .data import LabelledSentences
+    from ..data import LabelledSentences
 
     try:
         ds = LabelledSentences(path)
@@ -465,7 +465,7 @@ def _sentences(path, who, label_names=None):
 
 def evaluate_classifier(model, ds, collate, batch_size):
     """(accuracy, mean cross-entropy, predicted label ids) over ``ds``."""
-    from . import no_grad
+    from .. import no_grad
 
     model.eval()
     correct, total, preds = 0, 0.0, []
@@ -485,8 +485,8 @@ def _classifier(args, num_labels, id2label):
     --from-scratch)."""
     import warnings
 
-    from .cli_llm import _as_usage_error, _loading, model_path
-    from .models import BertForSequenceClassification
+    from .llm import _as_usage_error, _loading, model_path
+    from ..models import BertForSequenceClassification
 
     path = model_path(args.model, default="minilm")
     _loading(path, "finetune")
@@ -505,8 +505,8 @@ def _classifier(args, num_labels, id2label):
 
 
 def cmd_finetune_classify(args, out):
-    from . import manual_seed
-    from .data import SentenceCollator
+    from .. import manual_seed
+    from ..data import SentenceCollator
 
     started = time.perf_counter()
     _check_out(args.out, args.overwrite)
@@ -600,18 +600,18 @@ def add_commands(sub):
                         'classify, one "sentence<TAB>label" per line')
     held = f.add_mutually_exclusive_group()
     held.add_argument("--eval-data", metavar="FILE", help="held-out conversations (sentences)")
-    held.add_argument("--eval-split", type=_open_fraction, default=0.1, metavar="F",
+    held.add_argument("--eval-split", type=open_fraction, default=0.1, metavar="F",
                       help="without --eval-data: hold out the last F of --data (classify: a "
                            "stratified random F, seeded by --seed) (default: 0.1)")
     f.add_argument("--out", required=True, metavar="DIR", help="where to write the run")
     f.add_argument("--overwrite", action="store_true",
                    help="write into --out even if it exists and is not empty")
     lora = f.add_argument_group("LoRA (the default) or full fine-tuning")
-    lora.add_argument("--lora-r", type=_positive_int, default=8, metavar="R",
+    lora.add_argument("--lora-r", type=positive_int, default=8, metavar="R",
                       help="rank of the update (default: 8)")
-    lora.add_argument("--lora-alpha", type=_positive_float, default=16, metavar="A",
+    lora.add_argument("--lora-alpha", type=positive_float, default=16, metavar="A",
                       help="scale: the update is B A * alpha / r (default: 16)")
-    lora.add_argument("--lora-dropout", type=_fraction, default=0.05, metavar="P",
+    lora.add_argument("--lora-dropout", type=fraction, default=0.05, metavar="P",
                       help="dropout on the adapter's input (default: 0.05)")
     lora.add_argument("--target", metavar="NAMES",
                       help="comma-separated Linear names to adapt (default: q_proj,v_proj)")
@@ -624,24 +624,24 @@ def add_commands(sub):
                       help="with --task classify: the same architecture with random weights, "
                            "trained whole (the baseline that shows what pretraining buys)")
     t = f.add_argument_group("training")
-    t.add_argument("--epochs", type=_positive_int, default=1, metavar="N",
+    t.add_argument("--epochs", type=positive_int, default=1, metavar="N",
                    help="passes over the data (default: 1)")
-    t.add_argument("--max-steps", type=_positive_int, metavar="N",
+    t.add_argument("--max-steps", type=positive_int, metavar="N",
                    help="stop after N optimizer steps (overrides --epochs)")
-    t.add_argument("--lr", type=_positive_float, default=2e-4, metavar="LR",
+    t.add_argument("--lr", type=positive_float, default=2e-4, metavar="LR",
                    help="AdamW's peak learning rate (default: 2e-4)")
-    t.add_argument("--weight-decay", type=_non_negative_float, default=0.0, metavar="WD",
+    t.add_argument("--weight-decay", type=non_negative_float, default=0.0, metavar="WD",
                    help="AdamW's decoupled weight decay (default: 0)")
-    t.add_argument("--batch-size", type=_positive_int, default=4, metavar="B",
+    t.add_argument("--batch-size", type=positive_int, default=4, metavar="B",
                    help="conversations per micro-batch (default: 4)")
-    t.add_argument("--grad-accum", type=_positive_int, default=1, metavar="K",
+    t.add_argument("--grad-accum", type=positive_int, default=1, metavar="K",
                    help="micro-batches per optimizer step (default: 1)")
-    t.add_argument("--max-len", type=_positive_int, default=256, metavar="T",
+    t.add_argument("--max-len", type=positive_int, default=256, metavar="T",
                    help="tokens per conversation; longer ones are cut on the right, with a "
                         "warning (default: 256)")
-    t.add_argument("--warmup", type=_fraction, default=0.05, metavar="F",
+    t.add_argument("--warmup", type=fraction, default=0.05, metavar="F",
                    help="fraction of the steps for the linear warm-up (default: 0.05)")
-    t.add_argument("--clip", type=_non_negative_float, default=1.0, metavar="C",
+    t.add_argument("--clip", type=non_negative_float, default=1.0, metavar="C",
                    help="clip the joint gradient norm to C; 0 turns it off (default: 1.0)")
     t.add_argument("--checkpointing", action="store_true",
                    help="activation checkpointing per transformer block (less memory, ~1.3x "

