@@ -255,12 +255,17 @@ def test_index_select(shape, dim, index):
     check(lambda x: _mod(x).index_select(x, dim, _const(x, idx)), shapes=[shape], gradcheck=False)
 
 
-def test_index_select_and_gather_accept_negative_indices_as_numpy():
-    # PyTorch refuses negative indices here; gradkit counts them from the end, as NumPy does
-    check(lambda x: x.index_select(1, _const(x, np.array([-1, 0]))),
-          lambda x: x.index_select(1, torch.tensor([2, 0])), shapes=[(2, 3)])
-    check(lambda x: x.gather(1, _const(x, np.array([[-1], [-3]]))),
-          lambda x: x.gather(1, torch.tensor([[2], [0]])), shapes=[(2, 3)])
+@pytest.mark.parametrize("op", ["index_select", "gather"])
+def test_negative_indices_are_refused_as_pytorch_does(op):
+    # NumPy would count -1 from the end; PyTorch raises, and a silently wrapped index hides a bug
+    x = gk.zeros(2, 3)
+    index = gk.tensor([-1, 0]) if op == "index_select" else gk.tensor([[-1], [0]])
+    with pytest.raises(IndexError, match=rf"{op}: index -1 is out of bounds for dim 1 of size 3; "
+                                         r"indices must be in \[0, 2\] \(negative ones do not "
+                                         "count from the end"):
+        getattr(x, op)(1, index)
+    with pytest.raises((IndexError, RuntimeError)):
+        getattr(torch.zeros(2, 3), op)(1, torch.tensor(index.numpy()))
 
 
 @pytest.mark.parametrize("index,exc,match", [

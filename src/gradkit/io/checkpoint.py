@@ -8,11 +8,15 @@ the reverse. Anything that is not a tensor (an optimizer's step counts, learning
 dicts and lists) goes into the metadata block as JSON, with each tensor replaced by its key.
 
 Writes are atomic: the bytes go to a temporary file in the same directory, are fsynced, and the
-file is renamed over the target, so a crash mid-write leaves the previous file intact.
+file is renamed over the target, so a crash mid-write leaves the previous file intact. The
+temporary file's name holds the writer's pid, so the next save of the same target can remove the
+temporary files of writers that were killed midway.
 """
 import json
 import os
-import tempfile
+import re
+import secrets
+import stat
 from collections import OrderedDict
 
 import numpy as np
@@ -29,7 +33,9 @@ def _flatten(obj, prefix, tensors):
         key = prefix or "tensor"
         if key in tensors:
             raise ValueError(f"save: two tensors would be stored under the same key {key!r}")
-        tensors[key] = np.ascontiguousarray(arr)
+        # np.require, not np.ascontiguousarray, which turns a 0-d array (BatchNorm's
+        # num_batches_tracked) into a 1-d one
+        tensors[key] = np.require(arr, requirements="C")
         return {"__tensor__": key}
     if isinstance(obj, dict):
         items = []
@@ -64,14 +70,50 @@ def _unflatten(node, tensors):
     return node
 
 
+_TEMP = re.compile(r"(\d+)\.[0-9a-f]{8}\.tmp")  # after the prefix: the writer's pid, a random token
+
+
+def _remove_stale_temps(directory, prefix):
+    """Remove the temporary files ``{prefix}{pid}.{token}.tmp`` whose writer process is gone."""
+    if os.name != "posix":  # os.kill(pid, 0) checks for a process only on POSIX
+        return
+    for name in os.listdir(directory):
+        # fullmatch: the temps of another target ("ckpt.5" beside "ckpt") do not match
+        m = name.startswith(prefix) and _TEMP.fullmatch(name, len(prefix))
+        if not m or int(m[1]) == os.getpid():  # this process's own: maybe another thread's
+            continue
+        try:
+            os.kill(int(m[1]), 0)
+        except ProcessLookupError:
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:  # another saver removed it first
+                pass
+        except OSError:  # e.g. PermissionError: the process exists, under another user
+            pass
+
+
 def atomic_write_bytes(path, data):
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+
+    The file gets the mode ``open()`` would give it (0o666 less the umask), or the mode of the
+    file it replaces."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=directory)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot write {path}: the folder {directory} does not exist; "
+                                f"create it first (os.makedirs({directory!r}, exist_ok=True))")
+    prefix = "." + os.path.basename(path) + "."
+    _remove_stale_temps(directory, prefix)
+    tmp = os.path.join(directory, f"{prefix}{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # created like open() creates a file: mode 0o666, less the umask (mkstemp would give 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
+            try:  # overwriting: keep the replaced file's mode
+                os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+            except FileNotFoundError:
+                pass
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -100,6 +142,30 @@ def save(obj, path):
     atomic_write_bytes(path, _st_save(tensors, metadata=metadata))
 
 
+def _header(path):
+    """The JSON header of a safetensors file, or None when the file does not start with one."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+        n = int.from_bytes(head, "little")
+        if len(head) < 8 or n > 100_000_000:  # safetensors' own limit on the header's size
+            return None
+        try:
+            header = json.loads(f.read(n))
+        except (ValueError, RecursionError):  # bad UTF-8 or JSON, or nested too deeply
+            return None
+    return header if isinstance(header, dict) else None
+
+
+def _import_ml_dtypes(path):
+    """NumPy knows bfloat16 only once ml_dtypes is imported (it registers the dtype)."""
+    try:
+        import ml_dtypes  # noqa: F401
+    except ImportError:
+        raise ImportError(f"load: {path} holds bfloat16 tensors, which NumPy reads through the "
+                          "ml_dtypes package; install it: pip install 'gradkit[bf16]' "
+                          "(or pip install ml_dtypes)") from None
+
+
 def load(path, map_location=None, weights_only=True):
     """Load what ``save`` wrote (or any safetensors file: a dict of tensors by name).
 
@@ -111,22 +177,31 @@ def load(path, map_location=None, weights_only=True):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: {path}")
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:2] == b"PK" or data[:1] == b"\x80":
-        raise ValueError(f"load: {path} looks like a PyTorch pickle checkpoint (torch.save); gradkit "
-                         "never unpickles files. Convert it where you trust it: "
-                         "safetensors.torch.save_file(torch.load(path), 'model.safetensors')")
+    header = _header(path)
+    if header and any(isinstance(v, dict) and v.get("dtype") == "BF16" for v in header.values()):
+        _import_ml_dtypes(path)
     try:
         tensors = _st_load_file(path)
-        header_len = int.from_bytes(data[:8], "little")
-        header = json.loads(data[8:8 + header_len])
     except Exception as e:  # safetensors raises its own error type for bad headers and sizes
+        # sniffed only now: a safetensors header length can start with these bytes too
+        with open(path, "rb") as f:
+            magic = f.read(4)
+        if magic == b"PK\x03\x04" or magic[:1] == b"\x80":
+            raise ValueError(f"load: {path} looks like a PyTorch pickle checkpoint (torch.save); "
+                             "gradkit never unpickles files. Convert it where you trust it: "
+                             "safetensors.torch.save_file(torch.load(path), 'model.safetensors')"
+                             ) from None
         raise ValueError(f"load: {path} is not a valid safetensors file: it is truncated or "
                          f"corrupted ({type(e).__name__}: {e}). Re-save or re-download it.") from None
     meta = header.get("__metadata__") or {}
     if _META_KEY in meta:
-        return _unflatten(json.loads(meta[_META_KEY]), tensors)
+        try:
+            return _unflatten(json.loads(meta[_META_KEY]), tensors)
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError) as e:
+            raise ValueError(f"load: {path} has a valid safetensors body but its gradkit metadata "
+                             f"is malformed ({type(e).__name__}: {str(e)[:200]}); the file was "
+                             "not written by gk.save or was edited. Re-save it, or load the "
+                             "tensors alone with safetensors.numpy.load_file") from None
     # a plain safetensors file (e.g. from safetensors.torch.save_file): tensors in file order
     order = sorted((k for k in header if k != "__metadata__"),
                    key=lambda k: header[k]["data_offsets"][0])

@@ -210,9 +210,11 @@ def _check_index(index, x, dim, op):
         raise ValueError(f"{op}: index must have as many dimensions as the input; index "
                          f"{idx.shape}, input {x.shape}")
     n = x.shape[dim]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        bad = idx[(idx < -n) | (idx >= n)].flat[0]
-        raise IndexError(f"{op}: index {bad} is out of bounds for dim {dim} of size {n}")
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx[(idx < 0) | (idx >= n)].flat[0]
+        raise IndexError(f"{op}: index {bad} is out of bounds for dim {dim} of size {n}; indices "
+                         f"must be in [0, {n - 1}] (negative ones do not count from the end, as "
+                         "in PyTorch)")
     for d in range(x.ndim):
         if d != dim and idx.shape[d] > x.shape[d]:
             raise ValueError(f"{op}: index {idx.shape} is larger than the input {x.shape} in "
@@ -245,9 +247,11 @@ def index_select(x, dim, index):
     if idx.ndim > 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
     n = x.shape[d]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        bad = idx[(idx < -n) | (idx >= n)].flat[0]
-        raise IndexError(f"index_select: index {bad} is out of bounds for dim {dim} of size {n}")
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx[(idx < 0) | (idx >= n)].flat[0]
+        raise IndexError(f"index_select: index {bad} is out of bounds for dim {dim} of size {n}; "
+                         f"indices must be in [0, {n - 1}] (negative ones do not count from the "
+                         "end, as in PyTorch)")
     return getitem(x, (slice(None),) * d + (idx.reshape(-1),))
 
 
