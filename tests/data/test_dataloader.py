@@ -235,12 +235,6 @@ def test_yields_gradkit_tensors_by_default():
     assert xb.numpy().dtype == np.float32 and yb.numpy().dtype == np.int64
 
 
-def test_missing_tensor_factory_is_a_clear_error(monkeypatch):
-    monkeypatch.delattr(gradkit, "tensor", raising=False)
-    with pytest.raises(RuntimeError, match="pass as_numpy=True"):
-        iter(DataLoader(TensorDataset(np.zeros(4)), batch_size=2))
-
-
 def test_random_split_subsets_use_the_fast_path_and_cover_their_part():
     from gradkit.data import random_split
     from gradkit.data.dataset import batch_fetcher

@@ -1,7 +1,9 @@
 """tf.data.Dataset: structure of elements, TensorFlow's shuffle buffer (reproducible with a seed,
 a uniform permutation when the buffer covers the data), batching, map, and the other steps."""
+import ast
 import collections
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -103,6 +105,85 @@ def test_shuffle_of_batches_after_map_uses_the_element_path():
     ds = tf.data.Dataset.range(10).map(lambda x: x * 10).batch(2).shuffle(3, seed=0)
     batches = [b.numpy().tolist() for b in ds]
     assert sorted(batches) == [[0, 10], [20, 30], [40, 50], [60, 70], [80, 90]]
+
+
+# The orders below were recorded before tf.data moved onto gradkit.data (BufferShuffle): the same
+# seed must give the same order in every run and every version, on the row path (indices of the
+# source arrays) and on the element path (after map/filter) alike.
+PINNED = {   # (n, buffer_size, seed=3): first pass, second pass
+    "buffer": (12, 4, [0, 4, 3, 2, 5, 1, 9, 8, 10, 6, 7, 11], [2, 1, 4, 5, 6, 7, 8, 0, 9, 3, 10, 11]),
+    "whole": (6, 6, [2, 5, 4, 1, 3, 0], [3, 1, 4, 0, 2, 5]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PINNED))
+@pytest.mark.parametrize("path", ["rows", "elements"])
+def test_shuffle_order_is_pinned_for_a_seed(case, path):
+    n, b, first, second = PINNED[case]
+    ds = tf.data.Dataset.range(n)
+    if path == "elements":
+        ds = ds.map(lambda x: x)
+    shuffled = ds.shuffle(b, seed=3)
+    assert _order(shuffled).tolist() == first
+    assert _order(shuffled).tolist() == second                  # reshuffled, deterministically
+    assert _order(ds.shuffle(b, seed=3).repeat(2)).tolist() == first + second
+    fixed = ds.shuffle(b, seed=3, reshuffle_each_iteration=False)
+    assert _order(fixed).tolist() == first and _order(fixed).tolist() == first
+
+
+def test_shuffle_orders_pinned_on_longer_and_unusual_streams():
+    long = _order(tf.data.Dataset.range(3000).shuffle(100, seed=5)).tolist()   # > one 1024 chunk
+    assert long[:8] == [80, 100, 51, 28, 5, 38, 40, 4]
+    assert long[1020:1028] == [963, 1006, 1027, 1107, 1031, 1061, 1022, 1091]
+    assert long[-8:] == [2967, 2880, 2741, 2798, 2936, 2976, 2995, 2957]
+    endless = tf.data.Dataset.range(5).repeat().shuffle(3, seed=2).take(12)
+    assert _order(endless).tolist() == [0, 3, 2, 4, 1, 0, 1, 4, 0, 2, 2, 1]
+    assert _order(tf.data.Dataset.range(10).skip(2).shuffle(3, seed=2)).tolist() == [2, 5, 4, 6, 3, 7, 8, 9]
+    # after filter the length is unknown, so even a buffer that holds everything streams
+    unknown = tf.data.Dataset.range(6).filter(lambda x: True).shuffle(6, seed=3)
+    assert _order(unknown).tolist() == [3, 0, 2, 1, 5, 4]
+    tf.random.set_seed(11)                                       # no seed: drawn from set_seed's
+    assert _order(tf.data.Dataset.range(8).shuffle(3)).tolist() == [2, 0, 1, 3, 6, 5, 7, 4]
+
+
+def test_reshuffle_each_iteration_is_a_new_order_per_epoch_but_the_same_across_runs():
+    def epochs(**kw):
+        ds = tf.data.Dataset.range(40).shuffle(16, seed=9, **kw)
+        return [_order(ds).tolist() for _ in range(3)]
+    run1, run2 = epochs(), epochs()
+    assert run1 == run2                                          # two runs, same epochs
+    assert run1[0] != run1[1] != run1[2] != run1[0]              # each epoch a new order
+    fixed = epochs(reshuffle_each_iteration=False)
+    assert fixed == [run1[0]] * 3                                # the first epoch's order, kept
+    assert epochs() != [_order(tf.data.Dataset.range(40).shuffle(16, seed=10)).tolist()] * 3
+
+
+def _replay_tensorflow_buffer(inputs, outputs, buffer_size):
+    """Check that ``outputs`` could come from TensorFlow's shuffle buffer over ``inputs``: the
+    buffer starts with the first ``buffer_size`` inputs; each output is taken from the buffer and
+    its place filled by the next input; once the inputs run out, the buffer drains."""
+    inputs = list(inputs)
+    buffer, upcoming = collections.Counter(inputs[:buffer_size]), iter(inputs[buffer_size:])
+    for k, out in enumerate(outputs):
+        assert buffer[out] > 0, f"output {k} ({out}) was not in the buffer {sorted(buffer.elements())}"
+        buffer[out] -= 1
+        nxt = next(upcoming, None)
+        if nxt is not None:
+            buffer[nxt] += 1
+    assert sum(buffer.values()) == 0 and next(upcoming, None) is None   # every input came out
+
+
+@pytest.mark.parametrize("n, buffer_size", [(50, 1), (50, 7), (50, 49), (50, 50), (3000, 100)])
+@pytest.mark.parametrize("path", ["rows", "elements"])
+def test_shuffle_is_tensorflows_buffer_algorithm(n, buffer_size, path):
+    ds = tf.data.Dataset.range(n)
+    if path == "elements":
+        ds = ds.map(lambda x: x)
+    for seed in range(3):
+        _replay_tensorflow_buffer(range(n), _order(ds.shuffle(buffer_size, seed=seed)), buffer_size)
+    # a repeated stream: equal elements, the buffer holds copies
+    rep = tf.data.Dataset.range(5).repeat(4)
+    _replay_tensorflow_buffer(list(range(5)) * 4, _order(rep.shuffle(3, seed=1)), 3)
 
 
 def test_shuffle_rejects_a_bad_buffer():
@@ -210,3 +291,23 @@ def test_cache_runs_map_once_then_serves_rows():
     np.testing.assert_array_equal(second, first)
     assert len(calls) == 10
     assert len(tf.data.Dataset.range(3).cache()) == 3
+
+
+# === layering ========================================================================================
+def test_tf_data_is_an_adapter_over_gradkit_datas_public_names():
+    """tf.data imports only names gradkit.data exports, and its two modules are layered:
+    data.py (the TensorFlow-shaped front) imports _pipeline.py (the steps), never the reverse."""
+    import gradkit.data
+
+    here = Path(tf.data.__file__).parent
+    for file in ("data.py", "_pipeline.py"):
+        tree = ast.parse((here / file).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            module, names = node.module or "", {a.name for a in node.names}
+            if node.level == 2 and module.startswith("data"):      # from ..data import ...
+                assert module == "data", f"{file} imports gradkit.{module}, not gradkit.data"
+                assert names <= set(gradkit.data.__all__), f"{file}: {names}"
+            if file == "_pipeline.py" and node.level == 1:           # from . / .x import ...
+                assert module != "data" and "data" not in names

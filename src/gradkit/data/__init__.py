@@ -2,13 +2,15 @@
 ``torch.utils.data`` shape, on NumPy). See docs/data.md for a short guide."""
 from . import transforms
 from .chat import ChatCollator, ChatDataset, pack_chat
+from ._random import check_seed, seeded_generator
 from .checks import check_finite, check_labels, check_same_length
 from .collate import default_collate
 from .dataloader import DataLoader
 from .dataset import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset
 from .sentences import LabelledSentences, SentenceCollator
-from .sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler,
-                      SubsetRandomSampler, WeightedRandomSampler)
+from .sampler import (BatchSampler, BufferShuffle, BufferShuffleSampler, DistributedSampler,
+                      RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                      WeightedRandomSampler, buffer_shuffle, index_batches)
 from .split import random_split, train_test_split
 from .text import CharTokenizer, SequenceWindowDataset
 from .transforms import (Compose, Normalize, OneHot, RandomCrop, RandomHorizontalFlip, RandomRotation,
@@ -21,7 +23,11 @@ __all__ = [
     # loading
     "DataLoader", "default_collate",
     "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-    "BatchSampler", "DistributedSampler",
+    "BatchSampler", "DistributedSampler", "index_batches",
+    # TensorFlow's shuffle buffer (tf.data.Dataset.shuffle runs on these)
+    "buffer_shuffle", "BufferShuffle", "BufferShuffleSampler",
+    # seeds: every random choice in gradkit.data comes from seeded_generator(seed, ...)
+    "check_seed", "seeded_generator",
     # transforms
     "transforms", "Transform", "Compose", "ToFloat", "Normalize", "Standardize", "RandomCrop",
     "RandomHorizontalFlip", "RandomRotation", "OneHot",

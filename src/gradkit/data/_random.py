@@ -2,13 +2,20 @@
 
 Every random choice in gradkit.data (shuffle order, split, augmentation) is drawn from a NumPy
 generator derived from an integer seed and the coordinates of the choice, e.g.
-``derived(seed, SHUFFLE, epoch)`` or ``derived(seed, AUGMENT, epoch, batch)``. The numbers for
-epoch e, batch b therefore do not depend on what ran before them: the same seed gives the same
-batches with or without a prefetch thread, and a run resumed at (e, b) sees what an uninterrupted
-run would have seen. A seed left as ``None`` is drawn once from gradkit's global generator, so
-``gradkit.manual_seed(0)`` makes it reproducible too.
+``seeded_generator(seed, SHUFFLE, epoch)`` or ``seeded_generator(seed, AUGMENT, epoch, batch)``.
+The numbers for epoch e, batch b therefore do not depend on what ran before them: the same seed
+gives the same batches with or without a prefetch thread, and a run resumed at (e, b) sees what an
+uninterrupted run would have seen. A seed left as ``None`` is drawn once from gradkit's global
+generator, so ``gradkit.manual_seed(0)`` makes it reproducible too.
+
+``check_seed`` and ``seeded_generator`` are public (``gradkit.data.check_seed``,
+``gradkit.data.seeded_generator``): packages above gradkit.data use those names, not this module.
 """
 import numpy as np
+
+from ..random import get_generator
+
+__all__ = ["check_seed", "seeded_generator"]
 
 # Stream tags: the first key after the seed, so that shuffling and augmentation never share numbers.
 SHUFFLE, AUGMENT, SPLIT = 0, 1, 2
@@ -16,10 +23,6 @@ SHUFFLE, AUGMENT, SPLIT = 0, 1, 2
 
 def global_generator():
     """gradkit's global generator (``gradkit.manual_seed`` reseeds it)."""
-    try:
-        from gradkit.random import get_generator
-    except ImportError:  # gradkit.random not importable: fall back to NumPy's global state
-        return np.random.default_rng(np.random.randint(0, 2**31))
     return get_generator()
 
 
@@ -29,7 +32,11 @@ def fresh_seed():
 
 
 def check_seed(seed, where):
-    """``seed`` as a non-negative int (None draws one); raises TypeError/ValueError otherwise."""
+    """``seed`` as a non-negative int; ``None`` draws one from gradkit's global generator (so
+    ``gradkit.manual_seed`` fixes it). Raises TypeError/ValueError naming ``where`` otherwise.
+
+    >>> check_seed(7, "my_loader")      # 7
+    """
     if seed is None:
         return fresh_seed()
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
@@ -39,8 +46,11 @@ def check_seed(seed, where):
     return int(seed)
 
 
-def derived(seed, *keys):
-    """A generator that depends only on ``seed`` and ``keys`` (non-negative ints)."""
+def seeded_generator(seed, *keys):
+    """A ``np.random.Generator`` that depends only on ``seed`` and ``keys`` (non-negative ints).
+
+    >>> seeded_generator(0, 3).random() == seeded_generator(0, 3).random()   # True
+    """
     return np.random.default_rng(np.random.SeedSequence([seed, *keys]))
 
 

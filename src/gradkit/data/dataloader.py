@@ -23,10 +23,11 @@ import threading
 
 import numpy as np
 
+from ..ops.creation import tensor as _tensor
 from .collate import default_collate
 from .dataset import IterableDataset, batch_fetcher
-from .sampler import RandomSampler, SequentialSampler
-from ._random import AUGMENT, check_seed, derived
+from .sampler import RandomSampler, SequentialSampler, index_batches
+from ._random import AUGMENT, check_seed, seeded_generator
 
 __all__ = ["DataLoader"]
 
@@ -58,7 +59,7 @@ class DataLoader:
             global generator (so ``gradkit.manual_seed`` fixes it).
         prefetch: batches prepared ahead in a background thread; ``0`` (default) uses no thread.
         as_numpy: yield NumPy arrays instead of gradkit Tensors. Defaults to ``False``: numeric
-            arrays become ``gradkit.tensor``s (no copy); strings stay lists / object arrays.
+            arrays become ``gradkit.tensor``s (copies); strings stay lists / object arrays.
 
     Each ``iter(loader)`` starts the next epoch; ``state_dict()`` says where the run stands and
     ``load_state_dict()`` on a fresh loader (same dataset and arguments) continues from there.
@@ -154,15 +155,13 @@ class DataLoader:
             order = np.asarray(self.sampler.index_array(), dtype=np.int64)
         else:
             order = np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
-        B = self.batch_size
-        n_batches = len(order) // B if self.drop_last else math.ceil(len(order) / B)
-        return [order[k * B:(k + 1) * B] for k in range(n_batches)]
+        return list(index_batches([order], self.batch_size, self.drop_last))
 
     def _map_batches(self, epoch, batches, start):
         get_batch, collate, dataset = self._get_batch, self.collate_fn, self.dataset
         for k in range(start, len(batches)):
             if get_batch is not None:
-                yield get_batch(batches[k], derived(self.seed, AUGMENT, epoch, k))
+                yield get_batch(batches[k], seeded_generator(self.seed, AUGMENT, epoch, k))
             else:
                 yield collate([dataset[i] for i in batches[k].tolist()])
 
@@ -184,7 +183,7 @@ class DataLoader:
             )
 
     def __iter__(self):
-        tensor = None if self.as_numpy else _tensor_factory()
+        tensor = None if self.as_numpy else _tensor
         epoch, start = self._next_epoch, self._start_batch
         self._next_epoch, self._start_batch = epoch + 1, 0
         pos = _Position(epoch, start, self._sampler_state())
@@ -251,15 +250,6 @@ def _to_tensors(batch, tensor):
     if isinstance(batch, dict):
         return {k: _to_tensors(v, tensor) for k, v in batch.items()}
     return batch
-
-
-def _tensor_factory():
-    import gradkit
-
-    tensor = getattr(gradkit, "tensor", None)
-    if tensor is None:
-        raise RuntimeError("DataLoader: gradkit.tensor is not available in this build; pass as_numpy=True to get NumPy arrays")
-    return tensor
 
 
 class _LoaderIterator:

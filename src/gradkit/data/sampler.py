@@ -8,6 +8,11 @@
     BatchSampler          groups another sampler's indices into lists of batch_size
     DistributedSampler    this rank's shard of each epoch's permutation
 
+    buffer_shuffle        TensorFlow's shuffle buffer over any iterable (one pass, given a generator)
+    BufferShuffle         the same, seeded, one epoch per call (``tf.data.Dataset.shuffle``)
+    BufferShuffleSampler  indices 0 .. n-1 through a BufferShuffle, for the DataLoader
+    index_batches         a stream of index arrays regrouped into batches of batch_size
+
 Random samplers are seeded: epoch ``e`` uses a generator derived from ``(seed, e)`` only, so an
 epoch's order can be recomputed (to resume) without replaying the epochs before it.
 ``RandomSampler``-like samplers move to the next epoch each time they are iterated;
@@ -19,11 +24,12 @@ import os
 
 import numpy as np
 
-from ._random import SHUFFLE, check_seed, derived
+from ._random import SHUFFLE, check_seed, seeded_generator
 
 __all__ = [
     "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
     "WeightedRandomSampler", "BatchSampler", "DistributedSampler",
+    "buffer_shuffle", "BufferShuffle", "BufferShuffleSampler", "index_batches",
 ]
 
 
@@ -59,8 +65,9 @@ class SequentialSampler(Sampler):
         return self.num_samples
 
 
-class _SeededSampler(Sampler):
-    """Shared epoch/seed bookkeeping. ``advance``: move to the next epoch after each draw."""
+class _Seeded:
+    """Seed and epoch bookkeeping: epoch e draws from ``seeded_generator(seed, SHUFFLE, e)``.
+    ``advance``: move to the next epoch each time an epoch's generator is taken."""
 
     advance = True
 
@@ -72,20 +79,25 @@ class _SeededSampler(Sampler):
         """Use epoch ``epoch``'s order next (every rank must call it with the same value)."""
         self.epoch = int(epoch)
 
-    def _generator(self):
-        return derived(self.seed, SHUFFLE, self.epoch)
-
-    def index_array(self):
-        idx = self._draw(self._generator())
+    def _next_generator(self):
+        """This epoch's generator; moves to the next epoch if ``advance``."""
+        rng = seeded_generator(self.seed, SHUFFLE, self.epoch)
         if self.advance:
             self.epoch += 1
-        return idx
+        return rng
 
     def state_dict(self):
         return {"seed": self.seed, "epoch": self.epoch}
 
     def load_state_dict(self, state):
         self.seed, self.epoch = int(state["seed"]), int(state["epoch"])
+
+
+class _SeededSampler(_Seeded, Sampler):
+    """A sampler whose epoch order is ``_draw(rng)`` with this epoch's generator."""
+
+    def index_array(self):
+        return self._draw(self._next_generator())
 
 
 class RandomSampler(_SeededSampler):
@@ -169,6 +181,30 @@ class BatchSampler:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
+def index_batches(index_arrays, batch_size, drop_last=False):
+    """Regroup a stream of int index arrays (any lengths) into arrays of ``batch_size`` indices.
+
+    The last, short batch is yielded unless ``drop_last``. Slices of the input arrays are yielded
+    as views where a batch lies in one array. Works on endless streams.
+
+    >>> [b.tolist() for b in index_batches([np.arange(5), np.arange(5, 7)], 3)]
+    [[0, 1, 2], [3, 4, 5], [6]]
+    """
+    b, pending, have = batch_size, [], 0
+    for chunk in index_arrays:
+        pending.append(chunk)
+        have += len(chunk)
+        if have < b:
+            continue
+        idx = np.concatenate(pending) if len(pending) > 1 else pending[0]
+        full = len(idx) // b * b
+        for s in range(0, full, b):
+            yield idx[s:s + b]
+        pending, have = ([idx[full:]], len(idx) - full) if full < len(idx) else ([], 0)
+    if have and not drop_last:
+        yield np.concatenate(pending)
+
+
 class DistributedSampler(_SeededSampler):
     """Rank ``rank``'s share of each epoch, for data-parallel training on ``num_replicas`` ranks.
 
@@ -219,3 +255,133 @@ class DistributedSampler(_SeededSampler):
 
     def __len__(self):
         return self.num_samples
+
+
+# === TensorFlow's shuffle buffer: buffer_shuffle / BufferShuffle / BufferShuffleSampler =========
+_CHUNK = 1024  # draws taken from the generator at a time; length of the index arrays yielded
+
+
+def buffer_shuffle(items, buffer_size, rng):
+    """TensorFlow's shuffle buffer over any iterable, one pass (``tf.data``'s algorithm).
+
+    The first ``buffer_size`` items fill a buffer. For each further item a slot ``j`` is drawn
+    uniformly, the item in slot ``j`` is yielded and the new item takes its place; when the items
+    run out, the buffer drains in random order. Output ``k`` is thus one of items
+    ``0 .. k + buffer_size - 1``: a buffer as large as the data is a uniform shuffle, a small one
+    mixes only neighbours. ``rng``: a ``np.random.Generator``. Lazy, so endless streams work.
+
+    >>> list(buffer_shuffle(range(6), 2, np.random.default_rng(0)))
+    [1, 0, 3, 4, 2, 5]
+    """
+    buf = []
+    draws, k = rng.random(_CHUNK), 0
+    for item in items:
+        if len(buf) < buffer_size:
+            buf.append(item)
+            continue
+        if k == _CHUNK:
+            draws, k = rng.random(_CHUNK), 0
+        j = int(draws[k] * buffer_size)
+        k += 1
+        out, buf[j] = buf[j], item
+        yield out
+    rng.shuffle(buf)  # draining: each output uniform over what is left, i.e. a random order
+    yield from buf
+
+
+def _check_buffer_size(buffer_size, where):
+    if isinstance(buffer_size, bool) or not isinstance(buffer_size, (int, np.integer)):
+        raise TypeError(f"{where}: buffer_size must be an int; got {buffer_size!r}")
+    if buffer_size < 1:
+        raise ValueError(f"{where}: buffer_size must be at least 1; got {buffer_size}. "
+                         "Use the dataset size for a full shuffle")
+    return int(buffer_size)
+
+
+class BufferShuffle(_Seeded):
+    """``buffer_shuffle`` with a seed, one epoch per call: ``tf.data.Dataset.shuffle``.
+
+        shuffle = BufferShuffle(1000, seed=0)
+        for x in shuffle(stream): ...            # epoch 0's order
+        for x in shuffle(stream): ...            # epoch 1's (epoch 0's again if not reshuffling)
+
+    Epoch ``e`` draws from a generator derived from ``(seed, e)`` only, taken when the pass starts
+    (its first item), so the orders of a run can be recomputed; ``reshuffle_each_iteration=False``
+    uses epoch 0's order every time. When the pass's length is known and fits in the buffer
+    (``length <= buffer_size``) the buffer would hold everything: the pass is one uniform
+    ``permutation`` instead, the one ``RandomSampler`` with the same seed draws for that epoch.
+    ``seed``: int, or ``None`` to draw one now from gradkit's global generator. ``where`` names
+    the caller in error messages (an adapter passes its own name, e.g. ``"Dataset.shuffle"``).
+    """
+
+    def __init__(self, buffer_size, seed=None, reshuffle_each_iteration=True, *, where="BufferShuffle"):
+        self.buffer_size = _check_buffer_size(buffer_size, where)
+        super().__init__(seed, where)
+        self.reshuffle_each_iteration = self.advance = bool(reshuffle_each_iteration)
+
+    def _fits(self, length):
+        return length is not None and 0 <= length <= self.buffer_size
+
+    def __call__(self, items, length=None):
+        """One epoch: ``items`` (any iterable; ``length`` items if known) in shuffled order."""
+        rng = self._next_generator()
+        if self._fits(length):
+            items = list(items)
+            for j in rng.permutation(len(items)):
+                yield items[j]
+            return
+        yield from buffer_shuffle(items, self.buffer_size, rng)
+
+    def index_arrays(self, chunks, length=None):
+        """One epoch over a stream of int index arrays (``length`` indices in all, if known):
+        the order of ``__call__`` on the flattened stream, yielded as int64 arrays."""
+        rng = self._next_generator()
+        if self._fits(length):  # one gather instead of a loop over the indices
+            arrays = list(chunks)
+            if arrays:
+                idx = np.concatenate(arrays)
+                yield idx[rng.permutation(len(idx))]
+            return
+        flat = (int(i) for chunk in chunks for i in chunk)
+        out = []
+        for i in buffer_shuffle(flat, self.buffer_size, rng):
+            out.append(i)
+            if len(out) == _CHUNK:
+                yield np.asarray(out, np.int64)
+                out = []
+        if out:
+            yield np.asarray(out, np.int64)
+
+    def __repr__(self):
+        return (f"BufferShuffle(buffer_size={self.buffer_size}, seed={self.seed}, "
+                f"reshuffle_each_iteration={self.reshuffle_each_iteration})")
+
+
+class BufferShuffleSampler(Sampler):
+    """The indices of ``data_source`` through TensorFlow's shuffle buffer, a new order per epoch.
+
+    ``DataLoader(ds, sampler=BufferShuffleSampler(ds, 1000, seed=0))`` visits ``ds`` in the order
+    ``tf.data.Dataset.from_tensor_slices(...).shuffle(1000, seed=0)`` does. ``set_epoch``,
+    ``state_dict`` and ``load_state_dict`` work as for ``RandomSampler``.
+    """
+
+    def __init__(self, data_source, buffer_size, seed=None, reshuffle_each_iteration=True):
+        self.n = _length(data_source, "BufferShuffleSampler")
+        self.shuffle = BufferShuffle(buffer_size, seed, reshuffle_each_iteration,
+                                     where="BufferShuffleSampler")
+
+    def index_array(self):
+        order = list(self.shuffle.index_arrays([np.arange(self.n, dtype=np.int64)], self.n))
+        return np.concatenate(order) if order else np.arange(0, dtype=np.int64)
+
+    def __len__(self):
+        return self.n
+
+    def set_epoch(self, epoch):
+        self.shuffle.set_epoch(epoch)
+
+    def state_dict(self):
+        return self.shuffle.state_dict()
+
+    def load_state_dict(self, state):
+        self.shuffle.load_state_dict(state)

@@ -1,8 +1,7 @@
 """Tiny generated 2-D classification sets for a first tutorial: no file at all."""
 import numpy as np
 
-from gradkit.data._random import check_seed
-
+from ..data import check_seed
 from ._common import arrays_or_dataset
 
 __all__ = ["two_moons", "spirals"]

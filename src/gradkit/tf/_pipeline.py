@@ -1,171 +1,261 @@
-"""The steps of a ``tf.data`` pipeline, one class each (``Dataset``'s methods build them).
+"""The steps of a ``tf.data`` pipeline on ``gradkit.data``: one node class per transformation.
 
-A step either passes row indices of the source arrays along (``_rows()`` returns the source and
-``_indices()`` yields index arrays: shuffle, repeat, take, skip, prefetch, cache) or elements
-(``_elements()``: map, filter, unbatch, enumerate, zip, and anything after a ``map``); ``batch``
-turns indices into one gather per batch. See the docstring of ``data.py``.
+``tf.data.Dataset`` (``data.py``) holds one node and builds a new one for each method; this
+module knows nothing of ``Dataset``. Every node answers four questions:
+
+    cardinality()   the number of elements: >= 0, INFINITE (-1) or UNKNOWN (-2)
+    rows()          the source arrays (``Rows``) if the node only selects rows of them, else None
+    indices()       when rows() is not None: the selected row indices, as a stream of int arrays
+    elements()      the elements, one by one (derived from rows() and indices() by default)
+
+While a pipeline only reorders or selects rows (shuffle, repeat, take, skip, prefetch, cache) it
+passes row indices; ``Batch`` turns them into one gather per batch (``TensorDataset.get_batch``).
+After ``map``, ``filter``, ``unbatch``, ``enumerate`` or ``zip`` it passes elements.
+
+What comes from gradkit.data: the source table (``TensorDataset``), shuffling
+(``BufferShuffle``: TensorFlow's buffer, seeded per pass), batching (``index_batches`` for
+indices, ``default_collate`` for elements). What is TensorFlow's own and stays here: the shape of
+an element (nested tuples, namedtuples and dicts; a list given to ``from_tensor_slices`` is data),
+the calling convention of ``map`` and ``filter``, and cardinality.
 """
 import itertools
 
 import numpy as np
 
-from ..data import default_collate
-from ..data._random import SHUFFLE, check_seed, derived
+from ..data import BufferShuffle, TensorDataset, default_collate, index_batches
+from ..ops.creation import from_numpy
 from ..tensor import Tensor
-from .data import (_CHUNK, AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, _as_element,
-                   _call, _cardinality_name, _flatten, _map_structure, _pack, _Rows)
+from .tensors import to_array
+
+INFINITE, UNKNOWN = -1, -2  # tf.data.INFINITE_CARDINALITY, tf.data.UNKNOWN_CARDINALITY
 
 
-class _Unary(Dataset):
-    """A transformation of one input dataset."""
-
-    def __init__(self, input_dataset):
-        if not isinstance(input_dataset, Dataset):
-            raise TypeError(f"expected a tf.data.Dataset, got {type(input_dataset).__name__}")
-        self._input = input_dataset
-
-    def _cardinality(self):
-        return self._input._cardinality()
+# === elements: tuples, namedtuples and dicts are structure; everything else is a leaf ============
+def flatten(struct):
+    """The leaves of ``struct``, in order."""
+    if isinstance(struct, dict):
+        return [leaf for v in struct.values() for leaf in flatten(v)]
+    if isinstance(struct, tuple):
+        return [leaf for s in struct for leaf in flatten(s)]
+    return [struct]
 
 
-class _Passthrough(_Unary):
-    def __init__(self, input_dataset, kind):
-        super().__init__(input_dataset)
-        self._kind = kind
+def pack(template, leaves):
+    """``template``'s structure with its leaves taken, in order, from the iterator ``leaves``."""
+    if isinstance(template, dict):
+        return type(template)((k, pack(v, leaves)) for k, v in template.items())
+    if isinstance(template, tuple):
+        items = [pack(s, leaves) for s in template]
+        return type(template)(*items) if hasattr(template, "_fields") else tuple(items)
+    return next(leaves)
 
-    def _rows(self):
-        return self._input._rows()
 
-    def _indices(self):
-        return self._input._indices()
+def map_structure(fn, struct):
+    """``struct`` with ``fn`` applied to every leaf."""
+    return pack(struct, iter([fn(x) for x in flatten(struct)]))
 
-    def _elements(self):
-        return self._input._elements()
+
+def _leaf_array(x):
+    """One component as an array: tensors give their data, lists become one array (TF dtypes)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, (list, tuple)) and x and isinstance(x[0], str) or isinstance(x, str):
+        return np.array(x, dtype=object)
+    return to_array(x, where="tf.data")
+
+
+def as_element(struct, lists_are_data=False):
+    """A user value as an element. ``from_tensor_slices`` reads a list as data (one array), as
+    TensorFlow does; a list returned by a map function is a tuple of components."""
+    if isinstance(struct, list) and not lists_are_data:
+        struct = tuple(struct)
+    if isinstance(struct, dict):
+        return type(struct)((k, as_element(v, lists_are_data)) for k, v in struct.items())
+    if isinstance(struct, tuple):
+        items = [as_element(s, lists_are_data) for s in struct]
+        return type(struct)(*items) if hasattr(struct, "_fields") else tuple(items)
+    return _leaf_array(struct)
+
+
+def to_tensor(a):
+    """A numeric component as a gradkit Tensor (sharing memory); strings stay NumPy arrays."""
+    a = np.asarray(a)
+    return from_numpy(a) if a.dtype.kind in "fiub" else a
+
+
+def to_numpy(a):
+    """A component for ``as_numpy_iterator``: 0-d arrays become NumPy scalars."""
+    return a[()] if isinstance(a, np.ndarray) and a.ndim == 0 else a
+
+
+def _call(fn, element):
+    """TensorFlow's calling convention: a tuple element is spread over the arguments."""
+    args = map_structure(to_tensor, element)
+    if isinstance(args, tuple) and not hasattr(args, "_fields"):
+        return fn(*args)
+    return fn(args)
+
+
+def cardinality_name(n):
+    return {INFINITE: "infinite", UNKNOWN: "unknown"}.get(n, str(n))
+
+
+# === the source: rows of equal-length arrays ====================================================
+class Rows:
+    """The source arrays: element i is row i of every component, shaped like ``template``."""
+
+    def __init__(self, template, arrays):
+        self.template = template
+        self.table = TensorDataset(*arrays)   # gradkit.data's batch gathering
+        self.n = len(self.table)
+
+    @classmethod
+    def of_elements(cls, elements):
+        """A table whose rows are ``elements`` (a non-empty list of elements of one structure)."""
+        return cls(map_structure(lambda a: None, elements[0]), flatten(default_collate(elements)))
+
+    def row(self, i):
+        return pack(self.template, iter([np.array(a[i]) for a in self.table.tensors]))
+
+    def rows(self, idx):
+        return pack(self.template, iter(self.table.get_batch(idx)))
+
+
+# === nodes ======================================================================================
+class Node:
+    """A step of the pipeline. Subclasses define ``cardinality()`` and either ``elements()`` or,
+    when they only select rows of a source, ``rows()`` and ``indices()``."""
+
+    kind = None  # TensorFlow's class name for repr, e.g. "ShuffleDataset"
+
+    def cardinality(self):
+        raise NotImplementedError
+
+    def rows(self):
+        return None
+
+    def indices(self):
+        raise NotImplementedError
+
+    def elements(self):
+        rows = self.rows()
+        for chunk in self.indices():
+            for i in chunk:
+                yield rows.row(i)
+
+    def _details(self):
+        return ""
 
     def __repr__(self):
-        return f"<{self._kind} cardinality={_cardinality_name(self._cardinality())}>"
+        return f"<{self.kind} {self._details()}cardinality={cardinality_name(self.cardinality())}>"
 
 
-def _buffer_shuffle(stream, buffer_size, rng):
-    """TensorFlow's shuffle buffer over any iterable; yields the items in shuffled order."""
-    buf = []
-    draws, k = rng.random(_CHUNK), 0
-    for item in stream:
-        if len(buf) < buffer_size:
-            buf.append(item)
-            continue
-        if k == _CHUNK:
-            draws, k = rng.random(_CHUNK), 0
-        j = int(draws[k] * buffer_size)
-        k += 1
-        out, buf[j] = buf[j], item
-        yield out
-    rng.shuffle(buf)  # draining: each output uniform over what is left, i.e. a random order
-    yield from buf
+class Source(Node):
+    """``from_tensor_slices``, ``from_tensors``, ``range``: all the rows of ``rows``."""
+
+    kind = "TensorSliceDataset"
+
+    def __init__(self, rows):
+        self.source = rows
+
+    def cardinality(self):
+        return self.source.n
+
+    def rows(self):
+        return self.source
+
+    def indices(self):
+        if self.source.n:
+            yield np.arange(self.source.n)
 
 
-class _Shuffle(_Unary):
-    def __init__(self, input_dataset, buffer_size, seed, reshuffle_each_iteration):
-        super().__init__(input_dataset)
-        buffer_size = int(buffer_size)
-        if buffer_size == AUTOTUNE:
-            buffer_size = 10_000
-        if buffer_size < 1:
-            raise ValueError(f"Dataset.shuffle: buffer_size must be at least 1; got {buffer_size}. "
-                             "Use the dataset size for a full shuffle")
-        self.buffer_size = buffer_size
-        self.seed = check_seed(seed, "Dataset.shuffle")
-        self.reshuffle_each_iteration = reshuffle_each_iteration
-        self._passes = 0
+class Unary(Node):
+    """A transformation of one input node (of the same length unless it says otherwise)."""
 
-    def _rng(self):
-        p = self._passes
-        if self.reshuffle_each_iteration:
-            self._passes += 1
-        else:
-            p = 0
-        return derived(self.seed, SHUFFLE, p)
+    def __init__(self, input_node):
+        self.input = input_node
 
-    def _whole(self):
-        n = self._input._cardinality()
-        return 0 <= n <= self.buffer_size
+    def cardinality(self):
+        return self.input.cardinality()
 
-    def _rows(self):
-        return self._input._rows()
 
-    def _indices(self):
-        rng = self._rng()
-        if self._whole():  # the buffer holds everything: a uniform permutation
-            chunks = list(self._input._indices())
-            if chunks:
-                idx = np.concatenate(chunks)
-                yield idx[rng.permutation(len(idx))]
+class SelectsRows(Unary):
+    """A step that only selects or reorders elements: on the row path it passes the input's
+    rows and changes only the indices."""
+
+    def rows(self):
+        return self.input.rows()
+
+
+class Passthrough(SelectsRows):
+    """``prefetch``: the input unchanged (there is no graph to overlap with)."""
+
+    def __init__(self, input_node, kind):
+        super().__init__(input_node)
+        self.kind = kind
+
+    def indices(self):
+        return self.input.indices()
+
+    def elements(self):
+        return self.input.elements()
+
+
+class Shuffle(SelectsRows):
+    """TensorFlow's shuffle buffer, one seeded pass per iteration: ``gradkit.data.BufferShuffle``
+    over the row indices, or over the elements once there are no rows. The seed is fixed here,
+    when the dataset is built (``None`` draws one from gradkit's global generator)."""
+
+    kind = "ShuffleDataset"
+
+    def __init__(self, input_node, buffer_size, seed, reshuffle_each_iteration):
+        super().__init__(input_node)
+        self.shuffle = BufferShuffle(buffer_size, seed, reshuffle_each_iteration,
+                                     where="Dataset.shuffle")
+
+    def _length(self):
+        n = self.input.cardinality()
+        return n if n >= 0 else None
+
+    def indices(self):
+        yield from self.shuffle.index_arrays(self.input.indices(), self._length())
+
+    def elements(self):
+        if self.rows() is not None:
+            yield from super().elements()
             return
-        flat = (int(i) for chunk in self._input._indices() for i in chunk)
-        out = []
-        for i in _buffer_shuffle(flat, self.buffer_size, rng):
-            out.append(i)
-            if len(out) == _CHUNK:
-                yield np.asarray(out, np.int64)
-                out = []
-        if out:
-            yield np.asarray(out, np.int64)
+        yield from self.shuffle(self.input.elements(), self._length())
 
-    def _elements(self):
-        if self._rows() is not None:
-            yield from super()._elements()
-            return
-        rng = self._rng()
-        if self._whole():
-            items = list(self._input._elements())
-            for j in rng.permutation(len(items)):
-                yield items[j]
-            return
-        yield from _buffer_shuffle(self._input._elements(), self.buffer_size, rng)
-
-    def __repr__(self):
-        return (f"<ShuffleDataset buffer_size={self.buffer_size} "
-                f"cardinality={_cardinality_name(self._cardinality())}>")
+    def _details(self):
+        return f"buffer_size={self.shuffle.buffer_size} "
 
 
-class _Batch(_Unary):
-    def __init__(self, input_dataset, batch_size, drop_remainder):
-        super().__init__(input_dataset)
-        batch_size = int(batch_size)
-        if batch_size < 1:
-            raise ValueError(f"Dataset.batch: batch_size must be at least 1; got {batch_size}")
-        self.batch_size, self.drop_remainder = batch_size, bool(drop_remainder)
+class Batch(Unary):
+    """``batch_size`` consecutive elements stacked: one gather per batch on the row path
+    (``gradkit.data.index_batches``), ``gradkit.data.default_collate`` on the element path."""
 
-    def _cardinality(self):
-        n = self._input._cardinality()
+    kind = "BatchDataset"
+
+    def __init__(self, input_node, batch_size, drop_remainder):
+        super().__init__(input_node)
+        self.batch_size, self.drop_remainder = batch_size, drop_remainder
+
+    def cardinality(self):
+        n = self.input.cardinality()
         if n < 0:
             return n
         return n // self.batch_size if self.drop_remainder else -(-n // self.batch_size)
 
-    def _index_batches(self):
-        """The input's index stream regrouped into arrays of batch_size."""
-        b, pending, have = self.batch_size, [], 0
-        for chunk in self._input._indices():
-            pending.append(chunk)
-            have += len(chunk)
-            if have < b:
-                continue
-            idx = np.concatenate(pending) if len(pending) > 1 else pending[0]
-            full = len(idx) // b * b
-            for s in range(0, full, b):
-                yield idx[s:s + b]
-            pending, have = ([idx[full:]], len(idx) - full) if full < len(idx) else ([], 0)
-        if have and not self.drop_remainder:
-            yield np.concatenate(pending)
-
-    def _elements(self):
-        rows = self._input._rows()
+    def elements(self):
+        rows = self.input.rows()
         if rows is not None:
-            for idx in self._index_batches():
+            for idx in index_batches(self.input.indices(), self.batch_size, self.drop_remainder):
                 yield rows.rows(idx)
             return
         batch = []
-        for e in self._input._elements():
+        for e in self.input.elements():
             batch.append(e)
             if len(batch) == self.batch_size:
                 yield self._stack(batch)
@@ -181,58 +271,74 @@ class _Batch(_Unary):
             raise ValueError(f"Dataset.batch: cannot batch elements of different shapes ({e}); "
                              "map them to one shape first, or batch(1)") from None
 
-    def __repr__(self):
-        return (f"<BatchDataset batch_size={self.batch_size} "
-                f"cardinality={_cardinality_name(self._cardinality())}>")
+    def _details(self):
+        return f"batch_size={self.batch_size} "
 
 
-class _Unbatch(_Unary):
-    def _cardinality(self):
-        n = self._input._cardinality()
-        return n if n == INFINITE_CARDINALITY else UNKNOWN_CARDINALITY
+class Unbatch(Unary):
+    """Each element split along its first axis."""
 
-    def _elements(self):
-        for e in self._input._elements():
-            leaves = _flatten(e)
+    kind = "UnbatchDataset"
+
+    def cardinality(self):
+        n = self.input.cardinality()
+        return n if n == INFINITE else UNKNOWN
+
+    def elements(self):
+        for e in self.input.elements():
+            leaves = flatten(e)
             for i in range(len(leaves[0]) if leaves else 0):
-                yield _pack(e, iter([np.array(a[i]) for a in leaves]))
+                yield pack(e, iter([np.array(a[i]) for a in leaves]))
 
 
-class _Map(_Unary):
-    def __init__(self, input_dataset, fn):
-        super().__init__(input_dataset)
+class Map(Unary):
+    """``fn`` applied to each element (TensorFlow's calling convention, ``_call``)."""
+
+    kind = "MapDataset"
+
+    def __init__(self, input_node, fn):
+        super().__init__(input_node)
         self.fn = fn
 
-    def _elements(self):
-        for e in self._input._elements():
-            yield _as_element(_call(self.fn, e))
+    def elements(self):
+        for e in self.input.elements():
+            yield as_element(_call(self.fn, e))
 
 
-class _Filter(_Unary):
-    def __init__(self, input_dataset, predicate):
-        super().__init__(input_dataset)
+class Filter(Unary):
+    """The elements for which ``predicate`` is true."""
+
+    kind = "FilterDataset"
+
+    def __init__(self, input_node, predicate):
+        super().__init__(input_node)
         self.predicate = predicate
 
-    def _cardinality(self):
-        n = self._input._cardinality()
-        return n if n == INFINITE_CARDINALITY else UNKNOWN_CARDINALITY
+    def cardinality(self):
+        n = self.input.cardinality()
+        return n if n == INFINITE else UNKNOWN
 
-    def _elements(self):
-        for e in self._input._elements():
+    def elements(self):
+        for e in self.input.elements():
             keep = _call(self.predicate, e)
             if bool(np.asarray(keep.data if isinstance(keep, Tensor) else keep)):
                 yield e
 
 
-class _Repeat(_Unary):
-    def __init__(self, input_dataset, count):
-        super().__init__(input_dataset)
+class Repeat(SelectsRows):
+    """``count`` passes over the input (forever if negative); each pass re-runs it, so a shuffle
+    before ``repeat`` reshuffles."""
+
+    kind = "RepeatDataset"
+
+    def __init__(self, input_node, count):
+        super().__init__(input_node)
         self.count = count
 
-    def _cardinality(self):
-        n = self._input._cardinality()
+    def cardinality(self):
+        n = self.input.cardinality()
         if self.count < 0:
-            return 0 if n == 0 else INFINITE_CARDINALITY
+            return 0 if n == 0 else INFINITE
         return n if n < 0 else n * self.count
 
     def _passes(self, stream):
@@ -246,151 +352,152 @@ class _Repeat(_Unary):
                 return
             k += 1
 
-    def _rows(self):
-        return self._input._rows()
+    def indices(self):
+        return self._passes(self.input.indices)
 
-    def _indices(self):
-        return self._passes(self._input._indices)
-
-    def _elements(self):
-        if self._rows() is not None:
-            return super()._elements()
-        return self._passes(self._input._elements)
+    def elements(self):
+        if self.rows() is not None:
+            return super().elements()
+        return self._passes(self.input.elements)
 
 
-class _Take(_Unary):
-    def __init__(self, input_dataset, count):
-        super().__init__(input_dataset)
+class Take(SelectsRows):
+    """The first ``count`` elements (all if negative)."""
+
+    kind = "TakeDataset"
+
+    def __init__(self, input_node, count):
+        super().__init__(input_node)
         self.count = count
 
-    def _cardinality(self):
-        n = self._input._cardinality()
+    def cardinality(self):
+        n = self.input.cardinality()
         if self.count < 0:
             return n
-        if n == INFINITE_CARDINALITY:
+        if n == INFINITE:
             return self.count
-        return n if n == UNKNOWN_CARDINALITY else min(n, self.count)
+        return n if n == UNKNOWN else min(n, self.count)
 
-    def _rows(self):
-        return self._input._rows()
-
-    def _indices(self):
+    def indices(self):
         left = self.count
         if left < 0:
-            yield from self._input._indices()
+            yield from self.input.indices()
             return
-        for chunk in self._input._indices():
+        for chunk in self.input.indices():
             if left <= 0:
                 return
             yield chunk[:left]
             left -= len(chunk)
 
-    def _elements(self):
-        if self._rows() is not None:
-            yield from super()._elements()
+    def elements(self):
+        if self.rows() is not None:
+            yield from super().elements()
             return
         if self.count < 0:
-            yield from self._input._elements()
+            yield from self.input.elements()
             return
-        yield from itertools.islice(self._input._elements(), self.count)
+        yield from itertools.islice(self.input.elements(), self.count)
 
 
-class _Skip(_Unary):
-    def __init__(self, input_dataset, count):
-        super().__init__(input_dataset)
+class Skip(SelectsRows):
+    """All but the first ``count`` elements (none if negative)."""
+
+    kind = "SkipDataset"
+
+    def __init__(self, input_node, count):
+        super().__init__(input_node)
         self.count = count
 
-    def _cardinality(self):
-        n = self._input._cardinality()
+    def cardinality(self):
+        n = self.input.cardinality()
         if self.count < 0:
             return 0 if n >= 0 else n
         return n if n < 0 else max(n - self.count, 0)
 
-    def _rows(self):
-        return self._input._rows()
-
-    def _indices(self):
+    def indices(self):
         if self.count < 0:
             return
         left = self.count
-        for chunk in self._input._indices():
+        for chunk in self.input.indices():
             if left >= len(chunk):
                 left -= len(chunk)
                 continue
             yield chunk[left:]
             left = 0
 
-    def _elements(self):
-        if self._rows() is not None:
-            yield from super()._elements()
+    def elements(self):
+        if self.rows() is not None:
+            yield from super().elements()
             return
         if self.count < 0:
             return
-        for k, e in enumerate(self._input._elements()):
+        for k, e in enumerate(self.input.elements()):
             if k >= self.count:
                 yield e
 
 
-class _Cache(_Unary):
+class Cache(Unary):
     """Rows of in-memory arrays need no cache; anything else (after ``map``) is kept in memory
     after the first complete pass, as arrays, so later passes take the fast row path."""
 
-    def __init__(self, input_dataset):
-        super().__init__(input_dataset)
+    kind = "CacheDataset"
+
+    def __init__(self, input_node):
+        super().__init__(input_node)
         self._stored = None
 
-    def _rows(self):
-        rows = self._input._rows()
+    def rows(self):
+        rows = self.input.rows()
         return rows if rows is not None else self._stored
 
-    def _indices(self):
-        rows = self._rows()
+    def indices(self):
+        rows = self.rows()
         if rows is self._stored:
             if rows.n:
                 yield np.arange(rows.n)
             return
-        yield from self._input._indices()
+        yield from self.input.indices()
 
-    def _elements(self):
-        if self._rows() is not None:
-            yield from super()._elements()
+    def elements(self):
+        if self.rows() is not None:
+            yield from super().elements()
             return
         seen = []
-        for e in self._input._elements():
+        for e in self.input.elements():
             seen.append(e)
             yield e
         if seen:  # a complete pass: keep it
-            self._stored = _Rows(_map_structure(lambda a: None, seen[0]),
-                                 _flatten(default_collate(seen)))
-
-    def __repr__(self):
-        return f"<CacheDataset cardinality={_cardinality_name(self._cardinality())}>"
+            self._stored = Rows.of_elements(seen)
 
 
-class _Enumerate(_Unary):
-    def __init__(self, input_dataset, start):
-        super().__init__(input_dataset)
+class Enumerate(Unary):
+    """Elements become ``(index, element)``, the index an int64 counting from ``start``."""
+
+    kind = "EnumerateDataset"
+
+    def __init__(self, input_node, start):
+        super().__init__(input_node)
         self.start = start
 
-    def _elements(self):
-        for k, e in enumerate(self._input._elements(), self.start):
+    def elements(self):
+        for k, e in enumerate(self.input.elements(), self.start):
             yield (np.asarray(k, np.int64), e)
 
 
-class _Zip(Dataset):
-    def __init__(self, datasets):
-        for d in datasets:
-            if not isinstance(d, Dataset):
-                raise TypeError(f"Dataset.zip: expected tf.data.Dataset objects, got "
-                                f"{type(d).__name__}")
-        self._datasets = tuple(datasets)
+class Zip(Node):
+    """Tuples of the inputs' elements; stops at the shortest input."""
 
-    def _cardinality(self):
-        ns = [d._cardinality() for d in self._datasets]
+    kind = "ZipDataset"
+
+    def __init__(self, input_nodes):
+        self.inputs = tuple(input_nodes)
+
+    def cardinality(self):
+        ns = [d.cardinality() for d in self.inputs]
         finite = [n for n in ns if n >= 0]
         if finite:
             return min(finite)
-        return UNKNOWN_CARDINALITY if UNKNOWN_CARDINALITY in ns else INFINITE_CARDINALITY
+        return UNKNOWN if UNKNOWN in ns else INFINITE
 
-    def _elements(self):
-        return zip(*(d._elements() for d in self._datasets))
+    def elements(self):
+        return zip(*(d.elements() for d in self.inputs))
