@@ -17,8 +17,9 @@ held-out sentences is measured before and after.
 The data are JSON Lines of ``{"messages": [{"role": "user", ...}, {"role": "assistant", ...}]}``
 (``gradkit.data.ChatDataset``: the chat template, labels on the assistant's replies only). The
 model is wrapped with LoRA (``gradkit.peft``) or, with ``--full``, trained whole; AdamW with a
-cosine schedule after a linear warm-up, gradient accumulation (each micro-batch's loss / k, one
-step per k micro-batches), clipping of the joint gradient norm, optional activation
+cosine schedule after a linear warm-up, gradient accumulation (the micro-batches' gradients add
+up in ``.grad``; one optimizer step per k of them, scaled to their mean by the optimizer's
+``grad_scale``), clipping of the joint gradient norm, optional activation
 checkpointing. A batch with no assistant token left to learn is skipped. The held-out answer
 loss (mean over the assistant's tokens) is measured before and after. ``--out`` receives:
 
@@ -240,16 +241,16 @@ def train(model, params, train_ds, collate, args, out, skip=None):
                     skipped += 1
                 else:
                     loss = model(**batch).loss
-                    (loss / k).backward()
+                    loss.backward()                  # adds to the group's .grad
                     group += 1
                     group_loss += float(loss.item())
                     group_tokens += int(batch["attention_mask"].sum())
                 last = i == len(batches) - 1
                 if (i + 1) % k and not last:
                     continue
-                if group:    # a short last group: its gradients were divided by k, not by group
+                if group:    # the mean of the group's gradients (a last group may be short)
                     lr = scheduler.get_last_lr()[0]          # the rate this step uses
-                    optimizer.step(grad_scale=k / group if group != k else None)
+                    optimizer.step(grad_scale=1.0 / group if group > 1 else None)
                     optimizer.zero_grad()
                     scheduler.step()
                     step += 1

@@ -28,6 +28,8 @@ import warnings
 
 import numpy as np
 
+from ..optim import lr_scheduler
+
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
            "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger",
            "TerminateOnNaN", "LambdaCallback"]
@@ -471,7 +473,13 @@ class ReduceLROnPlateau(Callback):
     """Multiply the learning rate by ``factor`` when ``monitor`` has not improved (by more than
     ``min_delta``) for ``patience`` epochs; then wait ``cooldown`` epochs before counting again;
     never go below ``min_lr``. Defaults: ``monitor='val_loss'``, ``factor=0.1``,
-    ``patience=10``, ``mode='auto'``, ``min_delta=1e-4``, ``cooldown=0``, ``min_lr=0.0``."""
+    ``patience=10``, ``mode='auto'``, ``min_delta=1e-4``, ``cooldown=0``, ``min_lr=0.0``.
+
+    The rule is ``gradkit.optim.lr_scheduler.Plateau`` (PyTorch's ReduceLROnPlateau) with
+    Keras' settings translated: ``min_delta`` is an absolute threshold; Keras cuts when
+    ``patience`` epochs have not improved where PyTorch waits for more than ``patience``, and
+    counts the epoch that ends a cooldown where PyTorch does not (so patience − 1 and
+    cooldown − 1); a cut that ``min_lr`` leaves at nothing does not start a cooldown."""
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
                  min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
@@ -488,32 +496,33 @@ class ReduceLROnPlateau(Callback):
     def on_train_begin(self, logs=None):
         _check_monitor(self.monitor, self.params, "ReduceLROnPlateau")
         self.direction = _direction(self.monitor, self.mode, "ReduceLROnPlateau")
-        self.best = math.inf if self.direction == "min" else -math.inf
-        self.wait, self.cooldown_counter = 0, 0
+        self.plateau = lr_scheduler.Plateau(
+            mode=self.direction, factor=self.factor, patience=max(self.patience - 1, 0),
+            threshold=self.min_delta, threshold_mode="abs", cooldown=max(self.cooldown - 1, 0),
+            eps=0.0)
+
+    @property
+    def best(self):
+        return self.plateau.best
+
+    @property
+    def wait(self):
+        """Epochs without improvement since the last one that improved (or the last cut)."""
+        return self.plateau.num_bad_epochs
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
         opt = self.model.optimizer
         logs["learning_rate"] = float(opt.learning_rate)
         current = _value(logs, self.monitor)
-        if current is None:
+        if current is None or not self.plateau.observe(current):
             return
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.wait = 0
-        if _improved(current, self.best, self.direction, self.min_delta):
-            self.best, self.wait = current, 0
-        elif self.cooldown_counter <= 0:
-            self.wait += 1
-            if self.wait >= self.patience:
-                old = float(opt.learning_rate)
-                if old > self.min_lr:
-                    new = max(old * self.factor, self.min_lr)
-                    opt.learning_rate = new
-                    if self.verbose > 0:
-                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
-                              f"{new}.")
-                    self.cooldown_counter, self.wait = self.cooldown, 0
+        new = self.plateau.reduced_lr(float(opt.learning_rate), self.min_lr)
+        if new is not None:
+            opt.learning_rate = new
+            if self.verbose > 0:
+                print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+            self.plateau.start_cooldown()
 
 
 # === logging and safety =======================================================================

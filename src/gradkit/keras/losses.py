@@ -11,8 +11,11 @@ reduces with ``reduction='sum_over_batch_size'`` (sum / number of values — als
 as Keras does), ``'sum'`` or ``None`` (no reduction).
 
 Probabilities (``from_logits=False``, the default) are clipped to [1e-7, 1 - 1e-7] before the
-log, as Keras does; pass ``from_logits=True`` when the last layer has no softmax/sigmoid.
-A label of shape (N,) next to an output of shape (N, 1) is reshaped to (N, 1), never broadcast.
+log, as Keras does (``F.clamp_probs``, ``F.probs_to_logits``); pass ``from_logits=True`` when
+the last layer has no softmax/sigmoid. A label of shape (N,) next to an output of shape (N, 1)
+is reshaped to (N, 1), never broadcast. The categorical cross-entropies check their labels
+(one-hot vs class ids, the range) on every batch; ``fit`` runs a loss's ``check_targets``
+(those checks, and 0/1 labels for binary cross-entropy) on all of y before the first update.
 """
 import warnings
 
@@ -20,9 +23,11 @@ import numpy as np
 
 from .. import ops
 from ..nn import functional as F
+from ..nn.functional.loss import clamp_probs, probs_to_logits, smooth_labels
 from ..nn.module import Module
 from ..tensor import Tensor
 from .backend import snake_case
+from .registry import deserialize_object, serialize_object
 
 __all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError", "Huber",
            "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
@@ -64,6 +69,82 @@ def _classes_to_dim1(t):
     return t if t.ndim <= 2 else t.permute(0, t.ndim - 1, *range(1, t.ndim - 1))
 
 
+# === what each cross-entropy expects of its labels ==========================================
+# Written once: the losses run them on every batch, and fit runs Loss.check_targets on all of y
+# before the first update, so a bad label fails before any step, naming the fix.
+def _labels(y):
+    return y.data if isinstance(y, Tensor) else np.asarray(y)
+
+
+def _class_count_error(loss, y_true, y_pred, expected):
+    n = y_pred.shape[-1]
+    if expected == "one_hot":
+        return ValueError(
+            f"{loss} expects one-hot labels of shape (N, {n}) (one column per class), but got "
+            f"labels of shape {tuple(y_true.shape)}, which look like integer class ids. Use "
+            f"SparseCategoricalCrossentropy (loss='sparse_categorical_crossentropy') for integer "
+            f"labels, or convert them: keras.utils.to_categorical(y, {n})")
+    return ValueError(
+        f"{loss} expects integer class ids of shape (N,), but got labels of shape "
+        f"{tuple(y_true.shape)} next to {n} output units: one-hot labels. Use "
+        f"CategoricalCrossentropy (loss='categorical_crossentropy') for one-hot labels, or "
+        f"convert them: y.argmax(axis=-1)")
+
+
+def _check_one_hot(y_true, y_pred):
+    """CategoricalCrossentropy's labels: one column per output unit, not class ids."""
+    y, n = _labels(y_true), y_pred.shape[-1]
+    if y.ndim == y_pred.ndim - 1 or (y.ndim == y_pred.ndim and y.shape[-1] == 1 and n > 1):
+        raise _class_count_error("CategoricalCrossentropy", y, y_pred, "one_hot")
+    if y.ndim == y_pred.ndim and y.shape[-1] != n:
+        raise ValueError(f"CategoricalCrossentropy: the one-hot labels have {y.shape[-1]} columns "
+                         f"(classes) but the model outputs {n} units; the last layer needs one "
+                         f"unit per class: Dense({y.shape[-1]}, activation='softmax')")
+
+
+def _class_ids(y_true, y_pred, ignore_class=None):
+    """SparseCategoricalCrossentropy's labels as integer class ids, (N,) or (N, T) next to
+    outputs (..., C): a trailing axis of 1 dropped, whole floats made ints, each id in [0, C)
+    or ``ignore_class``."""
+    y, n = _labels(y_true), y_pred.shape[-1]
+    if y.ndim == y_pred.ndim and y.shape[-1] == n and n > 1:
+        raise _class_count_error("SparseCategoricalCrossentropy", y, y_pred, "sparse")
+    if y.ndim == y_pred.ndim and y.shape[-1] == 1:
+        y = y[..., 0]
+    if y.dtype.kind == "f":
+        if not np.all(y == np.floor(y)):
+            raise ValueError("SparseCategoricalCrossentropy: labels must be whole numbers (class "
+                             f"ids); got values such as {y[y != np.floor(y)][0]}")
+        y = y.astype(np.int64)
+    elif y.dtype.kind not in "iu":
+        raise TypeError(f"SparseCategoricalCrossentropy: labels must be integer class ids; got "
+                        f"dtype {y.dtype}")
+    valid = y if ignore_class is None else y[y != ignore_class]
+    if valid.size and (valid.min() < 0 or valid.max() >= n):
+        bad = (y < 0) | (y >= n)
+        if ignore_class is not None:
+            bad &= y != ignore_class
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        count = int(bad.sum())
+        raise ValueError(f"SparseCategoricalCrossentropy: the labels do not fit the model's {n} "
+                         f"output units (the last layer): {count} label{'s' * (count != 1)} out "
+                         f"of range, the first at index {first[0] if y.ndim == 1 else first}: "
+                         f"label {int(y[first])} (valid labels: 0 to {n - 1}). If the classes "
+                         f"are numbered 1..{n}, subtract 1; otherwise the last layer needs more "
+                         "units")
+    return y
+
+
+def _check_binary_labels(y_true):
+    """BinaryCrossentropy's labels: 0/1, or probabilities in [0, 1]."""
+    y = _labels(y_true)
+    if y.size and (y.min() < 0 or y.max() > 1):
+        raise ValueError(f"binary cross-entropy needs labels 0/1 (or probabilities in [0, 1]); "
+                         f"the labels range from {y.min():g} to {y.max():g}. For more than two "
+                         "classes use loss='sparse_categorical_crossentropy' and a last layer "
+                         "Dense(n_classes, activation='softmax')")
+
+
 # === the functions: (y_true, y_pred) -> per-sample values =====================================
 def mean_squared_error(y_true, y_pred):
     """mean((y_true - y_pred)², axis=-1)"""
@@ -82,10 +163,11 @@ def huber(y_true, y_pred, delta=1.0):
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
-    """-(y ln p + (1 - y) ln(1 - p)), mean over the last axis. Labels in [0, 1]."""
+    """-(y ln p + (1 - y) ln(1 - p)), mean over the last axis. Labels in [0, 1], moved to ε/2
+    and 1 - ε/2 by ``label_smoothing`` ε; probabilities clipped to [1e-7, 1 - 1e-7]."""
     y = _match(y_true, y_pred)
     if label_smoothing:
-        y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+        y = smooth_labels(y, label_smoothing, 2)
     if from_logits:
         return _per_sample(F.binary_cross_entropy_with_logits(y_pred, y, reduction="none"))
     p = y_pred.data
@@ -94,39 +176,20 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
                          "probability: the model outputs raw scores (logits). Add "
                          "activation='sigmoid' to the last layer, or use "
                          "BinaryCrossentropy(from_logits=True)")
-    p = ops.clamp(y_pred, EPSILON, 1.0 - EPSILON)
-    return _per_sample(F.binary_cross_entropy(p, y, reduction="none"))
-
-
-def _class_count_error(loss, y_true, y_pred, expected):
-    n = y_pred.shape[-1]
-    if expected == "one_hot":
-        return ValueError(
-            f"{loss} expects one-hot labels of shape (N, {n}) (one column per class), but got "
-            f"labels of shape {tuple(y_true.shape)}, which look like integer class ids. Use "
-            f"SparseCategoricalCrossentropy (loss='sparse_categorical_crossentropy') for integer "
-            f"labels, or convert them: keras.utils.to_categorical(y, {n})")
-    return ValueError(
-        f"{loss} expects integer class ids of shape (N,), but got labels of shape "
-        f"{tuple(y_true.shape)} next to {n} output units: one-hot labels. Use "
-        f"CategoricalCrossentropy (loss='categorical_crossentropy') for one-hot labels, or "
-        f"convert them: y.argmax(axis=-1)")
+    return _per_sample(F.binary_cross_entropy(clamp_probs(y_pred, EPSILON), y, reduction="none"))
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """-Σ_c y_c ln p_c over the classes (the last axis); y_true one-hot or class probabilities.
+    """-Σ_c y_c ln p_c over the classes (the last axis); y_true one-hot or class probabilities,
+    smoothed to (1 - ε) y + ε/C by ``label_smoothing`` ε: ``F.cross_entropy``.
 
-    With probabilities, ln p (clipped) goes through the same log-softmax as logits, which
-    renormalises p as Keras does: log_softmax(ln p) = ln(p / Σp). Written with ops rather than
-    ``F.cross_entropy`` so that gradients also reach y_true when it has a graph (TensorFlow's
-    behaviour)."""
+    Probabilities are clipped and renormalised as Keras does (``F.probs_to_logits``:
+    log_softmax(ln p) = ln(p / Σp)). A y_true with a graph gets gradients too (TensorFlow's
+    behaviour; F.cross_entropy's for a Tensor target)."""
     if axis not in (-1, y_pred.ndim - 1):
         raise NotImplementedError("categorical_crossentropy: gradkit supports axis=-1 only")
-    y = _as_tensor(y_true)
-    if y.ndim == y_pred.ndim - 1 or (y.ndim == y_pred.ndim and y.shape[-1] == 1
-                                     and y_pred.shape[-1] > 1):
-        raise _class_count_error("CategoricalCrossentropy", y, y_pred, "one_hot")
-    y = _match(y, y_pred)
+    _check_one_hot(y_true, y_pred)
+    y = _match(y_true, y_pred)
     if from_logits:
         logits = y_pred
     else:
@@ -135,43 +198,24 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
                              "a probability distribution: the model outputs raw scores (logits). "
                              "Add activation='softmax' to the last layer, or use "
                              "CategoricalCrossentropy(from_logits=True)")
-        logits = ops.log(ops.clamp(y_pred, EPSILON, 1.0 - EPSILON))
-    if label_smoothing:
-        y = y * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[-1]
-    return -(y * ops.log_softmax(logits, dim=-1)).sum(-1)
+        logits = probs_to_logits(y_pred, EPSILON)
+    return F.cross_entropy(_classes_to_dim1(logits), _classes_to_dim1(y), reduction="none",
+                           label_smoothing=label_smoothing)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
                                     axis=-1):
-    """-ln p[y] for integer class ids y (shape (N,) or (N, 1); (N, T) for sequences)."""
+    """-ln p[y] for integer class ids y (shape (N,) or (N, 1); (N, T) for sequences):
+    ``F.cross_entropy``; probabilities clipped and renormalised as Keras does."""
     if axis not in (-1, y_pred.ndim - 1):
         raise NotImplementedError("sparse_categorical_crossentropy: gradkit supports axis=-1 only")
-    y = _as_tensor(y_true)
-    n = y_pred.shape[-1]
-    if y.ndim == y_pred.ndim and y.shape[-1] == n and n > 1:
-        raise _class_count_error("SparseCategoricalCrossentropy", y, y_pred, "sparse")
-    if y.ndim == y_pred.ndim and y.shape[-1] == 1:
-        y = y.squeeze(-1)
-    labels = y.data
-    if labels.dtype.kind == "f":
-        if not np.all(labels == np.floor(labels)):
-            raise ValueError("sparse_categorical_crossentropy: labels must be whole numbers "
-                             f"(class ids); got values such as "
-                             f"{labels[labels != np.floor(labels)][0]}")
-        labels = labels.astype(np.int64)
-    valid = labels if ignore_class is None else labels[labels != ignore_class]
-    if valid.size and (valid.min() < 0 or valid.max() >= n):
-        bad = valid[(valid < 0) | (valid >= n)][0]
-        raise ValueError(f"SparseCategoricalCrossentropy: label {int(bad)} is out of range for "
-                         f"the model's {n} output units (valid labels: 0 to {n - 1}). If the "
-                         f"classes are numbered 1..{n}, subtract 1; otherwise the last layer needs "
-                         "more units")
-    logits = y_pred if from_logits else ops.log(ops.clamp(y_pred, EPSILON, 1.0 - EPSILON))
+    labels = _class_ids(y_true, y_pred, ignore_class)
     if not from_logits and y_pred.data.size and y_pred.data.min() < 0:
         raise ValueError("sparse_categorical_crossentropy: y_pred has negative values, so it is "
                          "not a probability distribution: the model outputs raw scores "
                          "(logits). Add activation='softmax' to the last layer, or use "
                          "SparseCategoricalCrossentropy(from_logits=True)")
+    logits = y_pred if from_logits else probs_to_logits(y_pred, EPSILON)
     return F.cross_entropy(_classes_to_dim1(logits), labels, reduction="none",
                            ignore_index=-100 if ignore_class is None else ignore_class)
 
@@ -205,6 +249,11 @@ class Loss:
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred)")
+
+    def check_targets(self, y_true, y_pred):
+        """Raise ``ValueError`` (naming the fix) if ``y_true`` cannot be this loss's labels next
+        to outputs shaped like ``y_pred``; ``fit`` runs it on all of y before the first update.
+        The cross-entropies check their labels; other losses accept any values."""
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         if not isinstance(y_pred, Tensor):
@@ -290,6 +339,9 @@ class BinaryCrossentropy(LossFunctionWrapper):
                          from_logits=from_logits, label_smoothing=label_smoothing)
         self.from_logits = from_logits
 
+    def check_targets(self, y_true, y_pred):
+        _check_binary_labels(y_true)
+
 
 class CategoricalCrossentropy(LossFunctionWrapper):
     """One-hot labels (N, C) against C output units. Defaults: ``from_logits=False``,
@@ -301,6 +353,9 @@ class CategoricalCrossentropy(LossFunctionWrapper):
                          from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
         self.from_logits = from_logits
 
+    def check_targets(self, y_true, y_pred):
+        _check_one_hot(y_true, y_pred)
+
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
     """Integer labels (N,) in [0, C) against C output units. Defaults: ``from_logits=False``,
@@ -310,7 +365,10 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
                  name="sparse_categorical_crossentropy", dtype=None):
         super().__init__(sparse_categorical_crossentropy, name=name, reduction=reduction,
                          from_logits=from_logits, ignore_class=ignore_class)
-        self.from_logits = from_logits
+        self.from_logits, self.ignore_class = from_logits, ignore_class
+
+    def check_targets(self, y_true, y_pred):
+        _class_ids(y_true, y_pred, self.ignore_class)
 
 
 class KLDivergence(LossFunctionWrapper):
@@ -370,7 +428,6 @@ def serialize(loss):
         return loss
     if type(loss) in _CLASSES:
         return {"class_name": type(loss).__name__, "config": loss.get_config()}
-    from .saving import serialize_object
     return serialize_object(loss.fn if type(loss) is LossFunctionWrapper else loss)
 
 
@@ -379,5 +436,4 @@ def deserialize(config, custom_objects=None):
         return get(config)
     if isinstance(config, dict) and config.get("class_name") in _BY_NAME:
         return _BY_NAME[config["class_name"]].from_config(config.get("config", {}))
-    from .saving import deserialize_object
     return get(deserialize_object(config, custom_objects, "loss"))

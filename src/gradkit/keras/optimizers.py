@@ -32,7 +32,9 @@ import numpy as np
 from .. import optim
 from ..autograd import grad_mode
 from ..autograd.functional import grad as _autograd_grad
+from ..optim import lr_scheduler
 from ..tensor import Tensor
+from .registry import deserialize_object
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
            "Nadam", "Lion", "get", "serialize", "deserialize", "schedules"]
@@ -231,16 +233,16 @@ class Optimizer:
             _autograd_grad(loss, var_list, allow_unused=True)
         return self.apply_gradients(zip(grads, var_list))
 
-    def apply_stored_gradients(self, variables, grad_scale=None):
+    def apply_stored_gradients(self, variables, micro_batches=1):
         """One update from the gradients that ``loss.backward()`` left in ``variables``' ``.grad``
-        (what ``fit`` calls), then clear them. ``grad_scale`` multiplies the gradients first
-        (``gradkit.optim.Optimizer.step``'s): ``fit`` passes k/n for an epoch's last group of
-        n < k accumulated batches."""
+        (what ``fit`` calls), then clear them. ``micro_batches``: how many backward passes
+        summed their gradients there (gradient accumulation); the update uses their mean, through
+        ``gradkit.optim.Optimizer.step(grad_scale=1 / micro_batches)``, before clipping."""
         known = {id(x) for x in self._variables}
         if self._inner is None or any(id(v) not in known for v in variables):
             self.build(variables)
         self._sync_lr()
-        self._inner.step(grad_scale=grad_scale)
+        self._inner.step(grad_scale=1.0 / micro_batches)
         self._inner.zero_grad()
         self.iterations += 1
 
@@ -389,7 +391,8 @@ class _Wrapped(Optimizer):
 
 # === learning-rate schedules (optimizer.learning_rate = schedule) =============================
 class _Schedules:
-    """``keras.optimizers.schedules``: ``lr(step)`` functions of the optimizer's step count."""
+    """``keras.optimizers.schedules``: ``lr(step)`` functions of the optimizer's step count.
+    Each is Keras' arguments and config over a closed form of ``gradkit.optim.lr_scheduler``."""
 
     class LearningRateSchedule:
         def __call__(self, step):
@@ -411,9 +414,11 @@ class _Schedules:
             self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
 
         def __call__(self, step):
-            p = step / self.decay_steps
-            return self.initial_learning_rate * self.decay_rate ** (np.floor(p) if self.staircase
-                                                                    else p)
+            if self.staircase:  # StepLR's closed form
+                return lr_scheduler.step_decay(self.initial_learning_rate, step,
+                                               self.decay_steps, self.decay_rate)
+            return lr_scheduler.exponential_decay(self.initial_learning_rate,
+                                                  step / self.decay_steps, self.decay_rate)
 
     class PiecewiseConstantDecay(LearningRateSchedule):
         """values[i] while step ≤ boundaries[i] (values has one more entry)."""
@@ -424,10 +429,7 @@ class _Schedules:
             self.boundaries, self.values, self.name = list(boundaries), list(values), name
 
         def __call__(self, step):
-            for b, v in zip(self.boundaries, self.values):
-                if step <= b:
-                    return v
-            return self.values[-1]
+            return lr_scheduler.piecewise_constant(step, self.boundaries, self.values)
 
     class CosineDecay(LearningRateSchedule):
         """lr = initial · ((1 - alpha) · ½(1 + cos(π · p)) + alpha),
@@ -437,10 +439,10 @@ class _Schedules:
             self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
             self.alpha, self.name = alpha, name
 
-        def __call__(self, step):
-            p = min(step, self.decay_steps) / self.decay_steps
-            cos = 0.5 * (1 + np.cos(np.pi * p))
-            return self.initial_learning_rate * ((1 - self.alpha) * cos + self.alpha)
+        def __call__(self, step):  # CosineAnnealingLR's closed form, held after decay_steps
+            return lr_scheduler.cosine_annealing(self.initial_learning_rate,
+                                                 min(step, self.decay_steps), self.decay_steps,
+                                                 eta_min=self.alpha * self.initial_learning_rate)
 
     def deserialize(self, config):
         return getattr(self, config["class_name"]).from_config(config["config"])
@@ -494,6 +496,5 @@ def serialize(optimizer):
 def deserialize(config, custom_objects=None):
     cls = _BY_NAME.get(config["class_name"])
     if cls is None:
-        from .saving import deserialize_object
         return deserialize_object(config, custom_objects, "optimizer")
     return cls.from_config(config["config"])

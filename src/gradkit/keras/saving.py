@@ -29,10 +29,9 @@ from ..io import atomic_write_bytes
 from ..tensor import Tensor
 from .layers.base import build_on_zeros
 # the registry's names, also reached as keras.saving.* (as in Keras)
-from .registry import (builtin_class, custom_object_scope, deserialize_object,  # noqa: F401
-                       get_registered_name, get_registered_object, is_plain, jsonable,
-                       register_keras_serializable, registered_name, serialize_object,
-                       unknown_name)
+from .registry import (builtin_class, custom_object_scope, get_registered_name,  # noqa: F401
+                       get_registered_object, jsonable, register_keras_serializable,
+                       registered_name, unknown_name)
 
 __all__ = ["register_keras_serializable", "get_registered_object", "get_registered_name",
            "custom_object_scope", "save_model", "load_model", "save_weights", "load_weights",

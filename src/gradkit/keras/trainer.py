@@ -3,14 +3,15 @@
 ``fit`` on one screen (the code below follows it):
 
     check the data before any step: empty, different lengths, NaN/inf (whole arrays), then at
-        the first batch the labels against the model's outputs (range, one-hot vs integer)
+        the first batch the labels against the model's outputs (the loss's check_targets)
     for each epoch:
         reset the metrics;                          callbacks.on_epoch_begin
         for each batch (x, y, sample_weight):
             y_pred = model(x)                       the model in training mode
             loss = loss_fn(y, y_pred, w) + sum(model.losses)
-            (loss / k).backward()                   k = gradient_accumulation_steps (default 1)
-            every k-th batch: optimizer step        gradkit.optim step (clip, decay, rule)
+            loss.backward()                         gradients add up in .grad over k batches
+            every k-th batch: optimizer step        on their mean (gradkit.optim: ×1/k, clip,
+                                                    decay, rule); k = gradient_accumulation_steps
             update the running loss and metrics;    callbacks.on_train_batch_end
             stop here if a callback asked (TerminateOnNaN)
         evaluate on the validation data -> val_* values
@@ -28,10 +29,10 @@ import numpy as np
 
 from .. import metrics as metrics_module
 from ..autograd import grad_mode
-from ..data.checks import check_labels
 from ..tensor import Tensor
 from . import callbacks as callbacks_module
 from . import data_adapter, losses, optimizers
+from .registry import is_plain
 
 __all__ = ["Trainer"]
 
@@ -133,7 +134,6 @@ class Trainer:
                                   for m in self._metric_ids]}
         except Exception:  # something custom that cannot be written: the model still saves
             return None
-        from .saving import is_plain
         return config if is_plain(config) else None
 
     def _compile_from_config(self, config, custom_objects=None):
@@ -222,21 +222,19 @@ class Trainer:
                         data_adapter.check_arrays(xb, yb, wb, where)
                     cbs.on_train_batch_begin(step)
                     logs, variables = self._train_step(
-                        xb, yb, self._weights(yb, wb, class_weight), accumulate,
+                        xb, yb, self._weights(yb, wb, class_weight),
                         check=(train.y if train.is_arrays else yb) if first else None,
                         variables=variables)
                     pending += 1
                     if pending == accumulate:
-                        self.optimizer.apply_stored_gradients(variables)
+                        self.optimizer.apply_stored_gradients(variables, micro_batches=pending)
                         pending = 0
                     cbs.on_train_batch_end(step, logs)
                     if self.stop_training:
                         stopped_in_epoch = True
                         break
-                if pending and not stopped_in_epoch:  # the epoch's last, incomplete group:
-                    # its losses were divided by k, not n, so the step scales by k / n
-                    self.optimizer.apply_stored_gradients(variables,
-                                                          grad_scale=accumulate / pending)
+                if pending and not stopped_in_epoch:  # the epoch's last, shorter group
+                    self.optimizer.apply_stored_gradients(variables, micro_batches=pending)
                 epoch_logs = self._logs()
                 if val is not None and not stopped_in_epoch and _due(epoch, validation_freq):
                     val_logs = self._run_evaluation(val, cbs, "fit (validation)")
@@ -263,8 +261,9 @@ class Trainer:
                                   "fit (validation_data)")
 
     # ---- one training step
-    def _train_step(self, x, y, sample_weight, accumulate=1, check=None, variables=None):
-        """Forward, loss, backward (the update is the caller's); returns (logs, variables)."""
+    def _train_step(self, x, y, sample_weight, check=None, variables=None):
+        """Forward, loss, backward: the gradients add to ``.grad`` (the update is the
+        caller's); returns (logs, variables)."""
         y_pred = self(x)
         if check is not None:  # the first batch: labels vs outputs, before any update
             self._check_targets(check, y_pred, "fit")
@@ -273,7 +272,7 @@ class Trainer:
             if not variables:
                 self.optimizer.build(variables)  # raises: "got an empty list of variables"
         loss = self._compute_loss(y, y_pred, sample_weight)
-        (loss * (1.0 / accumulate) if accumulate != 1 else loss).backward()
+        loss.backward()
         self._track(loss, y, y_pred, sample_weight, _size(x))
         return self._logs(), variables
 
@@ -364,36 +363,17 @@ class Trainer:
         return ["loss"] + [m.name for m in self.metrics]
 
     def _check_targets(self, y, y_pred, where):
-        """Labels vs the model's outputs, on all of ``y`` (arrays) or the first batch: the label
-        range of a sparse loss, the classes of a categorical one, 0/1 for a binary one."""
+        """Labels vs the model's outputs, on all of ``y`` (arrays) or the first batch, before
+        any update: the loss's own check (``Loss.check_targets``: the label range of a sparse
+        loss, the classes of a categorical one, 0/1 for a binary one)."""
         fn = self._loss_fns
-        if not isinstance(fn, losses.LossFunctionWrapper) or not isinstance(y_pred, Tensor) \
+        if not isinstance(fn, losses.Loss) or not isinstance(y_pred, Tensor) \
                 or y is None or isinstance(y, (list, dict)):
             return
-        y = _numpy(y)
-        units = y_pred.shape[-1] if y_pred.ndim > 1 else 1
-        if isinstance(fn, losses.SparseCategoricalCrossentropy):
-            if y.ndim == y_pred.ndim and y.shape[-1] == units and units > 1:
-                return  # one-hot labels: the loss's own message explains it at the first call
-            try:
-                check_labels(y, units, name="y")
-            except (ValueError, TypeError) as e:
-                raise ValueError(f"{where}: the labels do not fit the model's {units} output "
-                                 f"units (the last layer). {e}") from None
-        elif isinstance(fn, losses.CategoricalCrossentropy):
-            if y.ndim == y_pred.ndim and y.shape[-1] not in (units, 1):
-                raise ValueError(f"{where}: the one-hot labels have {y.shape[-1]} columns "
-                                 f"(classes) but the model outputs {units} units; the last layer "
-                                 f"needs one unit per class: Dense({y.shape[-1]}, "
-                                 "activation='softmax')")
-        elif isinstance(fn, losses.BinaryCrossentropy) and y.size:
-            lo, hi = y.min(), y.max()
-            if lo < 0 or hi > 1:
-                raise ValueError(f"{where}: binary cross-entropy needs labels 0/1 (or "
-                                 f"probabilities in [0, 1]); the labels range from {lo:g} to {hi:g}. "
-                                 "For more than two classes use "
-                                 "loss='sparse_categorical_crossentropy' and a last layer "
-                                 "Dense(n_classes, activation='softmax')")
+        try:
+            fn.check_targets(_numpy(y), y_pred)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"{where}: {e}") from None
 
     # ==========================================================================================
     # evaluate, predict

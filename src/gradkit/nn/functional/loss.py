@@ -4,6 +4,8 @@ Regression:      mse_loss l1_loss huber_loss smooth_l1_loss
 Classification:  cross_entropy nll_loss binary_cross_entropy binary_cross_entropy_with_logits
 Distributions:   kl_div
 Embeddings:      cosine_embedding_loss
+Loss inputs:     clamp_probs probs_to_logits smooth_labels (probabilities as inputs, smoothed
+                 targets: Keras' from_logits=False and label_smoothing)
 """
 import numpy as np
 
@@ -178,13 +180,18 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     wshape = (1, C) + (1,) * (input.ndim - 2) if input.ndim > 1 else (C,)
     tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
     if tdata.dtype.kind == "f":  # class probabilities
-        _check_same_shape(input, Tensor._make(tdata), "cross_entropy")
+        if tdata.shape != input.shape:
+            ids = (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ()
+            raise ValueError(f"cross_entropy: target of dtype {tdata.dtype} and shape {tdata.shape} "
+                             f"must be either integer class ids of shape {ids} (convert it: "
+                             "y.long()) or class probabilities of the input's shape "
+                             f"{input.shape}")
         # a Tensor target stays in the graph: dℓ/dt = -log p, as PyTorch (e.g. a learned teacher)
         tp = target if isinstance(target, Tensor) else Tensor._make(tdata)
         if tp.dtype != input.dtype:
             tp = tp.to(input.dtype)
         if label_smoothing:
-            tp = tp * (1 - label_smoothing) + label_smoothing / C
+            tp = smooth_labels(tp, label_smoothing, C)
         prod = logp * (tp if w is None else tp * Tensor._make(w.reshape(wshape)))
         loss = -ops.sum(prod, dim)
         if reduction == "mean":
@@ -213,6 +220,12 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1]; "
                          "for raw scores (logits) use binary_cross_entropy_with_logits / "
                          "BCEWithLogitsLoss")
+    t = target.data
+    if t.size and (t.min() < 0 or t.max() > 1):
+        raise ValueError(f"binary_cross_entropy: target values must be between 0 and 1, got values "
+                         f"from {t.min()} to {t.max()}; targets are 0/1 labels or probabilities "
+                         "(map -1/+1 labels with (y + 1) / 2; for class ids 0..C-1 use "
+                         "cross_entropy)")
     logp = ops.clamp(ops.log(input), min=-100.0)
     log1mp = ops.clamp(ops.log(1 - input), min=-100.0)
     loss = -(target * logp + (1 - target) * log1mp)
@@ -263,3 +276,23 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     y = target.data if isinstance(target, Tensor) else np.asarray(target)
     loss = ops.where(y == 1, 1 - cos, ops.relu(cos - margin))
     return _reduce(loss, reduction, "cosine_embedding_loss")
+
+
+# === loss inputs: probabilities and smoothed targets ========================
+def clamp_probs(probs, eps=1e-7):
+    """Probabilities clamped into [eps, 1 - eps], so that ln p and ln(1 - p) stay finite (the
+    clipping Keras applies to a loss's probabilities; torch.distributions.utils.clamp_probs)."""
+    return ops.clamp(probs, eps, 1.0 - eps)
+
+
+def probs_to_logits(probs, eps=1e-7):
+    """ln(clamp_probs(p)): logits whose softmax is the clamped p renormalised to sum to 1, so a
+    cross-entropy on logits computes it from probabilities (Keras' ``from_logits=False``).
+    probs: (..., C), any float dtype."""
+    return ops.log(clamp_probs(probs, eps))
+
+
+def smooth_labels(target, label_smoothing, num_classes):
+    """(1 - ε) t + ε / C: targets mixed with the uniform distribution over C classes (ε =
+    ``label_smoothing``; C = 2 for a binary target, which moves 0/1 to ε/2 and 1 - ε/2)."""
+    return target * (1.0 - label_smoothing) + label_smoothing / num_classes

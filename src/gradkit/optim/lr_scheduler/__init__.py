@@ -17,20 +17,27 @@ on one optimizer compose (ChainedScheduler); each class's docstring gives the cl
         train_one_epoch(model, opt)
         sched.step()
 
+Each formula with a closed form is also a pure function of the step, ``lr = f(base_lr, t, ...)``
+(``step_decay``, ``exponential_decay``, ``piecewise_constant``, ``cosine_annealing``): the
+schedulers' closed forms and Keras' schedules (``keras.optimizers.schedules``) call them. The
+plateau rule without an optimizer is ``Plateau`` (what ReduceLROnPlateau and Keras' callback of
+that name run).
+
 Files: scheduler.py (the base class), decay.py (step, exponential, linear, lambda, ...),
 cyclic.py (cosine, warm restarts, one-cycle), plateau.py (ReduceLROnPlateau), combine.py
 (SequentialLR, ChainedScheduler), warmup.py (transformers' fine-tuning schedules:
 get_linear_schedule_with_warmup, get_cosine_schedule_with_warmup, each a LambdaLR).
 """
 from .combine import ChainedScheduler, SequentialLR
-from .cyclic import CosineAnnealingLR, CosineAnnealingWarmRestarts, OneCycleLR
+from .cyclic import CosineAnnealingLR, CosineAnnealingWarmRestarts, OneCycleLR, cosine_annealing
 from .decay import (ConstantLR, ExponentialLR, LambdaLR, LinearLR, MultiplicativeLR, MultiStepLR,
-                    PolynomialLR, StepLR)
-from .plateau import ReduceLROnPlateau
+                    PolynomialLR, StepLR, exponential_decay, piecewise_constant, step_decay)
+from .plateau import Plateau, ReduceLROnPlateau
 from .scheduler import LRScheduler, _LRScheduler  # noqa: F401  (_LRScheduler: the old name)
 from .warmup import get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
            "LinearLR", "ExponentialLR", "SequentialLR", "PolynomialLR", "CosineAnnealingLR",
            "ChainedScheduler", "ReduceLROnPlateau", "CosineAnnealingWarmRestarts", "OneCycleLR",
-           "get_linear_schedule_with_warmup", "get_cosine_schedule_with_warmup"]
+           "get_linear_schedule_with_warmup", "get_cosine_schedule_with_warmup",
+           "step_decay", "exponential_decay", "piecewise_constant", "cosine_annealing", "Plateau"]

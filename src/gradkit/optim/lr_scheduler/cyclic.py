@@ -1,13 +1,20 @@
 """Cosine and cyclic schedules: CosineAnnealingLR, CosineAnnealingWarmRestarts (SGDR),
-OneCycleLR."""
+OneCycleLR; and the closed form cosine_annealing (the lr as a pure function of the step)."""
 import math
 
 from .scheduler import LRScheduler, _check_optimizer, _lrs, _per_group
 
-__all__ = ["CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR"]
+__all__ = ["CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR", "cosine_annealing"]
 
 
 # ====================================================================== cosine schedules
+def cosine_annealing(base_lr, t, T_max, eta_min=0.0):
+    """η_min + (base_lr − η_min)(1 + cos(π t / T_max)) / 2: CosineAnnealingLR's closed form, a
+    period of CosineAnnealingWarmRestarts, and Keras' CosineDecay (t held at T_max after it,
+    η_min = alpha · base_lr)."""
+    return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * t / T_max)) / 2
+
+
 class CosineAnnealingLR(LRScheduler):
     r"""lr_t = η_min + (base_lr − η_min)(1 + cos(π t / T_max)) / 2: half a cosine from base_lr
     down to η_min over T_max epochs (and back up after, if you keep stepping).
@@ -26,7 +33,7 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return _lrs(self.optimizer)
         if self._step_count == 1 and t > 0:  # resumed with last_epoch > 0: closed form
-            return [lo + (b - lo) * (1 + math.cos(t * math.pi / T)) / 2 for b in self.base_lrs]
+            return self._get_closed_form_lr()
         if (t - 1 - T) % (2 * T) == 0:  # the bottom of the cosine: the ratio below is 0/0
             return [g["lr"] + (b - lo) * (1 - math.cos(math.pi / T)) / 2
                     for b, g in zip(self.base_lrs, self.optimizer.param_groups)]
@@ -34,8 +41,7 @@ class CosineAnnealingLR(LRScheduler):
                 * (g["lr"] - lo) + lo for g in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self):
-        lo = self.eta_min
-        return [lo + (b - lo) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+        return [cosine_annealing(b, self.last_epoch, self.T_max, self.eta_min)
                 for b in self.base_lrs]
 
 
@@ -64,9 +70,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        lo = self.eta_min
-        return [lo + (b - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
-                for b in self.base_lrs]
+        return [cosine_annealing(b, self.T_cur, self.T_i, self.eta_min) for b in self.base_lrs]
 
     def step(self, epoch=None):
         if epoch is None and self.last_epoch < 0:

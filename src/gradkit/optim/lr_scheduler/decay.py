@@ -1,12 +1,36 @@
 """Schedules that shrink (or ramp) the lr by rule: LambdaLR, MultiplicativeLR, StepLR,
-MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR."""
+MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR; and the closed forms
+step_decay, exponential_decay, piecewise_constant (the lr as a pure function of the step)."""
 from bisect import bisect_right
 from collections import Counter
 
 from .scheduler import LRScheduler, _lambda_state, _lambdas, _load_lambda_state, _lrs
 
 __all__ = ["LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
-           "ExponentialLR", "PolynomialLR"]
+           "ExponentialLR", "PolynomialLR", "step_decay", "exponential_decay", "piecewise_constant"]
+
+
+# ====================================================================== closed forms
+# The lr at step t as a pure function: what a scheduler's closed form (resuming, step(epoch))
+# computes and what keras.optimizers.schedules call, so each formula is written once.
+def step_decay(base_lr, t, step_size, gamma):
+    """base_lr · γ^⌊t / step_size⌋ (StepLR; Keras' ExponentialDecay with ``staircase=True``)."""
+    return base_lr * gamma ** (t // step_size)
+
+
+def exponential_decay(base_lr, t, gamma):
+    """base_lr · γᵗ, t possibly fractional (ExponentialLR; Keras' ExponentialDecay at
+    t = step / decay_steps)."""
+    return base_lr * gamma ** t
+
+
+def piecewise_constant(t, boundaries, values):
+    """values[i] for the first boundaries[i] ≥ t; values[-1] after the last boundary
+    (Keras' PiecewiseConstantDecay; ``values`` has one entry more than ``boundaries``)."""
+    for boundary, value in zip(boundaries, values):
+        if t <= boundary:
+            return value
+    return values[-1]
 
 
 # ====================================================================== LambdaLR / MultiplicativeLR
@@ -75,7 +99,7 @@ class StepLR(LRScheduler):
         return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self):
-        return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
+        return [step_decay(b, self.last_epoch, self.step_size, self.gamma) for b in self.base_lrs]
 
 
 class MultiStepLR(LRScheduler):
@@ -175,7 +199,7 @@ class ExponentialLR(LRScheduler):
         return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self):
-        return [b * self.gamma ** self.last_epoch for b in self.base_lrs]
+        return [exponential_decay(b, self.last_epoch, self.gamma) for b in self.base_lrs]
 
 
 class PolynomialLR(LRScheduler):
