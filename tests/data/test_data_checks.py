@@ -48,3 +48,14 @@ def test_check_same_length_names_both_counts():
     with pytest.raises(ValueError, match=r"x has 100, y has 99"):
         check_same_length(np.zeros((100, 3)), np.zeros(99), names=["x", "y"])
     assert check_same_length(np.zeros((5, 2)), [1, 2, 3, 4, 5]) == 5
+
+
+def test_checks_read_a_tensor_that_requires_grad_as_its_values():
+    import gradkit
+    x = gradkit.tensor([1.0, np.nan], requires_grad=True)
+    with pytest.raises(ValueError, match=r"check_finite\(x\): 1 non-finite value \(1 NaN, 0 inf\)"):
+        check_finite(x)
+    y = gradkit.tensor([0.0, 3.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"check_labels\(labels\): 1 label outside \[0, 3\); "
+                                         r"first at index 1, label 3.0"):
+        check_labels(y, 3)

@@ -73,3 +73,11 @@ def test_stratified_split_errors():
         train_test_split(np.arange(6), stratify=np.array([0, 1] * 3), shuffle=False)
     with pytest.raises(ValueError, match=r"arrays\[0\] has 5, arrays\[1\] has 4"):
         train_test_split(np.arange(5), np.arange(4))
+
+
+def test_train_test_split_reads_a_tensor_that_requires_grad_as_its_values():
+    import gradkit
+    x = gradkit.tensor(np.arange(8, dtype=np.float32).reshape(4, 2), requires_grad=True)
+    x_tr, x_te = train_test_split(x, test_size=0.25, shuffle=False)
+    np.testing.assert_array_equal(x_te, [[6.0, 7.0]])
+    assert isinstance(x_tr, np.ndarray) and x_tr.shape == (3, 2)

@@ -29,6 +29,7 @@ import warnings
 
 import numpy as np
 
+from .. import _internal
 from .dataset import Dataset, _check_index
 
 __all__ = ["ChatDataset", "ChatCollator", "pack_chat", "PackedChatDataset", "assistant_labels",
@@ -94,7 +95,7 @@ def _messages(record, where, who):
 
 def _ids(x):
     """Token ids as a 1-d array from a list, an array or a tensor (gradkit's or PyTorch's)."""
-    return np.asarray(x.numpy() if hasattr(x, "numpy") else x).reshape(-1)
+    return _internal.as_array(x).reshape(-1)
 
 
 def _int_at_least(value, low):

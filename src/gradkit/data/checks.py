@@ -10,14 +10,9 @@ reductions on the happy path, and on failure names the count and the first bad i
 """
 import numpy as np
 
+from .. import _internal
+
 __all__ = ["check_finite", "check_labels", "check_same_length"]
-
-
-def _as_array(x):
-    # gradkit Tensors (and torch tensors) expose .numpy(); everything else goes through asarray
-    if not isinstance(x, np.ndarray) and hasattr(x, "numpy"):
-        x = x.numpy()
-    return np.asarray(x)
 
 
 def _first_index(mask):
@@ -44,7 +39,7 @@ def check_finite(x, name="x"):
     Example: ``check_finite(np.array([1.0, np.nan]), "x")`` raises
     ``check_finite(x): 1 non-finite value (1 NaN, 0 inf) in 2 values, shape (2,); first at index (1,) ...``
     """
-    a = _as_array(x)
+    a = _internal.as_array(x)
     if a.dtype.kind not in "fc" or a.size == 0:
         return x
     lo, hi = a.min(), a.max()
@@ -72,7 +67,7 @@ def check_labels(y, num_classes, name="labels"):
     num_classes = int(num_classes)
     if num_classes < 1:
         raise ValueError(f"check_labels: num_classes must be >= 1; got {num_classes}")
-    a = _as_array(y)
+    a = _internal.as_array(y)
     if a.size == 0:
         return y
     if a.dtype.kind == "f":

@@ -9,6 +9,8 @@
 """
 import numpy as np
 
+from .. import _internal
+
 __all__ = ["default_collate"]
 
 
@@ -54,7 +56,7 @@ def default_collate(samples, _where=""):
             return type(first)(*fields) if hasattr(first, "_fields") else tuple(fields)  # namedtuples keep their type
         return fields
     if hasattr(first, "numpy"):
-        return _stack([np.asarray(s.numpy()) for s in samples], _where)
+        return _stack([_internal.as_array(s) for s in samples], _where)
     raise TypeError(
         f"default_collate: {_where}cannot batch samples of type {type(first).__name__}; return arrays, "
         f"numbers, str, or tuples/dicts of them from __getitem__, or pass a collate_fn"

@@ -18,6 +18,7 @@ import bisect
 
 import numpy as np
 
+from .. import _internal
 from .checks import check_same_length
 from .transforms import apply_transform
 
@@ -67,13 +68,9 @@ def batch_fetcher(dataset):
 
 
 def _as_array(a):
-    if isinstance(a, np.ndarray):
-        return a
-    if hasattr(a, "numpy"):  # gradkit / torch tensors
-        return np.asarray(a.numpy())
     if isinstance(a, (list, tuple)) and a and isinstance(a[0], str):
         return np.array(a, dtype=object)  # strings stay Python str, not fixed-width '<U'
-    return np.asarray(a)
+    return _internal.as_array(a)
 
 
 def _check_index(i, n, where):
@@ -89,8 +86,8 @@ class TensorDataset(Dataset):
 
     ``transform`` is applied to ``arrays[0]`` and ``target_transform`` to ``arrays[1]``, both on
     batches (see ``gradkit.data.transforms``): ``ds[i]`` runs them on a batch of one. Arrays can
-    be NumPy arrays, lists, or tensors (converted with ``.numpy()``); all must have the same
-    length. ``ds.tensors`` holds the arrays (PyTorch's name).
+    be NumPy arrays, lists, or tensors (their values, as ``.detach()`` reads them: no graph); all
+    must have the same length. ``ds.tensors`` holds the arrays (PyTorch's name).
     """
 
     def __init__(self, *arrays, transform=None, target_transform=None):

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from .. import _internal
 from .checks import check_same_length
 from .dataset import Subset
 from ._random import as_generator
@@ -83,8 +84,8 @@ def _allocate(counts, total):
 def _take(a, idx):
     if isinstance(a, np.ndarray):
         return a[idx]
-    if hasattr(a, "numpy") and not isinstance(a, (list, tuple)):
-        return np.asarray(a.numpy())[idx]
+    if hasattr(a, "numpy") and not isinstance(a, (list, tuple)):  # a tensor
+        return _internal.as_array(a)[idx]
     return [a[i] for i in idx.tolist()]
 
 

@@ -21,6 +21,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .. import _internal
 from ..tensor import Tensor
 
 _META_KEY = "gradkit"
@@ -29,13 +30,12 @@ _META_KEY = "gradkit"
 def _flatten(obj, prefix, tensors):
     """Replace every tensor in a nested structure by {"__tensor__": key}, collecting the arrays."""
     if isinstance(obj, (Tensor, np.ndarray)):
-        arr = obj.data if isinstance(obj, Tensor) else obj
         key = prefix or "tensor"
         if key in tensors:
             raise ValueError(f"save: two tensors would be stored under the same key {key!r}")
         # np.require, not np.ascontiguousarray, which turns a 0-d array (BatchNorm's
         # num_batches_tracked) into a 1-d one
-        tensors[key] = np.require(arr, requirements="C")
+        tensors[key] = np.require(_internal.as_array(obj), requirements="C")
         return {"__tensor__": key}
     if isinstance(obj, dict):
         items = []
@@ -60,7 +60,7 @@ def _flatten(obj, prefix, tensors):
 def _unflatten(node, tensors):
     if isinstance(node, dict):
         if "__tensor__" in node:
-            return Tensor._make(tensors[node["__tensor__"]])
+            return _internal.wrap(tensors[node["__tensor__"]])
         if "__dict__" in node:
             return OrderedDict((k, _unflatten(v, tensors)) for k, v in node["__dict__"])
         if "__list__" in node:
@@ -205,4 +205,4 @@ def load(path, map_location=None, weights_only=True):
     # a plain safetensors file (e.g. from safetensors.torch.save_file): tensors in file order
     order = sorted((k for k in header if k != "__metadata__"),
                    key=lambda k: header[k]["data_offsets"][0])
-    return OrderedDict((k, Tensor._make(tensors[k])) for k in order)
+    return OrderedDict((k, _internal.wrap(tensors[k])) for k in order)

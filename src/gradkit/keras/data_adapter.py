@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from .. import _internal
 from .. import data as gk_data
 from ..data.checks import check_finite, check_same_length
 from ..tensor import Tensor
@@ -33,12 +34,6 @@ def _is_array(a):
     return isinstance(a, (np.ndarray, Tensor)) or (
         isinstance(a, list) and len(a) > 0 and not isinstance(a[0], (np.ndarray, Tensor, tuple,
                                                                       list, dict)))
-
-
-def _as_array(a):
-    if isinstance(a, Tensor):
-        return a.data
-    return np.asarray(a)
 
 
 def is_array_data(x):
@@ -64,10 +59,10 @@ def _structure(x, leaves):
 
 def _leaves(x):
     if isinstance(x, dict):
-        return [_as_array(v) for v in x.values()]
+        return [_internal.as_array(v) for v in x.values()]
     if isinstance(x, (list, tuple)) and not _is_array(x):
-        return [_as_array(v) for v in x]
-    return [_as_array(x)]
+        return [_internal.as_array(v) for v in x]
+    return [_internal.as_array(x)]
 
 
 # === validation_split =========================================================================
@@ -99,7 +94,7 @@ def split_validation(x, y, sample_weight, validation_split):
 def class_weights_for(y, class_weight):
     """Per-sample weights from ``{class: weight}``: the class of a sample is its integer label,
     the argmax of a one-hot row, or a 0/1 label rounded (classes not in the dict weigh 1)."""
-    y = _as_array(y)
+    y = _internal.as_array(y)
     if y.ndim >= 2 and y.shape[-1] > 1:
         cls = y.argmax(axis=-1)
     else:
@@ -120,7 +115,8 @@ class ArrayData:
         self.x, self.y, self.sample_weight = x, y, sample_weight
         self.x_leaves = _leaves(x)
         self.y_leaves = _leaves(y) if y is not None else []
-        self.w = _as_array(sample_weight).astype(np.float32) if sample_weight is not None else None
+        self.w = (None if sample_weight is None
+                  else _internal.as_array(sample_weight).astype(np.float32))
         self.num_samples = len(self.x_leaves[0])
         if batch_size is None:
             batch_size = 32
@@ -241,7 +237,7 @@ def check_arrays(x, y, sample_weight, where):
         ([f"y[{i}]" for i in range(len(ys))] if len(ys) > 1 else ["y"] if ys else [])
     arrays = xs + ys
     if sample_weight is not None:
-        arrays.append(_as_array(sample_weight))
+        arrays.append(_internal.as_array(sample_weight))
         names.append("sample_weight")
     for a, name in zip(arrays, names):
         if a.ndim == 0:

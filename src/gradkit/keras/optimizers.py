@@ -29,7 +29,7 @@ import inspect
 
 import numpy as np
 
-from .. import optim
+from .. import _internal, optim
 from ..autograd import grad_mode
 from ..autograd.functional import grad as _autograd_grad
 from ..optim import lr_scheduler
@@ -208,11 +208,11 @@ class Optimizer:
         variables = [v for _, v in pairs]
         self.build(variables)
         for g, v in pairs:
-            g = g.data if isinstance(g, Tensor) else np.asarray(g)
+            g = _internal.as_array(g)
             if g.shape != v.shape:
                 raise ValueError(f"apply_gradients: a gradient of shape {g.shape} for a variable "
                                  f"of shape {tuple(v.shape)}")
-            v.grad = Tensor._make(np.array(g, dtype=v.dtype))
+            v.grad = _internal.wrap(np.array(g, dtype=v.dtype))
         self.apply_stored_gradients(variables)
         return self.iterations
 

@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from .. import _internal
 from ..autograd import grad_mode
 from ..autograd.functional import grad as _grad
 from ..tensor import Tensor
@@ -53,7 +54,7 @@ def _unflag(t):
     entry[1] -= 1
     if entry[1] == 0:
         del _flags[id(t)]
-        if t._node is None:
+        if t.is_leaf:
             t.requires_grad = False
 
 
@@ -206,7 +207,7 @@ class GradientTape:
 
     def _differentiable(self, t):
         """Can this tape give ``t`` a gradient? (see the module docstring)"""
-        if t._node is not None:
+        if not t.is_leaf:
             return True  # an intermediate result computed from watched tensors
         if id(t) in self._watched:
             return True
@@ -226,9 +227,9 @@ class GradientTape:
             gs = []
             for t, g in outs:
                 if g is None:
-                    g = Tensor._make(np.ones_like(t.data))
+                    g = _internal.wrap(np.ones_like(t.data))
                 elif not isinstance(g, Tensor):
-                    g = Tensor._make(np.asarray(g, dtype=t.data.dtype))
+                    g = _internal.wrap(np.asarray(g, dtype=t.data.dtype))
                 gs.append(g)
             got = _grad([t for t, _ in outs], [sources[i] for i in wanted], grad_outputs=gs,
                         retain_graph=retain_graph, create_graph=create_graph, allow_unused=True)
@@ -237,7 +238,7 @@ class GradientTape:
             return result
         finally:
             for t in relit:
-                if id(t) not in _flags and t._node is None:
+                if id(t) not in _flags and t.is_leaf:
                     t.requires_grad = False
 
     def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
@@ -271,11 +272,11 @@ class GradientTape:
         grads = self._vjp(targets, leaves, grad_outputs, create_graph,
                           retain_graph=self.persistent or create_graph or self._shared)
         if zero:
-            grads = [Tensor._make(np.zeros_like(s.data)) if g is None else g
+            grads = [_internal.wrap(np.zeros_like(s.data)) if g is None else g
                      for g, s in zip(grads, leaves)]
         if not self.persistent and not create_graph:
             for t in targets:  # the graph is spent: make them plain tensors, as TensorFlow's are
-                if t._node is not None:
+                if not t.is_leaf:
                     t.detach_()
         return _pack(sources, iter(grads))
 
@@ -305,8 +306,8 @@ class GradientTape:
             if all(g is None for g in col) and not zero:
                 out.append(None)
                 continue
-            col = [Tensor._make(np.zeros_like(s.data)) if g is None else g for g in col]
-            jac = stack(col, 0) if col else Tensor._make(np.zeros((0,) + s.shape, s.data.dtype))
+            col = [_internal.wrap(np.zeros_like(s.data)) if g is None else g for g in col]
+            jac = stack(col, 0) if col else _internal.wrap(np.zeros((0,) + s.shape, s.data.dtype))
             out.append(jac.reshape(tuple(target.shape) + tuple(s.shape)))
         return _pack(sources, iter(out))
 
@@ -333,9 +334,9 @@ class GradientTape:
             cols.append(g)
         if all(g is None for g in cols) and not zero:
             return None
-        cols = [Tensor._make(np.zeros_like(source.data)) if g is None else g for g in cols]
-        jac = stack(cols, 1) if cols else Tensor._make(np.zeros((b, 0) + source.shape[1:],
-                                                                source.data.dtype))
+        cols = [_internal.wrap(np.zeros_like(source.data)) if g is None else g for g in cols]
+        jac = stack(cols, 1) if cols else _internal.wrap(np.zeros((b, 0) + source.shape[1:],
+                                                                  source.data.dtype))
         return jac.reshape(tuple(target.shape) + tuple(source.shape[1:]))
 
     def __repr__(self):

@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from .. import _internal
 from .. import metrics as metrics_module
 from ..autograd import grad_mode
 from ..tensor import Tensor
@@ -68,10 +69,6 @@ def _size(x):
     while isinstance(first, (list, tuple, dict)):
         first = next(iter(first.values())) if isinstance(first, dict) else first[0]
     return int(first.shape[0]) if hasattr(first, "shape") and len(first.shape) else 1
-
-
-def _numpy(a):
-    return a.data if isinstance(a, Tensor) else np.asarray(a)
 
 
 class Trainer:
@@ -282,7 +279,7 @@ class Trainer:
         cw = data_adapter.class_weights_for(y, class_weight)
         if sample_weight is None:
             return cw
-        return _numpy(sample_weight).reshape(len(cw)) * cw
+        return _internal.as_array(sample_weight).reshape(len(cw)) * cw
 
     # ==========================================================================================
     # the loss, the metrics and the logs
@@ -316,7 +313,7 @@ class Trainer:
 
         def make(m, weighted):
             if isinstance(m, str) and m.lower() in ("accuracy", "acc"):
-                obj = metrics_module.resolve_accuracy(self._loss_fns, _numpy(y).shape,
+                obj = metrics_module.resolve_accuracy(self._loss_fns, _internal.as_array(y).shape,
                                                       y_pred.shape, name=m)
             else:
                 obj = metrics_module.get(m)
@@ -371,7 +368,7 @@ class Trainer:
                 or y is None or isinstance(y, (list, dict)):
             return
         try:
-            fn.check_targets(_numpy(y), y_pred)
+            fn.check_targets(_internal.as_array(y), y_pred)
         except (ValueError, TypeError) as e:
             raise type(e)(f"{where}: {e}") from None
 
@@ -513,7 +510,8 @@ def _flat(logs):
 def _concat(outputs):
     first = outputs[0]
     if isinstance(first, (list, tuple)):
-        return [np.concatenate([_numpy(o[i]) for o in outputs]) for i in range(len(first))]
+        return [np.concatenate([_internal.as_array(o[i]) for o in outputs])
+                for i in range(len(first))]
     if isinstance(first, dict):
-        return {k: np.concatenate([_numpy(o[k]) for o in outputs]) for k in first}
-    return np.concatenate([_numpy(o) for o in outputs])
+        return {k: np.concatenate([_internal.as_array(o[k]) for o in outputs]) for k in first}
+    return np.concatenate([_internal.as_array(o) for o in outputs])

@@ -19,21 +19,20 @@ Mind the argument order: Keras passes the truth first, torchmetrics the predicti
 """
 import numpy as np
 
+from .. import _internal
+from ..tensor import Tensor
+
 __all__ = ["Metric", "Mean", "MeanMetricWrapper"]
 
 
 # === input conversion and checks, shared by every metric ================================
 
 def to_numpy(x):
-    """gradkit Tensor, torch tensor, list or array -> ndarray, without copying when possible."""
-    if isinstance(x, np.ndarray):
-        return x
-    data = getattr(x, "data", None)
-    if isinstance(data, np.ndarray) and hasattr(x, "requires_grad"):  # a gradkit Tensor
-        return data  # its raw array: no graph, no refusal for tensors that require grad
-    if hasattr(x, "detach") and hasattr(x, "numpy"):  # a torch tensor
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
+    """gradkit Tensor, torch tensor, list or array -> ndarray, without copying when possible.
+    A tensor that requires grad is read as its values (no graph, no refusal), a torch one too."""
+    if hasattr(x, "detach") and hasattr(x, "numpy") and not isinstance(x, Tensor):  # torch
+        return x.detach().cpu().numpy()  # np.asarray would refuse one that requires grad
+    return _internal.as_array(x)
 
 
 def check_finite(a, who, what):

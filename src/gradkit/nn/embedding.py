@@ -1,8 +1,5 @@
 """Embedding: a lookup table of learned vectors, one row per token id."""
-import numpy as np
-
-from .. import ops
-from ..tensor import Tensor
+from .. import _internal, ops
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -44,7 +41,7 @@ class Embedding(Module):
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
                 raise ValueError(f"Embedding: _weight has shape {tuple(_weight.shape)}; expected "
                                  f"({num_embeddings}, {embedding_dim})")
-            data = _weight.data if isinstance(_weight, Tensor) else np.asarray(_weight)
+            data = _internal.as_array(_weight)
             self.weight = Parameter(data.copy(), requires_grad=not _freeze)
 
     def reset_parameters(self):

@@ -20,7 +20,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .. import backend
+from .. import _internal, backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
 
@@ -270,7 +270,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad = Tensor._make(np.zeros_like(p.data))
+                p.grad = _internal.wrap(np.zeros_like(p.data))
 
     def apply(self, fn):
         """Call ``fn(m)`` on every sub-module, then on self (e.g. a custom initialisation)."""
@@ -297,7 +297,7 @@ class Module:
                         if t is not None and t.data.dtype.kind == "f":
                             t.data = t.data.astype(dtype)
                             if t.grad is not None:
-                                t.grad = Tensor._make(t.grad.data.astype(dtype))
+                                t.grad = _internal.wrap(t.grad.data.astype(dtype))
         return self
 
     def float(self):
@@ -346,7 +346,7 @@ class Module:
         for k, v in state_dict.items():
             if k not in own:
                 continue
-            arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+            arr = _internal.as_array(v)
             if tuple(arr.shape) != own[k].shape:
                 problems.append(f"size mismatch for {k}: copying a param with shape "
                                 f"{tuple(arr.shape)} from checkpoint, the shape in current model "
@@ -364,10 +364,10 @@ class Module:
         with grad_mode.no_grad():
             for k, v in state_dict.items():
                 if k in own:
-                    arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+                    arr = _internal.as_array(v)
                     t = own[k]
                     np.copyto(t.data, arr.astype(t.data.dtype, copy=False))
-                    t._vc[0] += 1
+                    _internal.bump_version(t)
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing
@@ -404,18 +404,14 @@ def _name_failing_layer(module, e):
 
     The innermost module that sees the exception marks it; the outermost one (depth 1) knows
     every name in the model and rewrites the message once."""
-    if getattr(e, "_gk_layer", None) is None:
-        e._gk_layer = module
-    if _call_depth[0] != 1 or getattr(e, "_gk_named", False) or not e.args \
+    _internal.set_error_layer(e, module)
+    if _call_depth[0] != 1 or _internal.error_is_named(e) or not e.args \
             or not isinstance(e.args[0], str):
         return
-    e._gk_named = True
-    layer = e._gk_layer
+    layer = _internal.error_layer(e)
     name = next((n for n, m in module.named_modules() if m is layer), None)
-    if not name:  # the model itself failed: its own message says enough
-        return
-    where = f"in layer '{name}' ({type(layer).__name__})"
-    e.args = (f"{where}: {e.args[0]}",) + e.args[1:]
+    # with no name the model itself failed: its own message says enough
+    _internal.name_error(e, f"in layer '{name}' ({type(layer).__name__}): " if name else None)
 
 
 class _IncompatibleKeys(tuple):

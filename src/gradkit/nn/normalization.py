@@ -6,8 +6,7 @@ Each is a thin Module over ``nn.functional`` (where the formulas are); the param
 """
 import numpy as np
 
-from .. import ops
-from ..tensor import Tensor
+from .. import _internal, ops
 from . import functional as F
 from . import init
 from .functional.normalization import _normalized_shape
@@ -54,7 +53,7 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", ops.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", ops.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", Tensor._make(np.array(0, np.int64)))
+            self.register_buffer("num_batches_tracked", _internal.wrap(np.array(0, np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -67,7 +66,7 @@ class _BatchNorm(Module):
             self.running_var.data[...] = 1
             self.num_batches_tracked.data[...] = 0
             for b in (self.running_mean, self.running_var, self.num_batches_tracked):
-                b._vc[0] += 1
+                _internal.bump_version(b)
 
     def reset_parameters(self):
         self.reset_running_stats()
@@ -88,7 +87,7 @@ class _BatchNorm(Module):
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
-            self.num_batches_tracked._vc[0] += 1
+            _internal.bump_version(self.num_batches_tracked)
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked.data)
         # batch statistics in training, and in eval when there are no running statistics

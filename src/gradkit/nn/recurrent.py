@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .. import ops
+from .. import _internal, ops
 from ..tensor import Tensor
 from . import init
 from .functional.linear import linear
@@ -140,7 +140,7 @@ class RNNBase(Module):
         lstm = self.mode == "LSTM"
         if hx is None:
             shape = (2, N, self.hidden_size) if lstm else (N, self.hidden_size)
-            zeros = Tensor._make(np.zeros(shape, dtype))
+            zeros = _internal.wrap(np.zeros(shape, dtype))
             return [zeros] * (self.num_layers * D)
         if lstm:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
@@ -310,7 +310,7 @@ class RNNCellBase(Module):
         out = []
         for name, h in states:
             if h is None:
-                h = Tensor._make(np.zeros((N, self.hidden_size), x.dtype))
+                h = _internal.wrap(np.zeros((N, self.hidden_size), x.dtype))
             else:
                 expected = (N, self.hidden_size) if batched else (self.hidden_size,)
                 if h.shape != expected:

@@ -16,8 +16,7 @@ import copy
 
 import numpy as np
 
-from .. import backend
-from ..tensor import Tensor
+from .. import _internal, backend
 from . import functional as F
 from . import init
 from .attention import MultiheadAttention
@@ -34,7 +33,7 @@ def generate_square_subsequent_mask(sz, device=None, dtype=None):
     """(sz, sz) float mask: -inf above the diagonal, 0 elsewhere — position i may attend to
     positions j <= i. The same as ``nn.Transformer.generate_square_subsequent_mask``."""
     dtype = backend.to_dtype(dtype) or backend.get_default_dtype()
-    return Tensor._make(np.triu(np.full((sz, sz), -np.inf, dtype=dtype), k=1))
+    return _internal.wrap(np.triu(np.full((sz, sz), -np.inf, dtype=dtype), k=1))
 
 
 def _get_activation_fn(activation):

@@ -1,6 +1,7 @@
 """Gradient utilities: clipping, parameters as one flat vector, building without initialising."""
 import numpy as np
 
+from .. import _internal
 from ..tensor import Tensor
 from . import init
 
@@ -31,7 +32,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if coef < 1:
         for p in parameters:
             if p.grad is not None:
-                p.grad = Tensor._make(p.grad.data * p.grad.data.dtype.type(coef))
+                p.grad = _internal.wrap(p.grad.data * p.grad.data.dtype.type(coef))
     return Tensor(np.asarray(total, dtype=grads[0].dtype))
 
 
@@ -39,17 +40,17 @@ def clip_grad_value_(parameters, clip_value):
     """Clip every gradient element into [-clip_value, clip_value]."""
     for p in _params(parameters):
         if p.grad is not None:
-            p.grad = Tensor._make(np.clip(p.grad.data, -clip_value, clip_value))
+            p.grad = _internal.wrap(np.clip(p.grad.data, -clip_value, clip_value))
 
 
 def parameters_to_vector(parameters):
     """All parameters flattened into one 1-D tensor (a copy)."""
-    return Tensor._make(np.concatenate([p.data.reshape(-1) for p in _params(parameters)]))
+    return _internal.wrap(np.concatenate([p.data.reshape(-1) for p in _params(parameters)]))
 
 
 def vector_to_parameters(vec, parameters):
     """Copy consecutive slices of ``vec`` into the parameters (the inverse of the above)."""
-    data = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
+    data = _internal.as_array(vec)
     ps = _params(parameters)
     total = sum(p.data.size for p in ps)
     if data.ndim != 1 or data.size != total:
@@ -59,7 +60,7 @@ def vector_to_parameters(vec, parameters):
     for p in ps:
         n = p.data.size
         p.data[...] = data[i:i + n].reshape(p.shape)
-        p._vc[0] += 1
+        _internal.bump_version(p)
         i += n
 
 

@@ -1,7 +1,7 @@
 """Adadelta: steps whose units match the parameters', from running averages of g² and Δw²."""
 import numpy as np
 
-from ..tensor import Tensor
+from .. import _internal
 from .optimizer import Optimizer
 
 __all__ = ["Adadelta"]
@@ -34,8 +34,8 @@ class Adadelta(Optimizer):
 
     def _init_state(self, w, state, group):
         state["step"] = 0
-        state["square_avg"] = Tensor._make(np.zeros_like(w))
-        state["acc_delta"] = Tensor._make(np.zeros_like(w))
+        state["square_avg"] = _internal.wrap(np.zeros_like(w))
+        state["acc_delta"] = _internal.wrap(np.zeros_like(w))
 
     def _update(self, w, g, state, group, work):
         lr, rho, eps = group["lr"], group["rho"], group["eps"]

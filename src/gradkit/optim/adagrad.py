@@ -1,7 +1,7 @@
 """Adagrad: per-coordinate learning rates that shrink with the sum of squared gradients."""
 import numpy as np
 
-from ..tensor import Tensor
+from .. import _internal
 from .optimizer import Optimizer
 
 __all__ = ["Adagrad"]
@@ -34,7 +34,7 @@ class Adagrad(Optimizer):
 
     def _init_state(self, w, state, group):
         state["step"] = 0
-        state["sum"] = Tensor._make(np.full_like(w, group["initial_accumulator_value"]))
+        state["sum"] = _internal.wrap(np.full_like(w, group["initial_accumulator_value"]))
 
     def _update(self, w, g, state, group, work):
         (tmp,) = work

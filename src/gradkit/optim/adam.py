@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor
+from .. import _internal
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
@@ -47,10 +47,10 @@ class Adam(Optimizer):
 
     def _init_state(self, w, state, group):
         state["step"] = 0
-        state["exp_avg"] = Tensor._make(np.zeros_like(w))
-        state["exp_avg_sq"] = Tensor._make(np.zeros_like(w))
+        state["exp_avg"] = _internal.wrap(np.zeros_like(w))
+        state["exp_avg_sq"] = _internal.wrap(np.zeros_like(w))
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = Tensor._make(np.zeros_like(w))
+            state["max_exp_avg_sq"] = _internal.wrap(np.zeros_like(w))
 
     def _update(self, w, g, state, group, work):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]

@@ -1,7 +1,7 @@
 """Adamax: Adam with the infinity norm in place of the root mean square."""
 import numpy as np
 
-from ..tensor import Tensor
+from .. import _internal
 from .optimizer import Optimizer
 
 __all__ = ["Adamax"]
@@ -34,8 +34,8 @@ class Adamax(Optimizer):
 
     def _init_state(self, w, state, group):
         state["step"] = 0
-        state["exp_avg"] = Tensor._make(np.zeros_like(w))
-        state["exp_inf"] = Tensor._make(np.zeros_like(w))
+        state["exp_avg"] = _internal.wrap(np.zeros_like(w))
+        state["exp_inf"] = _internal.wrap(np.zeros_like(w))
 
     def _update(self, w, g, state, group, work):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]

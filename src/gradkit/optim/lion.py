@@ -1,7 +1,7 @@
 """Lion: the sign of an interpolated momentum, found by program search."""
 import numpy as np
 
-from ..tensor import Tensor
+from .. import _internal
 from .optimizer import Optimizer
 
 __all__ = ["Lion"]
@@ -35,7 +35,7 @@ class Lion(Optimizer):
         super().__init__(params, defaults, **options)
 
     def _init_state(self, w, state, group):
-        state["exp_avg"] = Tensor._make(np.zeros_like(w))
+        state["exp_avg"] = _internal.wrap(np.zeros_like(w))
 
     def _update(self, w, g, state, group, work):
         lr, (beta1, beta2) = group["lr"], group["betas"]

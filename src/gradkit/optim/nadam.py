@@ -1,7 +1,7 @@
 """NAdam: Adam with Nesterov momentum."""
 import numpy as np
 
-from ..tensor import Tensor
+from .. import _internal
 from .optimizer import Optimizer
 
 __all__ = ["NAdam"]
@@ -40,8 +40,8 @@ class NAdam(Optimizer):
     def _init_state(self, w, state, group):
         state["step"] = 0
         state["mu_product"] = 1.0
-        state["exp_avg"] = Tensor._make(np.zeros_like(w))
-        state["exp_avg_sq"] = Tensor._make(np.zeros_like(w))
+        state["exp_avg"] = _internal.wrap(np.zeros_like(w))
+        state["exp_avg_sq"] = _internal.wrap(np.zeros_like(w))
 
     def _update(self, w, g, state, group, work):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]

@@ -1,7 +1,7 @@
 """RMSprop: divide the step by a running root-mean-square of recent gradients."""
 import numpy as np
 
-from ..tensor import Tensor
+from .. import _internal
 from .optimizer import Optimizer
 
 __all__ = ["RMSprop"]
@@ -38,11 +38,11 @@ class RMSprop(Optimizer):
 
     def _init_state(self, w, state, group):
         state["step"] = 0
-        state["square_avg"] = Tensor._make(np.zeros_like(w))
+        state["square_avg"] = _internal.wrap(np.zeros_like(w))
         if group["momentum"] > 0:
-            state["momentum_buffer"] = Tensor._make(np.zeros_like(w))
+            state["momentum_buffer"] = _internal.wrap(np.zeros_like(w))
         if group["centered"]:
-            state["grad_avg"] = Tensor._make(np.zeros_like(w))
+            state["grad_avg"] = _internal.wrap(np.zeros_like(w))
 
     def _update(self, w, g, state, group, work):
         lr, alpha, eps, mu = group["lr"], group["alpha"], group["eps"], group["momentum"]

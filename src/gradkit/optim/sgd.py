@@ -1,7 +1,7 @@
 """SGD: stochastic gradient descent, with momentum, dampening, Nesterov momentum, weight decay."""
 import numpy as np
 
-from ..tensor import Tensor
+from .. import _internal
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -55,7 +55,7 @@ class SGD(Optimizer):
         if mu != 0:
             b = state.get("momentum_buffer")
             if b is None:
-                state["momentum_buffer"] = Tensor._make(g.copy())          # b = g
+                state["momentum_buffer"] = _internal.wrap(g.copy())        # b = g
                 b = state["momentum_buffer"].data
             else:
                 b = b.data

@@ -22,6 +22,7 @@ import itertools
 
 import numpy as np
 
+from .. import _internal
 from ..data import BufferShuffle, TensorDataset, default_collate, index_batches
 from ..ops.creation import from_numpy
 from ..tensor import Tensor
@@ -57,10 +58,8 @@ def map_structure(fn, struct):
 
 def _leaf_array(x):
     """One component as an array: tensors give their data, lists become one array (TF dtypes)."""
-    if isinstance(x, np.ndarray):
-        return x
-    if isinstance(x, Tensor):
-        return x.data
+    if isinstance(x, (np.ndarray, Tensor)):
+        return _internal.as_array(x)
     if isinstance(x, (list, tuple)) and x and isinstance(x[0], str) or isinstance(x, str):
         return np.array(x, dtype=object)
     return to_array(x, where="tf.data")
@@ -321,7 +320,7 @@ class Filter(Unary):
     def elements(self):
         for e in self.input.elements():
             keep = _call(self.predicate, e)
-            if bool(np.asarray(keep.data if isinstance(keep, Tensor) else keep)):
+            if bool(_internal.as_array(keep)):
                 yield e
 
 

@@ -12,7 +12,7 @@ and backward live in ``gradkit.ops``. TensorFlow defaults that differ from PyTor
 """
 import numpy as np
 
-from .. import backend, ops
+from .. import _internal, backend, ops
 from ..tensor import Tensor
 from ._names import unsupported
 from .tensors import convert_to_tensor
@@ -223,7 +223,7 @@ def where(condition, x=None, y=None, name=None):
     an int64 tensor of shape (count, rank), as TensorFlow returns them."""
     if x is None and y is None:
         cond = _t(condition).data
-        return Tensor._make(np.argwhere(cond).astype(np.int64))
+        return _internal.wrap(np.argwhere(cond).astype(np.int64))
     return ops.where(_t(condition), *_pair(x, y))
 
 
@@ -274,7 +274,7 @@ def gather(params, indices, axis=None, batch_dims=0, name=None):
     x = _t(params)
     idx = _t(indices).data
     axis = 0 if axis is None else int(axis) % x.ndim
-    out = ops.index_select(x, axis, Tensor._make(idx.reshape(-1).astype(np.int64)))
+    out = ops.index_select(x, axis, _internal.wrap(idx.reshape(-1).astype(np.int64)))
     return ops.reshape(out, x.shape[:axis] + idx.shape + x.shape[axis + 1:])
 
 
@@ -299,7 +299,7 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     out = np.where(hit, np.asarray(on, dtype), np.asarray(off, dtype)).astype(dtype)
     if axis is not None and axis != -1:
         out = np.moveaxis(out, -1, axis)
-    return Tensor._make(out)
+    return _internal.wrap(out)
 
 
 __getattr__ = unsupported(__name__, __all__)

@@ -7,7 +7,7 @@ two calls with ``seed=1`` differ, and rerunning the program repeats both.
 """
 import numpy as np
 
-from .. import backend
+from .. import _internal, backend
 from ..random import get_generator, manual_seed
 from ..tensor import Tensor
 from ._names import unsupported
@@ -43,7 +43,7 @@ def _shape(shape):
 def normal(shape, mean=0.0, stddev=1.0, dtype=backend.float32, seed=None, name=None):
     """Samples of N(mean, stddev²) with the given shape; float32 by default."""
     dtype = backend.to_dtype(dtype)
-    return Tensor._make(_generator(seed).normal(mean, stddev, _shape(shape)).astype(dtype))
+    return _internal.wrap(_generator(seed).normal(mean, stddev, _shape(shape)).astype(dtype))
 
 
 def uniform(shape, minval=0, maxval=None, dtype=backend.float32, seed=None, name=None):
@@ -54,9 +54,9 @@ def uniform(shape, minval=0, maxval=None, dtype=backend.float32, seed=None, name
         if maxval is None:
             raise ValueError("uniform: an integer dtype needs maxval (e.g. uniform(shape, 0, 10, "
                              "dtype=tf.int32))")
-        return Tensor._make(g.integers(minval, maxval, _shape(shape)).astype(dtype))
+        return _internal.wrap(g.integers(minval, maxval, _shape(shape)).astype(dtype))
     maxval = 1.0 if maxval is None else maxval
-    return Tensor._make(g.uniform(minval, maxval, _shape(shape)).astype(dtype))
+    return _internal.wrap(g.uniform(minval, maxval, _shape(shape)).astype(dtype))
 
 
 def shuffle(value, seed=None, name=None):
@@ -64,7 +64,7 @@ def shuffle(value, seed=None, name=None):
     from .tensors import to_array
 
     arr = to_array(value, where="shuffle")
-    return Tensor._make(arr[_generator(seed).permutation(len(arr))])
+    return _internal.wrap(arr[_generator(seed).permutation(len(arr))])
 
 
 __getattr__ = unsupported(__name__, __all__)

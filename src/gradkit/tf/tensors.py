@@ -12,7 +12,7 @@ optimizers and ``model.trainable_variables`` lists as any weight does.
 """
 import numpy as np
 
-from .. import backend
+from .. import _internal, backend
 from ..nn.module import Parameter
 from ..tensor import Tensor
 
@@ -25,11 +25,9 @@ float32, int32 = backend.float32, backend.int32
 def to_array(value, dtype=None, where="convert_to_tensor"):
     """``value`` as a NumPy array under TensorFlow's dtype rules (module docstring); may share memory."""
     dtype = backend.to_dtype(dtype)
-    if isinstance(value, Tensor):
-        arr = value.data
-    elif isinstance(value, (np.ndarray, np.generic)):
-        arr = np.asarray(value)
-    else:
+    if isinstance(value, (Tensor, np.ndarray, np.generic)):
+        arr = _internal.as_array(value)  # keeps its dtype
+    else:  # a Python value: TensorFlow's dtypes
         arr = np.asarray(value)
         if arr.dtype == np.float64:
             arr = arr.astype(np.float32)
@@ -59,7 +57,7 @@ def constant(value, dtype=None, shape=None, name=None):
         else:
             raise ValueError(f"constant: {arr.size} values cannot fill shape {shape}; give one "
                              f"value or exactly {int(np.prod(shape))}")
-    return Tensor._make(arr)
+    return _internal.wrap(arr)
 
 
 def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
@@ -75,7 +73,7 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
         return value
     if dtype is None and dtype_hint is not None and not isinstance(value, (np.ndarray, np.generic)):
         dtype = dtype_hint
-    return Tensor._make(to_array(value, dtype))
+    return _internal.wrap(to_array(value, dtype))
 
 
 def _shape(shape, where):
@@ -90,25 +88,25 @@ def _shape(shape, where):
 
 
 def zeros(shape, dtype=float32, name=None):
-    return Tensor._make(np.zeros(_shape(shape, "zeros"), backend.to_dtype(dtype)))
+    return _internal.wrap(np.zeros(_shape(shape, "zeros"), backend.to_dtype(dtype)))
 
 
 def ones(shape, dtype=float32, name=None):
-    return Tensor._make(np.ones(_shape(shape, "ones"), backend.to_dtype(dtype)))
+    return _internal.wrap(np.ones(_shape(shape, "ones"), backend.to_dtype(dtype)))
 
 
 def zeros_like(input, dtype=None, name=None):
     a = to_array(input)
-    return Tensor._make(np.zeros(a.shape, backend.to_dtype(dtype) or a.dtype))
+    return _internal.wrap(np.zeros(a.shape, backend.to_dtype(dtype) or a.dtype))
 
 
 def ones_like(input, dtype=None, name=None):
     a = to_array(input)
-    return Tensor._make(np.ones(a.shape, backend.to_dtype(dtype) or a.dtype))
+    return _internal.wrap(np.ones(a.shape, backend.to_dtype(dtype) or a.dtype))
 
 
 def fill(dims, value, name=None):
-    return Tensor._make(np.full(_shape(dims, "fill"), to_array(value, where="fill")))
+    return _internal.wrap(np.full(_shape(dims, "fill"), to_array(value, where="fill")))
 
 
 def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001  tf.range
@@ -117,13 +115,13 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001  
         start, limit = 0, start
     kind = np.result_type(*(to_array(v).dtype for v in (start, limit, delta)))
     dtype = backend.to_dtype(dtype) or kind
-    return Tensor._make(np.arange(to_array(start).item(), to_array(limit).item(),
-                                  to_array(delta).item()).astype(dtype))
+    return _internal.wrap(np.arange(to_array(start).item(), to_array(limit).item(),
+                                    to_array(delta).item()).astype(dtype))
 
 
 def shape(input, out_type=int32, name=None):
     """The shape as a 1-d int32 tensor (``tf.shape``); ``x.shape`` gives the Python tuple."""
-    return Tensor._make(np.asarray(to_array(input).shape, backend.to_dtype(out_type)))
+    return _internal.wrap(np.asarray(to_array(input).shape, backend.to_dtype(out_type)))
 
 
 # === Variable ================================================================================
@@ -184,19 +182,19 @@ class Variable(Parameter):
     def assign(self, value, use_locking=False, name=None, read_value=True):
         """Set the value (same shape); returns the variable."""
         np.copyto(self.data, self._write(value, "assign"))
-        self._vc[0] += 1  # a graph that saved the old value now refuses to backward through it
+        _internal.bump_version(self)  # a graph that saved the old value refuses to backward now
         return self if read_value else None
 
     def assign_add(self, delta, use_locking=False, name=None, read_value=True):
         """Add ``delta`` in place; returns the variable."""
         np.add(self.data, self._write(delta, "assign_add"), out=self.data)
-        self._vc[0] += 1
+        _internal.bump_version(self)
         return self if read_value else None
 
     def assign_sub(self, delta, use_locking=False, name=None, read_value=True):
         """Subtract ``delta`` in place; returns the variable."""
         np.subtract(self.data, self._write(delta, "assign_sub"), out=self.data)
-        self._vc[0] += 1
+        _internal.bump_version(self)
         return self if read_value else None
 
     def __repr__(self):

@@ -22,9 +22,9 @@ right)`` (asymmetric for padding='same' with an even kernel), ``dilation=(dh, dw
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ... import _internal
 from ...autograd import grad_mode
 from ...autograd.function import Function
-from ...tensor import Tensor
 from ...ops.reduction import sum as _sum
 from ...ops.shape import squeeze, unsqueeze
 
@@ -143,16 +143,16 @@ class Convolution(Function):
         g_cm = _channel_major(g, groups)
         gx = gw = gb = None
         if needs[0]:
-            gx = Tensor._make(_conv_transpose(g, w, None, geom["stride"], geom["pad"],
-                                              geom["dilation"], groups, x.shape[2:], g_cm))
+            gx = _internal.wrap(_conv_transpose(g, w, None, geom["stride"], geom["pad"],
+                                                geom["dilation"], groups, x.shape[2:], g_cm))
         if needs[1]:
             O, Cg, kh, kw = w.shape
             gw = np.matmul(g_cm, cols.reshape(groups, Cg * kh * kw, -1).transpose(0, 2, 1))
-            gw = Tensor._make(gw.reshape(w.shape))
+            gw = _internal.wrap(gw.reshape(w.shape))
         if len(needs) == 2:
             return gx, gw
         if needs[2]:
-            gb = Tensor._make(g.sum(axis=(0, 2, 3)))
+            gb = _internal.wrap(g.sum(axis=(0, 2, 3)))
         return gx, gw, gb
 
 

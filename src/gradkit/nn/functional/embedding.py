@@ -8,9 +8,9 @@ The two directions are each other's transposes, so each op's backward is the oth
 """
 import numpy as np
 
+from ... import _internal
 from ...autograd import grad_mode
 from ...autograd.function import Function
-from ...tensor import Tensor
 
 
 class Embedding(Function):
@@ -54,7 +54,7 @@ class EmbeddingScatter(Function):
         factor = _row_factors(indices.reshape(-1), grad.shape[0], padding_idx, False, grad.dtype)
         if factor is None:
             return rows
-        return rows * Tensor._make(factor.reshape(indices.shape + (1,)))
+        return rows * _internal.wrap(factor.reshape(indices.shape + (1,)))
 
 
 def _row_factors(idx, num_embeddings, padding_idx, scale_grad_by_freq, dtype):
@@ -80,7 +80,7 @@ def _renorm_(weight, idx, max_norm, norm_type):
     if big.any():
         scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
         weight.data[rows[big]] = w[big] * scale[:, None]
-        weight._vc[0] += 1
+        _internal.bump_version(weight)
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
@@ -95,7 +95,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     >>> F.embedding(gk.tensor([[0, 2]]), gk.randn(5, 3)).shape
     (1, 2, 3)
     """
-    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    idx = _internal.as_array(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor (int64 or int32), got "
                         f"{idx.dtype}; convert them with .long()")

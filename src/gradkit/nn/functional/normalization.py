@@ -28,10 +28,9 @@ import math
 
 import numpy as np
 
-from ... import ops
+from ... import _internal, ops
 from ...autograd import grad_mode
 from ...autograd.function import Function
-from ...tensor import Tensor
 
 _grad = grad_mode.state
 
@@ -140,14 +139,14 @@ def _normalize_backward_arrays(ctx, grad, x, weight, mu, r, needs, param_axes, x
         if center:
             dx -= _sum(gh, axes) / n
         dx *= r
-        grads.append(Tensor._make(dx.reshape(shape)))
+        grads.append(_internal.wrap(dx.reshape(shape)))
     else:
         grads.append(None)
     if has_weight:
-        grads.append(Tensor._make(_sum(g, param_axes, xhat).reshape(ctx.param_shape))
+        grads.append(_internal.wrap(_sum(g, param_axes, xhat).reshape(ctx.param_shape))
                      if needs[1] else None)
     if len(needs) > 1 + has_weight:
-        grads.append(Tensor._make(_sum(g, param_axes).reshape(ctx.param_shape))
+        grads.append(_internal.wrap(_sum(g, param_axes).reshape(ctx.param_shape))
                      if needs[-1] else None)
     return tuple(grads)
 
@@ -168,7 +167,7 @@ def _update_running_stats(running, mu, var, n):
         b = buf.data
         b *= 1 - momentum
         b += (momentum * value.reshape(-1)).astype(b.dtype, copy=False)
-        buf._vc[0] += 1
+        _internal.bump_version(buf)
 
 
 def _normalize(x, weight, bias, view, axes, pshape, eps, center, running=None):
@@ -344,11 +343,11 @@ class _InstanceRunning:
 
     def __init__(self, running_mean, running_var, n):
         self.targets, self.n = (running_mean, running_var), n
-        self.mean = Tensor._make(np.tile(running_mean.data, n))
-        self.var = Tensor._make(np.tile(running_var.data, n))
+        self.mean = _internal.wrap(np.tile(running_mean.data, n))
+        self.var = _internal.wrap(np.tile(running_var.data, n))
 
     def finish(self):
         for target, scratch in zip(self.targets, (self.mean, self.var)):
             if target is not None:
                 target.data[...] = scratch.data.reshape(self.n, -1).mean(0)
-                target._vc[0] += 1
+                _internal.bump_version(target)

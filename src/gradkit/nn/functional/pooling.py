@@ -15,12 +15,12 @@ import math
 
 import numpy as np
 
+from ... import _internal
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...ops.linalg import matmul
 from ...ops.reduction import mean as _mean
 from ...ops.shape import reshape, squeeze, unsqueeze
-from ...tensor import Tensor
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d"]
@@ -197,10 +197,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         overlap = any(s < d * (k - 1) + 1 for s, d, k in zip(st, dl, ks))
         y = MaxPool.apply(x, idx=flat, overlap=overlap, values=values)
     else:
-        y = Tensor._make(values)
+        y = _internal.wrap(values)
     if unbatched:
         y, local = squeeze(y, 0), (None if local is None else local[0])
-    return (y, Tensor._make(local)) if return_indices else y
+    return (y, _internal.wrap(local)) if return_indices else y
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -217,7 +217,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         y = squeeze(y, 0)
     if not return_indices:
         return y
-    idx = Tensor._make(idx.data[:, :, 0][0] if unbatched else idx.data[:, :, 0])
+    idx = _internal.wrap(idx.data[:, :, 0][0] if unbatched else idx.data[:, :, 0])
     return y, idx
 
 
@@ -334,7 +334,7 @@ def _pool_matrix(n, out, dtype):
     start, end = _adaptive_bounds(n, out)
     j = np.arange(n)
     inside = (j >= start[:, None]) & (j < end[:, None])
-    return Tensor._make((inside / (end - start)[:, None]).astype(dtype))
+    return _internal.wrap((inside / (end - start)[:, None]).astype(dtype))
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -388,7 +388,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     y = MaxPool.apply(x, idx=flat, overlap=True)
     if unbatched:
         y, local = squeeze(y, 0), local[0]
-    return (y, Tensor._make(local)) if return_indices else y
+    return (y, _internal.wrap(local)) if return_indices else y
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
@@ -399,4 +399,4 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     y, idx = squeeze(y, 2), idx.data[:, :, 0]
     if unbatched:
         y, idx = squeeze(y, 0), idx[0]
-    return (y, Tensor._make(idx)) if return_indices else y
+    return (y, _internal.wrap(idx)) if return_indices else y

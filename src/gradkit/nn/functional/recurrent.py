@@ -29,7 +29,7 @@ Tensors recomputed from the inputs, so that second derivatives are exact.
 """
 import numpy as np
 
-from ... import ops
+from ... import _internal, ops
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...tensor import Tensor
@@ -80,7 +80,7 @@ class _Tensors:
 
     @staticmethod
     def zeros_like(x):
-        return Tensor._make(np.zeros_like(x.data))
+        return _internal.wrap(np.zeros_like(x.data))
 
     @staticmethod
     def lstm_slopes(act, H):
@@ -97,7 +97,7 @@ def _backend(*tensors):
 
 
 def _wrap(x):
-    return x if x is None or isinstance(x, Tensor) else Tensor._make(x)
+    return x if x is None or isinstance(x, Tensor) else _internal.wrap(x)
 
 
 def _sigmoid(x, out=None):
@@ -149,7 +149,7 @@ class TimeSteps(Function):
         T, N, G = ctx.shape
         dtype = next(iter(parts.values())).dtype
         if _grad.enabled:
-            zero = Tensor._make(np.zeros((N, G), dtype))
+            zero = _internal.wrap(np.zeros((N, G), dtype))
             return ops.reshape(ops.stack([parts.get(t, zero) for t in range(T)]), ctx.in_shape)
         out = np.empty(ctx.shape, dtype)
         for t in range(T):
@@ -157,7 +157,7 @@ class TimeSteps(Function):
                 out[t] = parts[t].data
             else:
                 out[t] = 0
-        return Tensor._make(out.reshape(ctx.in_shape))
+        return _internal.wrap(out.reshape(ctx.in_shape))
 
 
 class StepSlice(Function):
@@ -268,7 +268,7 @@ class RNNStep(Function):
             da = g * (1 - y * y)
         else:  # relu: a constant 0/1 mask
             mask = (y.data if xp is _Tensors else y) > 0
-            da = g * (Tensor._make(mask.astype(g.dtype)) if xp is _Tensors else mask)
+            da = g * (_internal.wrap(mask.astype(g.dtype)) if xp is _Tensors else mask)
         n_xs, n_h, n_w = ctx.needs_input_grad
         return (_step_grad(da, t) if n_xs else None,
                 _wrap(da @ w_hh) if n_h else None,
@@ -377,9 +377,7 @@ def _shared(p):
     before backward is still detected)."""
     if p is None:
         return None
-    y = StepWeight.apply(p)
-    y._vc = p._vc
-    return y
+    return _internal.share_version(StepWeight.apply(p), p)
 
 
 def recurrence(mode, x, state, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False,
