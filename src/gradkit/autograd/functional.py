@@ -54,10 +54,10 @@ def jacobian_rows(vjp, output):
     return rows
 
 
-def stack_gradients(grads, like, lead_shape, axis=0, differentiable=False):
-    """The gradients ``grads`` (each shaped like ``like``, None for zeros) stacked along ``axis``
-    into one tensor, reshaped to ``lead_shape + like.shape[axis:]``-style by the caller. With
-    ``differentiable``, the result stays in the graph (each gradient written into its slot)."""
+def stack_gradients(grads, like, axis=0, differentiable=False):
+    """The gradients ``grads`` (each shaped like ``like``, None for zeros) stacked along a new
+    ``axis``. With ``differentiable``, the result stays in the graph (each gradient is written
+    into its slot by a recorded in-place op), so a Jacobian can itself be differentiated."""
     shape = like.shape[:axis] + (len(grads),) + like.shape[axis:]
     if not differentiable or not any(g is not None and g.requires_grad for g in grads):
         out = np.zeros(shape, like.data.dtype)
@@ -120,7 +120,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                 if strict and all(g is None for g in col) and col:
                     raise RuntimeError(f"jacobian: output {i} does not depend on input {j} "
                                        "(strict=True); pass strict=False to get zeros")
-                jac = stack_gradients(col, x, out.shape, differentiable=create_graph)
+                jac = stack_gradients(col, x, differentiable=create_graph)
                 jac = jac.reshape(tuple(out.shape) + tuple(x.shape))
                 per_input.append(jac if create_graph else jac.detach())
             result.append(tuple(per_input) if in_tuple else per_input[0])

@@ -30,6 +30,7 @@ import numpy as np
 from .. import _internal
 from ..autograd import grad_mode
 from ..autograd.functional import grad as _grad
+from ..autograd.functional import jacobian_rows, stack_gradients
 from ..tensor import Tensor
 
 __all__ = ["GradientTape"]
@@ -286,28 +287,20 @@ class GradientTape:
 
         One backward pass per element of ``target``.
         """
-        from ..ops import stack
-
         zero = _unconnected_zero(unconnected_gradients)
         self._claim("jacobian")
         sources = _as_list(sources)
         leaves = _flatten(sources)
         create_graph = self._others_recording()
-        n = target.data.size
-        rows = []  # rows[k][j]: d target.flat[k] / d leaves[j]
-        for k in range(n):
-            onehot = np.zeros(n, target.data.dtype)
-            onehot[k] = 1
-            rows.append(self._vjp([target], leaves, [onehot.reshape(target.shape)], create_graph,
-                                  retain_graph=True))
+        rows = jacobian_rows(lambda unit: self._vjp([target], leaves, [unit], create_graph,
+                                                    retain_graph=True), target)
         out = []
         for j, s in enumerate(leaves):
-            col = [r[j] for r in rows]
+            col = [r[j] for r in rows]      # d target.flat[k] / d leaves[j], k = 0, 1, ...
             if all(g is None for g in col) and not zero:
                 out.append(None)
                 continue
-            col = [_internal.wrap(np.zeros_like(s.data)) if g is None else g for g in col]
-            jac = stack(col, 0) if col else _internal.wrap(np.zeros((0,) + s.shape, s.data.dtype))
+            jac = stack_gradients(col, s, differentiable=create_graph)
             out.append(jac.reshape(tuple(target.shape) + tuple(s.shape)))
         return _pack(sources, iter(out))
 
@@ -315,8 +308,6 @@ class GradientTape:
                        parallel_iterations=None, experimental_use_pfor=True):
         """Per-example Jacobian: target (B, ...), source (B, ...) -> (B, target[1:], source[1:]),
         assuming example b of the target depends only on example b of the source."""
-        from ..ops import stack
-
         zero = _unconnected_zero(unconnected_gradients)
         self._claim("batch_jacobian")
         if target.ndim == 0 or source.ndim == 0 or target.shape[0] != source.shape[0]:
@@ -325,18 +316,16 @@ class GradientTape:
         create_graph = self._others_recording()
         b = target.shape[0]
         m = int(np.prod(target.shape[1:], dtype=np.int64))
-        cols = []
+        cols = []   # cols[k]: d target[b].flat[k] / d source[b], for every b at once
         for k in range(m):
-            onehot = np.zeros((b, m), target.data.dtype)
-            onehot[:, k] = 1
-            (g,) = self._vjp([target], [source], [onehot.reshape(target.shape)], create_graph,
+            unit = np.zeros((b, m), target.data.dtype)
+            unit[:, k] = 1
+            (g,) = self._vjp([target], [source], [unit.reshape(target.shape)], create_graph,
                              retain_graph=True)
             cols.append(g)
         if all(g is None for g in cols) and not zero:
             return None
-        cols = [_internal.wrap(np.zeros_like(source.data)) if g is None else g for g in cols]
-        jac = stack(cols, 1) if cols else _internal.wrap(np.zeros((b, 0) + source.shape[1:],
-                                                                  source.data.dtype))
+        jac = stack_gradients(cols, source, axis=1, differentiable=create_graph)
         return jac.reshape(tuple(target.shape) + tuple(source.shape[1:]))
 
     def __repr__(self):
