@@ -104,16 +104,6 @@ def train(model, plan, args, label):
     return losses, seconds
 
 
-def resident_bytes(model):
-    """Bytes the model's weights occupy: float parameters plus quantized blocks, each once."""
-    seen = {}
-    for m in model.modules():
-        w = getattr(m, "weight", None)
-        if isinstance(w, nn.quantized.BlockQuantized):
-            seen[id(w)] = w.nbytes
-    return sum(seen.values()) + sum(p.data.nbytes for p in model.parameters())
-
-
 def peak_rss_mb():
     import resource
 
@@ -260,7 +250,7 @@ def main():
         q = lora_model(path, args, keep_quantized=True)
         _reset(q, initial)
         q_losses, q_seconds = train(q, plan[:n], args, "qlora")
-        ratio_mem = resident_bytes(q.base_model.model) / resident_bytes(fmodel)
+        ratio_mem = nn.quantized.weight_bytes(q.base_model.model) / nn.quantized.weight_bytes(fmodel)
         diff = max(abs(a - b) for a, b in zip(losses[:n], q_losses))
         body += ["", f"**Over the quantized base** (keep_quantized=True: the file's Q4_1 blocks, "
                  "and its Q8_0 embedding tied to the head, kept as they are and dequantized a "

@@ -110,10 +110,12 @@ def test_lora_on_smollm2_kept_quantized(smollm2_file, tmp_path):
     """The real model: Q4_1 blocks (and a Q8_0 embedding tied to the head) kept as they are."""
     q = LlamaForCausalLM.from_pretrained(smollm2_file, keep_quantized=True)
     f = LlamaForCausalLM.from_pretrained(smollm2_file)
-    kept = {id(m.weight): m.weight.nbytes for m in q.modules()
-            if isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding))}
-    resident = sum(kept.values()) + sum(p.data.nbytes for p in q.parameters())
-    float32 = sum(p.data.nbytes for p in f.parameters())
+    resident, float32 = nn.quantized.weight_bytes(q), nn.quantized.weight_bytes(f)
+    assert float32 == sum(p.data.nbytes for p in f.parameters())
+    blocks = {id(m.weight): m.weight.nbytes for m in q.modules()
+              if isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding))}
+    assert resident == sum(blocks.values()) + sum(p.data.nbytes for p in q.parameters())
+    assert nn.quantized.weight_count(q) == nn.quantized.weight_count(f) == 134_515_008
     assert resident <= 0.35 * float32, resident / float32
     assert type(q.model.embed_tokens) is nn.QuantizedEmbedding and q.lm_head.weight is q.model.embed_tokens.weight
 

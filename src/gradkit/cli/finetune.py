@@ -45,6 +45,7 @@ import numpy as np
 from .common import (UsageError, fraction, non_negative_float, open_fraction, positive_float,
                      positive_int, write_json)
 from .llm import NO_DEFAULTS_NOTE, load_language_model
+from ..nn.quantized import weight_bytes, weight_count
 
 __all__ = ["add_commands", "cmd_finetune"]
 
@@ -294,12 +295,7 @@ def _parameter_line(model, how, name, n_train, n_eval, what):
     """Trainable and all parameters (quantized weights count as frozen ones), and the line."""
     params = [p for p in model.parameters() if p.requires_grad]
     trainable = sum(p.numel() for p in params)
-    quantized = {id(m.weight): m.weight.numel() for m in model.modules()
-                 if hasattr(m, "weight") and hasattr(m.weight, "qtype")}
-    total = sum(p.numel() for p in model.parameters()) + sum(quantized.values())
-    model.weight_bytes = sum(p.data.nbytes for p in model.parameters()) + sum(
-        m.weight.nbytes for m in {id(m.weight): m for m in model.modules()
-                                  if hasattr(m, "weight") and hasattr(m.weight, "qtype")}.values())
+    total = weight_count(model)
     line = (f"gradkit finetune: {name}, {how}: {trainable:,} of {total:,} parameters trainable "
             f"({100 * trainable / total:.4f}%); {n_train} training and {n_eval} held-out {what}")
     return params, trainable, total, line
@@ -428,7 +424,7 @@ def _write_run(args, model, targets, trainable, total_params, result, run, sampl
            "method": "full" if args.full else "qlora" if args.quantized else "lora",
            "settings": settings, "seed": args.seed, "versions": _versions(),
            "trainable_parameters": int(trainable), "all_parameters": int(total_params),
-           "weight_bytes": int(getattr(model, "weight_bytes", 0)),
+           "weight_bytes": int(weight_bytes(model)),
            **run, **{k: v for k, v in result.items() if k != "losses"},
            "losses": [round(v, 6) for v in result["losses"]], "wall_seconds": None}
     written = ["model.safetensors, config.json" if args.full else

@@ -28,7 +28,7 @@ from .module import Module
 from .utils import skip_init
 
 __all__ = ["BlockQuantized", "QuantizedLinear", "QuantizedEmbedding", "FORMATS",
-           "quantize_linears"]
+           "quantize_linears", "weight_bytes", "weight_count"]
 
 BLOCK = 32  # weights per block, in every format here
 FORMATS = {"Q8_0": 34, "Q4_0": 18, "Q4_1": 20}  # bytes per block
@@ -266,3 +266,23 @@ def quantize_linears(model, qtype="Q4_1", skip=("lm_head",)):
         if type(m) is Linear and m.in_features % BLOCK == 0 and not name.endswith(tuple(skip)):
             model.set_submodule(name, QuantizedLinear.from_linear(m, qtype))
     return model
+
+
+# === what a model's weights occupy
+def _quantized_weights(model):
+    """Each BlockQuantized weight of ``model`` once (a tied embedding and head share theirs)."""
+    return {id(w): w for w in (getattr(m, "weight", None) for m in model.modules())
+            if isinstance(w, BlockQuantized)}.values()
+
+
+def weight_count(model):
+    """How many weights ``model`` has: its parameters plus the quantized weights' elements."""
+    return (sum(p.numel() for p in model.parameters())
+            + sum(w.numel() for w in _quantized_weights(model)))
+
+
+def weight_bytes(model):
+    """Bytes ``model``'s weights occupy in memory: its parameters (float or not) plus each
+    quantized weight's blocks (scales included), each counted once."""
+    return (sum(p.data.nbytes for p in model.parameters())
+            + sum(w.nbytes for w in _quantized_weights(model)))
