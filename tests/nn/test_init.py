@@ -75,3 +75,72 @@ def test_init_is_reproducible_from_manual_seed():
     c = nn.Linear(10, 10).weight.data.copy()
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+# === where the draws come from: the global generator, or generator= ===========================
+# (function, its arguments, the draw it makes from a numpy Generator, for a (6, 4) tensor)
+_A = math.sqrt(6 / 10)
+DRAWS = [
+    ("uniform_", {"a": -0.3, "b": 0.7}, lambda g: g.uniform(-0.3, 0.7, (6, 4))),
+    ("normal_", {"mean": 1.0, "std": 0.2}, lambda g: g.normal(1.0, 0.2, (6, 4))),
+    ("xavier_uniform_", {"gain": 2.0}, lambda g: g.uniform(-2 * _A, 2 * _A, (6, 4))),
+    ("xavier_normal_", {}, lambda g: g.normal(0.0, math.sqrt(2 / 10), (6, 4))),
+    ("kaiming_uniform_", {"a": math.sqrt(5)},
+     lambda g: g.uniform(-1 / math.sqrt(4), 1 / math.sqrt(4), (6, 4))),
+    ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "relu"},
+     lambda g: g.normal(0.0, math.sqrt(2) / math.sqrt(6), (6, 4))),
+]
+
+
+@pytest.mark.parametrize("name,kw,draw", DRAWS)
+def test_without_generator_the_draws_come_from_the_global_generator(name, kw, draw):
+    gk.manual_seed(5)
+    t = getattr(init, name)(gk.empty(6, 4), **kw)
+    np.testing.assert_array_equal(t.data, draw(np.random.default_rng(5)).astype(np.float32))
+
+
+@pytest.mark.parametrize("name,kw,draw", DRAWS)
+def test_generator_gives_the_draws_of_a_fresh_generator_and_leaves_the_global_one(name, kw, draw):
+    gk.manual_seed(0)
+    state = gk.random.get_rng_state()
+    global_generator = gk.random.get_generator()
+    t = getattr(init, name)(gk.empty(6, 4), generator=np.random.default_rng(11), **kw)
+    np.testing.assert_array_equal(t.data, draw(np.random.default_rng(11)).astype(np.float32))
+    assert gk.random.get_rng_state() == state and gk.random.get_generator() is global_generator
+    # the same seed, the same values; and a generator continues where it stopped
+    g = np.random.default_rng(11)
+    a = getattr(init, name)(gk.empty(6, 4), generator=g, **kw).data.copy()
+    b = getattr(init, name)(gk.empty(6, 4), generator=g, **kw).data.copy()
+    np.testing.assert_array_equal(a, t.data)
+    assert not np.array_equal(a, b)
+
+
+def test_orthogonal_and_trunc_normal_take_a_generator():
+    o1 = init.orthogonal_(gk.empty(5, 3), generator=np.random.default_rng(2)).data
+    o2 = init.orthogonal_(gk.empty(5, 3), generator=np.random.default_rng(2)).data
+    gk.manual_seed(2)
+    o3 = init.orthogonal_(gk.empty(5, 3)).data
+    np.testing.assert_array_equal(o1, o2)
+    np.testing.assert_array_equal(o1, o3)
+    t1 = init.trunc_normal_(gk.empty(500), std=2.0, a=-1.0, b=1.0,
+                            generator=np.random.default_rng(4)).data
+    gk.manual_seed(4)
+    t2 = init.trunc_normal_(gk.empty(500), std=2.0, a=-1.0, b=1.0).data
+    np.testing.assert_array_equal(t1, t2)
+    assert t1.min() >= -1 and t1.max() <= 1
+
+
+def test_a_generator_that_is_not_a_numpy_generator_is_refused():
+    with pytest.raises(TypeError, match=r"uniform_: generator must be a numpy Generator "
+                                        r"\(np\.random\.default_rng\(seed\)\), got int"):
+        init.uniform_(gk.empty(3), generator=3)
+
+
+def test_skipped_leaves_the_tensor_and_draws_nothing():
+    gk.manual_seed(0)
+    state = gk.random.get_rng_state()
+    t = gk.zeros(4, 4)
+    with init.skipped():
+        init.kaiming_uniform_(t, a=math.sqrt(5))
+        init.normal_(t, generator=np.random.default_rng(0))
+    assert np.all(t.data == 0) and gk.random.get_rng_state() == state

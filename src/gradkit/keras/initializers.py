@@ -1,4 +1,4 @@
-"""Keras weight initialisers, drawn from gradkit's global generator through ``nn.init``.
+"""Keras weight initialisers, drawn through ``nn.init``.
 
 An initialiser is called with a shape in KERAS layout and returns an array of that shape:
 a Dense kernel is (in, units), a Conv2D kernel (kh, kw, in, out). The fans follow Keras::
@@ -18,15 +18,14 @@ and the variance-scaling rule gives every named initialiser (n = fan_in, fan_out
     lecun_normal   = (1, fan_in, trunc.)        lecun_uniform = (1, fan_in, uniform)
 
 Keras layers default to ``glorot_uniform`` kernels and ``zeros`` biases (PyTorch's layers use
-kaiming_uniform(a=√5) for both). A ``seed=`` makes an initialiser draw the same values at every
-call, without touching the global generator.
+kaiming_uniform(a=√5) for both). Without a seed an initialiser draws from gradkit's global
+generator (``keras.utils.set_random_seed``); a ``seed=`` makes it draw the same values at every
+call, from a generator of its own (``nn.init``'s ``generator=``), leaving the global one as it was.
 """
-import contextlib
 import math
 
 import numpy as np
 
-from .. import random as _random
 from ..nn import init as nn_init
 from ..tensor import Tensor
 from .registry import deserialize_object, serialize_object
@@ -51,36 +50,23 @@ def compute_fans(shape):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-@contextlib.contextmanager
-def _generator(seed):
-    """Draw from a generator seeded with ``seed`` (if given), then put the global one back."""
-    if seed is None:
-        yield
-        return
-    state = _random.get_rng_state()
-    _random.manual_seed(seed)
-    try:
-        yield
-    finally:
-        _random.set_rng_state(state)
-
-
 def _empty(shape, dtype):
     return Tensor(np.empty(tuple(shape), dtype=np.dtype(dtype or floatx())))
 
 
 class Initializer:
-    """Base class: ``init(shape, dtype=None) -> np.ndarray`` in Keras layout."""
+    """Base class: ``init(shape, dtype=None) -> np.ndarray`` in Keras layout. A subclass writes
+    ``_fill(t, generator)``: fill the Tensor ``t`` with nn.init, passing ``generator`` on (None,
+    the global generator, unless the initialiser has a seed)."""
 
     seed = None
 
     def __call__(self, shape, dtype=None):
         t = _empty(shape, dtype)
-        with _generator(self.seed):
-            self._fill(t)
+        self._fill(t, None if self.seed is None else np.random.default_rng(int(self.seed)))
         return t.data
 
-    def _fill(self, t):
+    def _fill(self, t, generator):
         raise NotImplementedError
 
     def get_config(self):
@@ -96,12 +82,12 @@ class Initializer:
 
 
 class Zeros(Initializer):
-    def _fill(self, t):
+    def _fill(self, t, generator):
         nn_init.zeros_(t)
 
 
 class Ones(Initializer):
-    def _fill(self, t):
+    def _fill(self, t, generator):
         nn_init.ones_(t)
 
 
@@ -109,7 +95,7 @@ class Constant(Initializer):
     def __init__(self, value=0.0):
         self.value = value
 
-    def _fill(self, t):
+    def _fill(self, t, generator):
         nn_init.constant_(t, self.value)
 
     def get_config(self):
@@ -122,8 +108,8 @@ class RandomNormal(Initializer):
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
-    def _fill(self, t):
-        nn_init.normal_(t, self.mean, self.stddev)
+    def _fill(self, t, generator):
+        nn_init.normal_(t, self.mean, self.stddev, generator)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -135,8 +121,8 @@ class RandomUniform(Initializer):
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
-    def _fill(self, t):
-        nn_init.uniform_(t, self.minval, self.maxval)
+    def _fill(self, t, generator):
+        nn_init.uniform_(t, self.minval, self.maxval, generator)
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
@@ -148,9 +134,9 @@ class TruncatedNormal(Initializer):
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
-    def _fill(self, t):
+    def _fill(self, t, generator):
         nn_init.trunc_normal_(t, self.mean, self.stddev, self.mean - 2 * self.stddev,
-                              self.mean + 2 * self.stddev)
+                              self.mean + 2 * self.stddev, generator)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -176,18 +162,18 @@ class VarianceScaling(Initializer):
                              f"'truncated_normal' or 'untruncated_normal', got {distribution!r}")
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
 
-    def _fill(self, t):
+    def _fill(self, t, generator):
         fan_in, fan_out = compute_fans(t.shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         v = self.scale / max(1.0, n)
         if self.distribution == "uniform":
             limit = math.sqrt(3.0 * v)
-            nn_init.uniform_(t, -limit, limit)
+            nn_init.uniform_(t, -limit, limit, generator)
         elif self.distribution == "untruncated_normal":
-            nn_init.normal_(t, 0.0, math.sqrt(v))
+            nn_init.normal_(t, 0.0, math.sqrt(v), generator)
         else:
             std = math.sqrt(v) / self._TRUNCATED_STD
-            nn_init.trunc_normal_(t, 0.0, std, -2 * std, 2 * std)
+            nn_init.trunc_normal_(t, 0.0, std, -2 * std, 2 * std, generator)
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
@@ -223,9 +209,9 @@ class Orthogonal(Initializer):
     def __init__(self, gain=1.0, seed=None):
         self.gain, self.seed = gain, seed
 
-    def _fill(self, t):
+    def _fill(self, t, generator):
         flat = Tensor(np.empty((int(np.prod(t.shape[:-1])), t.shape[-1]), t.dtype))
-        nn_init.orthogonal_(flat, self.gain)
+        nn_init.orthogonal_(flat, self.gain, generator)
         t.data[...] = flat.data.reshape(t.shape)
 
     def get_config(self):
@@ -236,7 +222,7 @@ class Identity(Initializer):
     def __init__(self, gain=1.0):
         self.gain = gain
 
-    def _fill(self, t):
+    def _fill(self, t, generator):
         nn_init.eye_(t)
         t.data *= self.gain
 

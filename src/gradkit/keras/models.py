@@ -24,6 +24,7 @@ model's by attribute name (``hidden.linear.weight``).
 """
 import numpy as np
 
+from .. import _internal
 from ..nn.containers import ModuleList
 from ..tensor import Tensor
 from . import saving
@@ -233,7 +234,7 @@ class Sequential(Model):
                        f"with the layer: expected input shape {(None,) + rest} (input_shape={rest}), "
                        f"received {tuple(x.shape)}. Change input_shape to {tuple(x.shape[1:])} or "
                        f"reshape the data to (-1, {', '.join(str(d) for d in rest)}).")
-        e._gk_named = True
+        _internal.name_error(e)
         raise e
 
     def call(self, inputs, training=None):
@@ -371,7 +372,7 @@ class Functional(Model):
                 e = ValueError(f"Input '{layer.name}' of model '{self.name}' is incompatible: "
                                f"expected shape {want}, received {tuple(x.shape)}. Change "
                                f"keras.Input(shape={tuple(x.shape[1:])}) or reshape the data.")
-                e._gk_named = True
+                _internal.name_error(e)
                 raise e
 
     def call(self, inputs, training=None):

@@ -1,7 +1,12 @@
-"""Weight initialisation, in place, from the global generator (``gk.manual_seed``).
+"""Weight initialisation, in place.
 
 The formulas are PyTorch's, so a layer's default initialisation has the same distribution:
 ``Linear`` and ``Conv`` draw weights from kaiming_uniform_(a=√5), i.e. U(-1/√fan_in, 1/√fan_in).
+
+The random ones draw from the global generator (``gk.manual_seed``), or, as PyTorch's, from
+``generator=`` when one is given: a NumPy ``Generator``, which is then the only one advanced::
+
+    init.xavier_uniform_(w, generator=np.random.default_rng(0))   # = the draws of that generator
 """
 import contextlib
 import functools
@@ -9,6 +14,7 @@ import math
 
 import numpy as np
 
+from .. import _internal
 from .. import random as _random
 
 _skip = [False]  # set while nn.utils.skip_init builds a module
@@ -38,8 +44,18 @@ def _skippable(init):
 
 def _fill(tensor, values):
     tensor.data[...] = values
-    tensor._vc[0] += 1
+    _internal.bump_version(tensor)
     return tensor
+
+
+def _rng(generator, fn):
+    """The generator ``fn`` draws from: ``generator`` if given, else the global one."""
+    if generator is None:
+        return _random.get_generator()
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"{fn}: generator must be a numpy Generator (np.random.default_rng(seed)), "
+                        f"got {type(generator).__name__}")
+    return generator
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -76,13 +92,13 @@ def _fan(tensor, mode):
 
 
 @_skippable
-def uniform_(tensor, a=0.0, b=1.0):
-    return _fill(tensor, _random.get_generator().uniform(a, b, tensor.shape))
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    return _fill(tensor, _rng(generator, "uniform_").uniform(a, b, tensor.shape))
 
 
 @_skippable
-def normal_(tensor, mean=0.0, std=1.0):
-    return _fill(tensor, _random.get_generator().normal(mean, std, tensor.shape))
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    return _fill(tensor, _rng(generator, "normal_").normal(mean, std, tensor.shape))
 
 
 @_skippable
@@ -108,43 +124,43 @@ def eye_(tensor):
 
 
 @_skippable
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(-a, a), a = gain √(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -a, a)
+    return uniform_(tensor, -a, a, generator)
 
 
 @_skippable
-def xavier_normal_(tensor, gain=1.0):
+def xavier_normal_(tensor, gain=1.0, generator=None):
     """N(0, std²), std = gain √(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 @_skippable
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """U(-b, b), b = gain √(3 / fan) (He et al., 2015)."""
     gain = calculate_gain(nonlinearity, a)
     bound = gain * math.sqrt(3.0 / _fan(tensor, mode))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 @_skippable
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, std²), std = gain / √fan."""
     gain = calculate_gain(nonlinearity, a)
-    return normal_(tensor, 0.0, gain / math.sqrt(_fan(tensor, mode)))
+    return normal_(tensor, 0.0, gain / math.sqrt(_fan(tensor, mode)), generator)
 
 
 @_skippable
-def orthogonal_(tensor, gain=1.0):
+def orthogonal_(tensor, gain=1.0, generator=None):
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one (Saxe et al., 2013)."""
     if tensor.ndim < 2:
         raise ValueError("orthogonal_: only tensors with 2 or more dimensions are supported")
     rows = tensor.shape[0]
     cols = tensor.data.size // rows
-    flat = _random.get_generator().standard_normal((rows, cols))
+    flat = _rng(generator, "orthogonal_").standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -155,9 +171,9 @@ def orthogonal_(tensor, gain=1.0):
 
 
 @_skippable
-def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """N(mean, std²) truncated to [a, b] (absolute bounds, as PyTorch), by rejection."""
-    g = _random.get_generator()
+    g = _rng(generator, "trunc_normal_")
     out = g.normal(mean, std, tensor.data.size)
     bad = (out < a) | (out > b)
     while bad.any():

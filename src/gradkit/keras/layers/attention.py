@@ -19,13 +19,12 @@ import numpy as np
 from ... import nn
 from ...nn.functional.attention import _attend, _causal_drop
 from ...tensor import Tensor
-from .. import initializers
-from .base import KerasWeight, Layer
+from .base import Adapter, KerasWeight
 
 __all__ = ["MultiHeadAttention"]
 
 
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(Adapter):
     """query: (N, T, E_q), value: (N, S, E_v), key: (N, S, E_k) (defaults to value) ->
     (N, T, E_q) (or ``output_shape``); with ``return_attention_scores=True`` also the
     attention weights (N, num_heads, T, S).
@@ -54,26 +53,46 @@ class MultiHeadAttention(Layer):
         self.value_dim = int(value_dim) if value_dim is not None else self.key_dim
         self.dropout, self.use_bias = float(dropout), use_bias
         self._out_dim = output_shape
-        self._init_names = (kernel_initializer, bias_initializer)
+        self._set_initializers(kernel_initializer=kernel_initializer,
+                               bias_initializer=bias_initializer)
 
-    # the projections need both query's and value's widths: created at the first call
-    def _build_projections(self, e_q, e_k, e_v):
+    # ---- the adapter: four nn.Linear projections; Keras' kernels are their weights reshaped
+    def build(self, input_shape):
+        """Nothing yet: the projections need key's and value's widths too (the first call)."""
+
+    def nn_modules(self, widths):
+        e_q, e_k, e_v = widths
         H, kd, vd = self.num_heads, self.key_dim, self.value_dim
         e_out = e_q if self._out_dim is None else int(np.prod(self._out_dim))
-        kinit, binit = (initializers.get(i) for i in self._init_names)
 
-        def linear(n_in, n_out, keras_shape):
-            m = nn.Linear(n_in, n_out, bias=self.use_bias, dtype=self._dtype)
-            m.weight.data[...] = np.asarray(kinit(keras_shape, dtype=self._dtype)).reshape(
-                n_in, n_out).T
-            if self.use_bias:
-                m.bias.data[...] = np.asarray(binit((n_out,), dtype=self._dtype))
-            return m
+        def linear(n_in, n_out):
+            return nn.Linear(n_in, n_out, bias=self.use_bias, dtype=self._dtype)
 
-        self.query_dense = linear(e_q, H * kd, (e_q, H, kd))
-        self.key_dense = linear(e_k, H * kd, (e_k, H, kd))
-        self.value_dense = linear(e_v, H * vd, (e_v, H, vd))
-        self.output_dense = linear(H * vd, e_out, (H, vd, e_out))
+        return {"query_dense": linear(e_q, H * kd), "key_dense": linear(e_k, H * kd),
+                "value_dense": linear(e_v, H * vd), "output_dense": linear(H * vd, e_out)}
+
+    def keras_weights(self):
+        H = self.num_heads
+        weights = []
+        for keras_name, m, d in (("query", self.query_dense, self.key_dim),
+                                 ("key", self.key_dense, self.key_dim),
+                                 ("value", self.value_dense, self.value_dim)):
+            # kernel (E, H, d) = weight (H·d, E) transposed and split by head; bias (H, d)
+            weights += [KerasWeight(f"{keras_name}/kernel", m.weight,
+                                    (lambda a, d=d: a.T.reshape(-1, H, d),
+                                     lambda a: a.reshape(a.shape[0], -1).T),
+                                    init=self.kernel_initializer),
+                        KerasWeight(f"{keras_name}/bias", m.bias,
+                                    (lambda a, d=d: a.reshape(H, d), lambda a: a.reshape(-1)),
+                                    init=self.bias_initializer)]
+        # output kernel (H, value_dim, E_out) = weight (E_out, H·value_dim) transposed and split
+        vd = self.value_dim
+        return weights + [
+            KerasWeight("attention_output/kernel", self.output_dense.weight,
+                        (lambda a: a.T.reshape(H, vd, -1), lambda a: a.reshape(H * vd, -1).T),
+                        init=self.kernel_initializer),
+            KerasWeight("attention_output/bias", self.output_dense.bias,
+                        init=self.bias_initializer)]
 
     def _heads(self, x, d):
         """(N, T, H·d) -> (N, H, T, d)"""
@@ -87,8 +106,8 @@ class MultiHeadAttention(Layer):
         if any(m is not None for m in (query_mask, value_mask, key_mask)):
             raise NotImplementedError("MultiHeadAttention: query_mask/value_mask/key_mask are "
                                       "not supported; pass attention_mask (N, T, S)")
-        if "query_dense" not in self._modules:
-            self._build_projections(query.shape[-1], key.shape[-1], value.shape[-1])
+        if not self._modules_built:
+            self.build_modules((query.shape[-1], key.shape[-1], value.shape[-1]))
         q = self._heads(self.query_dense(query), self.key_dim)
         k = self._heads(self.key_dense(key), self.key_dim)
         v = self._heads(self.value_dense(value), self.value_dim)
@@ -111,32 +130,9 @@ class MultiHeadAttention(Layer):
             out = out.reshape(N, T, *shape)
         return (out, scores) if return_attention_scores else out
 
-    _wraps_modules = True
-
-    def _own_weights(self):
-        if "query_dense" not in self._modules:
-            return []
-        H, kd, vd = self.num_heads, self.key_dim, self.value_dim
-        ws = []
-        for m, d in ((self.query_dense, kd), (self.key_dense, kd), (self.value_dense, vd)):
-            n_in = m.in_features
-            ws.append(KerasWeight(m.weight, lambda a, n=n_in, d=d: a.T.reshape(n, H, d),
-                                  lambda a, n=n_in: a.reshape(n, -1).T))
-            if self.use_bias:
-                ws.append(KerasWeight(m.bias, lambda a, d=d: a.reshape(H, d),
-                                      lambda a: a.reshape(-1)))
-        o = self.output_dense
-        ws.append(KerasWeight(o.weight, lambda a: a.T.reshape(H, vd, -1),
-                              lambda a: a.reshape(H * vd, -1).T))
-        if self.use_bias:
-            ws.append(KerasWeight(o.bias))
-        return ws
-
     def get_config(self):
         config = super().get_config()
         config.update(num_heads=self.num_heads, key_dim=self.key_dim, value_dim=self.value_dim,
                       dropout=self.dropout, use_bias=self.use_bias, output_shape=self._out_dim,
-                      **{k: v if isinstance(v, str) else initializers.serialize(v)
-                         for k, v in zip(("kernel_initializer", "bias_initializer"),
-                                         self._init_names)})
+                      **self._initializers_config())
         return config

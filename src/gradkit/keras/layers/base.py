@@ -11,134 +11,35 @@ A Keras layer is an ``nn.Module`` (its Parameters are found by ``parameters()``,
   moving statistics) unless called with ``training=True``, inside ``fit``, or after
   ``model.train()``. ``training=`` switches the whole layer for one call and switches it back.
 * **Symbolic calls.** Called on a ``KerasTensor`` (what ``keras.Input`` returns), a layer
-  records a ``Node`` (the functional API's graph) and returns KerasTensors with the output
-  shape, found by running the layer once on zeros.
+  records a ``Node`` (the functional API's graph, in ``symbolic.py``) and returns KerasTensors
+  with the output shape, found by running the layer once on zeros.
 
 Weights keep the wrapped ``nn`` module's layout (``Dense``'s is ``nn.Linear``'s (units, in));
 ``get_weights()``/``set_weights()`` speak Keras' layout ((in, units) for a Dense kernel).
+
+The layers that wrap an ``nn`` module (Dense, Conv2D, ...) are ``Adapter``s: each declares its
+module, its argument map, its weight map and its initializers, and ``Adapter`` builds, initialises
+and lists the weights for all of them (see ``Adapter``).
 """
 import functools
 import inspect
 
 import numpy as np
 
+from ... import _internal
 from ...autograd import grad_mode
+from ...nn import init as nn_init
 from ...nn.module import Module, Parameter
 from ...nn.containers import ModuleList
 from ...tensor import Tensor
 from .. import initializers
 from ..backend import floatx, snake_case, unique_name
 from ..registry import is_plain, register_builtin
+from .symbolic import (KerasTensor, Node, _is_symbolic, _shape_of, _symbolic_call, flatten,
+                       map_structure)
 
-__all__ = ["Layer", "KerasTensor", "KerasWeight", "Node", "map_structure", "flatten"]
-
-
-# === nested structures (a layer's input may be a tensor, a list of them, a dict) ============
-def flatten(structure):
-    """The leaves of nested lists/tuples/dicts, in order."""
-    if isinstance(structure, (list, tuple)):
-        return [leaf for s in structure for leaf in flatten(s)]
-    if isinstance(structure, dict):
-        return [leaf for k in structure for leaf in flatten(structure[k])]
-    return [structure]
-
-
-def map_structure(fn, structure):
-    if isinstance(structure, list):
-        return [map_structure(fn, s) for s in structure]
-    if isinstance(structure, tuple):
-        return tuple(map_structure(fn, s) for s in structure)
-    if isinstance(structure, dict):
-        return {k: map_structure(fn, v) for k, v in structure.items()}
-    return fn(structure)
-
-
-def _shape_of(t):
-    return (None,) + tuple(t.shape[1:]) if t.ndim else ()
-
-
-# === symbolic tensors: the functional API's graph ============================================
-class KerasTensor:
-    """A placeholder for a batch: its shape (``None`` for the batch size) and dtype, and the
-    layer call that produced it. ``keras.Input(shape=(784,))`` makes one."""
-
-    def __init__(self, shape, dtype="float32", history=None, name=None):
-        self.shape = tuple(shape)
-        self.dtype = str(np.dtype(dtype))
-        self._history = history  # (node, index in the node's outputs)
-        self.name = name
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    def __repr__(self):
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
-
-    def _no_ops(self, *args, **kwargs):
-        raise TypeError("gradkit.keras: arithmetic on symbolic KerasTensors is not supported; "
-                        "use layers: keras.layers.Add()([a, b]), Concatenate, Activation, "
-                        "Reshape, or write a Layer subclass")
-
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __matmul__ = _no_ops
-    __truediv__ = __neg__ = __getitem__ = _no_ops
-
-    def __array__(self, *args, **kwargs):
-        raise TypeError(f"{self!r} is symbolic (from keras.Input): it holds no values. Build a "
-                        "Model(inputs, outputs) and call it on data, or use model.predict(x)")
-
-
-class Node:
-    """One call of ``layer`` in a functional graph: the (symbolic) arguments and outputs."""
-
-    def __init__(self, layer, args, kwargs, outputs):
-        self.layer, self.args, self.kwargs, self.outputs = layer, args, kwargs, outputs
-
-    @property
-    def parent_tensors(self):
-        return [t for t in flatten((self.args, self.kwargs)) if isinstance(t, KerasTensor)]
-
-
-def _is_symbolic(args, kwargs):
-    return any(isinstance(t, KerasTensor) for t in flatten((list(args), kwargs)))
-
-
-def _symbolic_call(layer, args, kwargs):
-    """Record ``layer(*args, **kwargs)`` on KerasTensors; infer the output shapes by running the
-    layer on zeros twice (size 2 and 3 for every ``None`` dimension: dims that follow are None)."""
-    def concrete(n):
-        def make(t):
-            if not isinstance(t, KerasTensor):
-                return t
-            return Tensor(np.zeros(tuple(n if d is None else d for d in t.shape), t.dtype))
-        return map_structure(make, list(args)), map_structure(make, dict(kwargs))
-
-    with grad_mode.no_grad():
-        runs = []
-        for n in (2, 3):
-            a, k = concrete(n)
-            k["training"] = False
-            runs.append(layer(*a, **k))
-    node = Node(layer, tuple(args), dict(kwargs), None)
-    counter = iter(range(1 << 30))
-
-    def symbolic(pair):
-        t2, t3 = pair
-        shape = tuple(d2 if d2 == d3 else None for d2, d3 in zip(t2.shape, t3.shape))
-        return KerasTensor(shape, t2.dtype, (node, next(counter)), name=layer.name)
-
-    outputs = _zip_map(symbolic, runs[0], runs[1])
-    node.outputs = outputs
-    layer._inbound_nodes.append(node)
-    return outputs
-
-
-def _zip_map(fn, a, b):
-    if isinstance(a, (list, tuple)):
-        return type(a)(_zip_map(fn, x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return {k: _zip_map(fn, a[k], b[k]) for k in a}
-    return fn((a, b))
+__all__ = ["Layer", "Adapter", "KerasTensor", "KerasWeight", "Node", "map_structure", "flatten",
+           "permuted", "TRANSPOSED"]
 
 
 # === the Layer ================================================================================
@@ -301,10 +202,11 @@ class Layer(Module):
 
     def _own_weights(self):
         """The weights this layer owns, in Keras order, as ``KerasWeight``s (tensors + how to
-        read/write them in Keras' layout). Wrappers of ``nn`` modules override it."""
-        own = [p for p in self._parameters.values() if p is not None]
-        own += [b for n, b in self._buffers.items() if b is not None and n not in self._non_persistent]
-        return [KerasWeight(t) for t in own]
+        read/write them in Keras' layout). ``Adapter`` lists its declared ones instead."""
+        own = [(n, p) for n, p in self._parameters.items() if p is not None]
+        own += [(n, b) for n, b in self._buffers.items()
+                if b is not None and n not in self._non_persistent]
+        return [KerasWeight(n, t) for n, t in own]
 
     def _weight_entries(self, seen=None):
         seen = set() if seen is None else seen
@@ -319,10 +221,10 @@ class Layer(Module):
             if isinstance(child, Layer):
                 out += child._weight_entries(seen)
             else:  # a plain nn module inside a Keras layer: its state as it is
-                for t in child.state_dict(keep_vars=True).values():
+                for n, t in child.state_dict(keep_vars=True).items():
                     if id(t) not in seen and t.dtype.kind == "f":
                         seen.add(id(t))
-                        out.append(KerasWeight(t))
+                        out.append(KerasWeight(n, t))
         return out
 
     @property
@@ -375,8 +277,7 @@ class Layer(Module):
         with grad_mode.no_grad():
             for w, a in zip(entries, arrays):
                 w.set(a)
-                for t in w.tensors:
-                    t._vc[0] += 1
+                _internal.bump_version(*w.tensors)
 
     def count_params(self):
         if not self.built:
@@ -401,7 +302,8 @@ class Layer(Module):
                 p.requires_grad_(False)
 
     def _check_inputs(self, inputs):
-        """Checks before the call (shapes against the built weights). Raise ``_input_error``."""
+        """Checks before the call that the wrapped code cannot make (Keras' rank rules: no
+        unbatched inputs). Raise ``_input_error``."""
 
     def _input_error(self, expected, received, shape, what="features (the last axis)"):
         """The message for an input that does not fit the built layer, with the fix."""
@@ -418,7 +320,7 @@ class Layer(Module):
             msg += (f"The layer was built for {expected} by its first input; every later input "
                     "must have the same size (build a new model for data of another shape).")
         e = ValueError(msg)
-        e._gk_named = True
+        _internal.name_error(e)   # the message names the layer: no outer layer prefixes it
         return e
 
     # ------------------------------------------------------------------ calling
@@ -477,10 +379,8 @@ class Layer(Module):
             return Module.__call__(self, *args, **kwargs)
         except (ValueError, TypeError, IndexError, RuntimeError) as e:
             # name the innermost Keras layer, by its Keras name, once
-            if not getattr(e, "_gk_named", False) and e.args and isinstance(e.args[0], str):
-                e.args = (f"in layer '{self.name}' ({type(self).__name__}): {e.args[0]}",) \
-                    + e.args[1:]
-                e._gk_named = True
+            if not _internal.error_is_named(e) and e.args and isinstance(e.args[0], str):
+                _internal.name_error(e, f"in layer '{self.name}' ({type(self).__name__}): ")
             raise
 
     # ------------------------------------------------------------------ config (saving)
@@ -548,24 +448,152 @@ def build_on_zeros(layer, shape):
         layer(dummy, training=False)
 
 
+# === Keras weights: what get_weights() / set_weights() read and write ========================
+def permuted(*axes):
+    """The layout of a Keras weight stored with its axes in another order:
+    ``keras = stored.transpose(axes)``, and back through the inverse permutation."""
+    inverse = tuple(int(i) for i in np.argsort(axes))
+    return (lambda a: a.transpose(axes)), (lambda a: a.transpose(inverse))
+
+
+TRANSPOSED = permuted(1, 0)   # nn.Linear's weight (out, in) is Keras' kernel (in, out)
+
+
 class KerasWeight:
-    """One Keras weight: the gradkit tensors that hold it, and how to read and write it in
-    Keras' layout. ``KerasWeight(t)`` is a tensor as it is; ``KerasWeight(t, to_keras,
-    from_keras)`` maps the layout (e.g. a transpose); ``KerasWeight(tensors, get=, set=)``
-    covers a Keras weight stored in several tensors (a GRU's two biases)."""
+    """One Keras weight: its Keras name, the gradkit tensor(s) that hold it and its layout, a pair
+    ``(to_keras, from_keras)`` of array functions (None: stored as Keras shows it). A weight held
+    in several tensors (a GRU's two biases) has ``to_keras(*arrays) -> array`` and
+    ``from_keras(array) -> one array per tensor``. In an ``Adapter`` a weight also names its
+    Keras initializer (``init(keras_shape, dtype=...)``); ``fixed=True`` marks a tensor Keras does
+    not have, kept at its initial value and never trained (BatchNormalization's gamma with
+    ``scale=False``)::
 
-    __slots__ = ("tensors", "get", "set")
+        KerasWeight("kernel", linear.weight, TRANSPOSED, init=self.kernel_initializer)
+    """
 
-    def __init__(self, tensors, to_keras=None, from_keras=None, get=None, set=None):
-        self.tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
-        t = self.tensors[0]
-        to_keras = to_keras or (lambda a: a)
-        from_keras = from_keras or (lambda a: a)
-        self.get = get or (lambda: to_keras(t.data))
-        self.set = set or (lambda a: np.copyto(t.data, from_keras(a).astype(t.dtype, copy=False)))
+    __slots__ = ("name", "tensors", "to_keras", "from_keras", "init", "fixed")
+
+    def __init__(self, name, tensors, layout=None, init=None, fixed=False):
+        self.name, self.init, self.fixed = name, init, fixed
+        self.tensors = [tensors] if tensors is None or isinstance(tensors, Tensor) \
+            else list(tensors)
+        self.to_keras, self.from_keras = layout or (None, None)
+
+    def get(self):
+        """The values in Keras' layout (a view where the layout allows)."""
+        arrays = [t.data for t in self.tensors]
+        return self.to_keras(*arrays) if self.to_keras else arrays[0]
+
+    def set(self, a):
+        """Write ``a`` (Keras' layout) into the tensors, in place."""
+        parts = self.from_keras(a) if self.from_keras else a
+        for t, part in zip(self.tensors, [parts] if len(self.tensors) == 1 else parts):
+            np.copyto(t.data, np.asarray(part).astype(t.dtype, copy=False))
+
+    @property
+    def shape(self):
+        """The shape in Keras' layout."""
+        return self.get().shape
 
 
-def transposed(t):
-    """A 2-D weight stored (out, in) as nn.Linear does, read as Keras' (in, out) kernel."""
-    return KerasWeight(t, lambda a: a.T, lambda a: a.T)
+# === adapters: the Keras layers that are an nn module ==========================================
+class Adapter(Layer):
+    """A Keras layer that is an ``nn`` module with Keras' arguments, weight names, layouts and
+    initializers. A subclass writes ``__init__`` (Keras' arguments) and ``call``, and declares:
 
+        nn_modules(input_shape)  {attribute: nn module}: the argument map, Keras' arguments as the
+                                 nn constructor's (the attribute is the state_dict prefix)
+        keras_weights()          [KerasWeight(Keras name, nn tensor, layout, init=...)]: the
+                                 weight map and the initializer map, in Keras' order, which is the
+                                 order of get_weights() and of the draws (a None tensor: no weight)
+        input_error(x)           Keras' message for an input the module refused, or None
+
+    ``build`` makes the modules once with ``nn.init`` skipped (PyTorch's initialisation would be
+    drawn only to be overwritten), then draws every weight from its Keras initializer: the Keras
+    draws are the only ones. Checking the inputs is the module's job (nn.functional's): when it
+    refuses one, ``input_error`` says in Keras' terms what the layer was built for, and otherwise
+    the layer adds its name to the module's message. For example ``Dense``::
+
+        def nn_modules(self, input_shape):
+            return {"linear": nn.Linear(input_shape[-1], self.units, bias=self.use_bias,
+                                        dtype=self._dtype)}
+
+        def keras_weights(self):
+            return [KerasWeight("kernel", self.linear.weight, TRANSPOSED,
+                                init=self.kernel_initializer),
+                    KerasWeight("bias", self.linear.bias, init=self.bias_initializer)]
+    """
+
+    _wraps_modules = True
+    _modules_built = False   # set by build_modules
+
+    def nn_modules(self, input_shape):
+        raise NotImplementedError(f"{type(self).__name__} must define nn_modules(input_shape)")
+
+    def keras_weights(self):
+        raise NotImplementedError(f"{type(self).__name__} must define keras_weights()")
+
+    def input_error(self, x):
+        """The error (``_input_error(...)``) for an input ``x`` that the built layer cannot take,
+        or None. Asked only after the call failed."""
+        return None
+
+    def _set_initializers(self, **identifiers):
+        """``kernel_initializer='glorot_uniform', ...``: each becomes an attribute holding the
+        initializer (``self.kernel_initializer``); get_config writes them as they were given."""
+        self._initializer_ids = identifiers
+        for name, identifier in identifiers.items():
+            setattr(self, name, initializers.get(identifier))
+
+    def _initializers_config(self):
+        return {name: i if isinstance(i, str) else initializers.serialize(i)
+                for name, i in self._initializer_ids.items()}
+
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape):
+        self.build_modules(input_shape)
+
+    def build_modules(self, input_shape):
+        """Make the nn modules, then give every weight its Keras initial value, in Keras' order."""
+        with nn_init.skipped():
+            modules = self.nn_modules(input_shape)
+        for name, module in modules.items():
+            setattr(self, name, module)
+        self._modules_built = True
+        weights = self._declared_weights()
+        for w in weights:
+            w.set(np.asarray(w.init(w.shape, dtype=w.tensors[0].dtype)))
+            if w.fixed or not self._trainable:
+                for t in w.tensors:
+                    t.requires_grad_(False)
+        declared = {id(t) for w in weights for t in w.tensors}
+        for name, module in modules.items():
+            for p_name, p in module.named_parameters():
+                if id(p) not in declared:   # it would keep np.empty's memory
+                    raise RuntimeError(f"{type(self).__name__}.keras_weights() does not declare "
+                                       f"{name}.{p_name}, so nothing initialises it")
+
+    def _declared_weights(self):
+        return [w for w in self.keras_weights() if w.tensors[0] is not None]
+
+    def _own_weights(self):
+        if not self._modules_built:
+            return []
+        return [w for w in self._declared_weights() if not w.fixed]
+
+    def _untrained_weights(self):
+        if not self._modules_built:
+            return []
+        return [t for w in self._declared_weights() if w.fixed for t in w.tensors]
+
+    # ------------------------------------------------------------------ calling
+    def forward(self, *args, **kwargs):
+        try:
+            return self.call(*args, **kwargs)
+        except (ValueError, TypeError, IndexError, RuntimeError) as e:
+            x = args[0] if args else None
+            refusal = self.input_error(x) if isinstance(x, Tensor) and self._modules_built \
+                else None
+            if refusal is None:
+                raise
+            raise refusal from e

@@ -15,9 +15,9 @@ import math
 
 import numpy as np
 
-from ... import nn, ops
-from .. import activations, initializers, regularizers
-from .base import KerasWeight, Layer
+from ... import _internal, nn, ops
+from .. import activations, regularizers
+from .base import Adapter, KerasWeight, Layer, permuted
 
 __all__ = ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
            "GlobalMaxPooling2D", "MaxPool2D", "AvgPool2D", "Convolution2D"]
@@ -83,7 +83,7 @@ class _ChannelsLast(Layer):
             e = ValueError(f"Input 0 of layer '{self.name}' ({type(self).__name__}) is "
                            f"incompatible with the layer: expected a 4-D batch of images {layout}, "
                            f"received shape {tuple(shape)}.{hint}")
-            e._gk_named = True
+            _internal.name_error(e)
             raise e
 
     def get_config(self):
@@ -93,7 +93,7 @@ class _ChannelsLast(Layer):
 
 
 # === Conv2D ===================================================================================
-class Conv2D(_ChannelsLast):
+class Conv2D(Adapter, _ChannelsLast):
     """2-D convolution over channels-last images: (N, H, W, C_in) -> (N, H', W', filters).
 
     Wraps ``nn.Conv2d(C_in, filters, kernel_size, stride=strides, dilation=dilation_rate,
@@ -125,55 +125,45 @@ class Conv2D(_ChannelsLast):
         self.groups = groups
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+        self._set_initializers(kernel_initializer=kernel_initializer,
+                               bias_initializer=bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self._init_names = (kernel_initializer, bias_initializer)
 
-    def build(self, input_shape):
+    # the adapter: nn.Conv2d as ``conv`` (padding done here, as TensorFlow's 'same');
+    # kernel (kh, kw, in, out) = conv.weight (out, in, kh, kw) permuted
+    def nn_modules(self, input_shape):
         self._check_rank(input_shape)
         channels = input_shape[self._channel_axis()]
         if channels % self.groups:
             raise ValueError(f"{type(self).__name__} '{self.name}': the input's {channels} "
                              f"channels must be divisible by groups={self.groups}")
-        self.conv = nn.Conv2d(channels, self.filters, self.kernel_size, stride=self.strides,
-                              padding=0, dilation=self.dilation_rate, groups=self.groups,
-                              bias=self.use_bias, dtype=self._dtype)
-        kh, kw = self.kernel_size
-        kernel = self.kernel_initializer((kh, kw, channels // self.groups, self.filters),
-                                         dtype=self._dtype)
-        self.conv.weight.data[...] = np.asarray(kernel).transpose(3, 2, 0, 1)
-        if self.use_bias:
-            self.conv.bias.data[...] = self.bias_initializer((self.filters,), dtype=self._dtype)
+        return {"conv": nn.Conv2d(channels, self.filters, self.kernel_size, stride=self.strides,
+                                  padding=0, dilation=self.dilation_rate, groups=self.groups,
+                                  bias=self.use_bias, dtype=self._dtype)}
 
-    def _check_inputs(self, x):
+    def keras_weights(self):
+        return [KerasWeight("kernel", self.conv.weight, permuted(2, 3, 1, 0),
+                            init=self.kernel_initializer),
+                KerasWeight("bias", self.conv.bias, init=self.bias_initializer)]
+
+    def _check_inputs(self, x):   # before the call: nn.Conv2d would take (C, H, W) as unbatched
         self._check_rank(x.shape)
-        c = x.shape[self._channel_axis()]
-        if c != self.conv.in_channels:
-            raise self._input_error(self.conv.in_channels, c, x.shape,
-                                    what=f"channels (axis {self._channel_axis()})")
+
+    def input_error(self, x):
+        axis = self._channel_axis()
+        if x.shape[axis] != self.conv.in_channels:
+            return self._input_error(self.conv.in_channels, x.shape[axis], x.shape,
+                                     what=f"channels (axis {axis})")
 
     def call(self, inputs):
         x = self._to_nchw(inputs)
         if self.padding == "same":
             x = _pad_same(x, self.kernel_size, self.strides, self.dilation_rate)
         y = self.activation(self._from_nchw(self.conv(x)))
-        self._add_regularization_losses(self.conv.weight,
-                                        self.conv.bias if self.use_bias else None, y)
+        self._add_regularization_losses(self.conv.weight, self.conv.bias, y)
         return y
-
-    _wraps_modules = True
-
-    def _own_weights(self):
-        if not self.built:
-            return []
-        ws = [KerasWeight(self.conv.weight, lambda a: a.transpose(2, 3, 1, 0),
-                          lambda a: a.transpose(3, 2, 0, 1))]
-        if self.use_bias:
-            ws.append(KerasWeight(self.conv.bias))
-        return ws
 
     @property
     def kernel(self):
@@ -182,16 +172,15 @@ class Conv2D(_ChannelsLast):
 
     @property
     def bias(self):
-        return self.conv.bias if self.use_bias else None
+        return self.conv.bias
 
     def get_config(self):
         config = super().get_config()
-        init = [i if isinstance(i, str) else initializers.serialize(i) for i in self._init_names]
         config.update(filters=self.filters, kernel_size=list(self.kernel_size),
                       strides=list(self.strides), padding=self.padding,
                       dilation_rate=list(self.dilation_rate), groups=self.groups,
                       activation=activations.serialize(self.activation), use_bias=self.use_bias,
-                      kernel_initializer=init[0], bias_initializer=init[1],
+                      **self._initializers_config(),
                       kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
                       bias_regularizer=regularizers.serialize(self.bias_regularizer),
                       activity_regularizer=regularizers.serialize(self.activity_regularizer))

@@ -3,8 +3,8 @@ Concatenate — each a thin adapter over ``gradkit.nn`` / ``gradkit.ops``."""
 import numpy as np
 
 from ... import nn, ops
-from .. import activations, initializers, regularizers
-from .base import KerasTensor, KerasWeight, Layer, Node, transposed
+from .. import activations, regularizers
+from .base import TRANSPOSED, Adapter, KerasTensor, KerasWeight, Layer, Node
 
 __all__ = ["Input", "InputLayer", "Dense", "Activation", "Flatten", "Dropout", "Reshape", "Add",
            "Concatenate"]
@@ -15,10 +15,6 @@ def _no_constraints(layer, **constraints):
     if given:
         raise NotImplementedError(f"{type(layer).__name__}: {', '.join(given)} are not supported "
                                   "by gradkit.keras yet")
-
-
-def _serialize_init(init):
-    return initializers.serialize(init) if not isinstance(init, str) else init
 
 
 # === inputs ===================================================================================
@@ -64,7 +60,7 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):
 
 
 # === Dense ====================================================================================
-class Dense(Layer):
+class Dense(Adapter):
     """y = activation(x · kernel + bias): a fully connected layer of ``units`` neurons.
 
     x: (N, ..., in) -> (N, ..., units). Wraps ``nn.Linear(in, units)``, built at the first call
@@ -87,43 +83,34 @@ class Dense(Layer):
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+        self._set_initializers(kernel_initializer=kernel_initializer,
+                               bias_initializer=bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self._init_names = (kernel_initializer, bias_initializer)
 
-    def build(self, input_shape):
-        in_features = input_shape[-1]
-        if in_features is None:
+    # the adapter: nn.Linear as ``linear``; kernel (in, units) = linear.weight transposed
+    def nn_modules(self, input_shape):
+        if input_shape[-1] is None:
             raise ValueError(f"Dense '{self.name}': the last axis of the input must be known; "
                              f"got input shape {input_shape}")
-        self.linear = nn.Linear(in_features, self.units, bias=self.use_bias, dtype=self._dtype)
-        kernel = self.kernel_initializer((in_features, self.units), dtype=self._dtype)
-        self.linear.weight.data[...] = np.asarray(kernel).T
-        if self.use_bias:
-            self.linear.bias.data[...] = self.bias_initializer((self.units,), dtype=self._dtype)
+        return {"linear": nn.Linear(input_shape[-1], self.units, bias=self.use_bias,
+                                    dtype=self._dtype)}
 
-    def _check_inputs(self, x):
-        if x.ndim == 0 or x.shape[-1] != self.linear.in_features:
-            raise self._input_error(self.linear.in_features, x.shape[-1] if x.ndim else 0, x.shape)
+    def keras_weights(self):
+        return [KerasWeight("kernel", self.linear.weight, TRANSPOSED,
+                            init=self.kernel_initializer),
+                KerasWeight("bias", self.linear.bias, init=self.bias_initializer)]
+
+    def input_error(self, x):
+        features = x.shape[-1] if x.ndim else 0
+        if features != self.linear.in_features:
+            return self._input_error(self.linear.in_features, features, x.shape)
 
     def call(self, inputs):
         y = self.activation(self.linear(inputs))
-        self._add_regularization_losses(self.linear.weight,
-                                        self.linear.bias if self.use_bias else None, y)
+        self._add_regularization_losses(self.linear.weight, self.linear.bias, y)
         return y
-
-    _wraps_modules = True
-
-    def _own_weights(self):
-        if not self.built:
-            return []
-        ws = [transposed(self.linear.weight)]
-        if self.use_bias:
-            ws.append(KerasWeight(self.linear.bias))
-        return ws
 
     @property
     def kernel(self):
@@ -132,14 +119,12 @@ class Dense(Layer):
 
     @property
     def bias(self):
-        return self.linear.bias if self.use_bias else None
+        return self.linear.bias
 
     def get_config(self):
         config = super().get_config()
         config.update(units=self.units, activation=activations.serialize(self.activation),
-                      use_bias=self.use_bias,
-                      kernel_initializer=_serialize_init(self._init_names[0]),
-                      bias_initializer=_serialize_init(self._init_names[1]),
+                      use_bias=self.use_bias, **self._initializers_config(),
                       kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
                       bias_regularizer=regularizers.serialize(self.bias_regularizer),
                       activity_regularizer=regularizers.serialize(self.activity_regularizer))

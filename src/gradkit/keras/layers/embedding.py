@@ -1,15 +1,14 @@
 """Embedding: token ids -> learned vectors. Wraps ``nn.Embedding``."""
 import numpy as np
 
-from ... import nn
+from ... import _internal, nn
 from ...tensor import Tensor
-from .. import initializers
-from .base import KerasWeight, Layer
+from .base import Adapter, KerasWeight
 
 __all__ = ["Embedding"]
 
 
-class Embedding(Layer):
+class Embedding(Adapter):
     """(N, T) integer ids in [0, input_dim) -> (N, T, output_dim).
 
     ``input_dim`` is the vocabulary size, ``output_dim`` the vector size. The table starts from
@@ -35,13 +34,28 @@ class Embedding(Layer):
             raise NotImplementedError("Embedding: regularizers/constraints are not supported "
                                       "by gradkit.keras yet")
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
-        self._init_name = embeddings_initializer
+        self._set_initializers(embeddings_initializer=embeddings_initializer)
         # the table's size is known from the arguments: built now, as Keras does
-        self.embedding = nn.Embedding(self.input_dim, self.output_dim, dtype=self._dtype)
-        table = initializers.get(embeddings_initializer)((self.input_dim, self.output_dim),
-                                                          dtype=self._dtype)
-        self.embedding.weight.data[...] = np.asarray(table)
+        self.build_modules(None)
         self.built = True
+
+    # the adapter: nn.Embedding as ``embedding``; embeddings = embedding.weight
+    def nn_modules(self, input_shape):
+        return {"embedding": nn.Embedding(self.input_dim, self.output_dim, dtype=self._dtype)}
+
+    def keras_weights(self):
+        return [KerasWeight("embeddings", self.embedding.weight,
+                            init=self.embeddings_initializer)]
+
+    def input_error(self, x):
+        bad = x.data[(x.data < 0) | (x.data >= self.input_dim)]
+        if bad.size:
+            e = ValueError(f"Input 0 of layer '{self.name}' (Embedding) is incompatible with the "
+                           f"layer: token id {int(bad[0])} is outside [0, {self.input_dim}) "
+                           f"(input_dim={self.input_dim}); raise input_dim to the vocabulary size "
+                           "(largest id + 1)")
+            _internal.name_error(e)
+            return e
 
     def _convert(self, x):
         x = super()._convert(x)
@@ -53,23 +67,8 @@ class Embedding(Layer):
             x = Tensor(x.data.astype(np.int64))
         return x
 
-    def _check_inputs(self, x):
-        if x.data.size and (x.data.min() < 0 or x.data.max() >= self.input_dim):
-            bad = x.data[(x.data < 0) | (x.data >= self.input_dim)][0]
-            e = ValueError(f"Input 0 of layer '{self.name}' (Embedding) is incompatible with the "
-                           f"layer: token id {int(bad)} is outside [0, {self.input_dim}) "
-                           f"(input_dim={self.input_dim}); raise input_dim to the vocabulary size "
-                           "(largest id + 1)")
-            e._gk_named = True
-            raise e
-
     def call(self, inputs):
         return self.embedding(inputs)
-
-    _wraps_modules = True
-
-    def _own_weights(self):
-        return [KerasWeight(self.embedding.weight)]
 
     @property
     def embeddings(self):
@@ -78,6 +77,5 @@ class Embedding(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(input_dim=self.input_dim, output_dim=self.output_dim,
-                      embeddings_initializer=self._init_name if isinstance(self._init_name, str)
-                      else initializers.serialize(self._init_name))
+                      **self._initializers_config())
         return config

@@ -12,17 +12,12 @@ A BatchNormalization with ``trainable=False`` runs in inference mode even inside
 rule for fine-tuning).
 """
 from ... import nn
-from .. import initializers
-from .base import KerasWeight, Layer
+from .base import Adapter, KerasWeight
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
 
 
-def _init(layer, tensor, initializer):
-    tensor.data[...] = initializers.get(initializer)(tensor.shape, dtype=tensor.dtype)
-
-
-class BatchNormalization(Layer):
+class BatchNormalization(Adapter):
     """y = gamma · (x - mean) / √(var + epsilon) + beta per channel (the last axis).
 
     Training mode uses the batch's mean and variance and updates the moving averages
@@ -45,34 +40,42 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization: axis must be an int, got {axis!r}")
         self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
         self.center, self.scale = center, scale
-        self._inits = dict(beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
-                           moving_mean_initializer=moving_mean_initializer,
-                           moving_variance_initializer=moving_variance_initializer)
+        self._set_initializers(beta_initializer=beta_initializer,
+                               gamma_initializer=gamma_initializer,
+                               moving_mean_initializer=moving_mean_initializer,
+                               moving_variance_initializer=moving_variance_initializer)
 
-    def build(self, input_shape):
+    # the adapter: nn.BatchNorm1d/2d as ``bn``, the channels moved to dim 1 and back;
+    # gamma, beta, moving_mean, moving_variance = weight, bias, running_mean, running_var
+    def nn_modules(self, input_shape):
         rank = len(input_shape)
         axis = self.axis % rank
         if rank not in (2, 3, 4) or axis == 0:
             raise ValueError(f"BatchNormalization '{self.name}': expected an input of rank 2, 3 "
                              f"or 4 with the channels on a non-batch axis, got shape {input_shape}")
         self._axis = axis
-        C = input_shape[axis]
         cls = nn.BatchNorm2d if rank == 4 else nn.BatchNorm1d
-        self.bn = cls(C, eps=self.epsilon, momentum=1.0 - self.momentum, affine=True,
-                      dtype=self._dtype, bias=self.center)
-        _init(self, self.bn.weight, self._inits["gamma_initializer"])
-        if self.center:
-            _init(self, self.bn.bias, self._inits["beta_initializer"])
-        _init(self, self.bn.running_mean, self._inits["moving_mean_initializer"])
-        _init(self, self.bn.running_var, self._inits["moving_variance_initializer"])
-        if not self.scale:  # gamma fixed at its initial value (1): kept, never trained
-            self.bn.weight.requires_grad_(False)
+        return {"bn": cls(input_shape[axis], eps=self.epsilon, momentum=1.0 - self.momentum,
+                          affine=True, dtype=self._dtype, bias=self.center)}
 
-    def _check_inputs(self, x):
+    def keras_weights(self):
+        bn = self.bn
+        # scale=False: gamma stays at its initial value (1), kept in the state_dict, never trained
+        return [KerasWeight("gamma", bn.weight, init=self.gamma_initializer, fixed=not self.scale),
+                KerasWeight("beta", bn.bias, init=self.beta_initializer),
+                KerasWeight("moving_mean", bn.running_mean, init=self.moving_mean_initializer),
+                KerasWeight("moving_variance", bn.running_var,
+                            init=self.moving_variance_initializer)]
+
+    def _check_inputs(self, x):   # before the call: the channel axis was fixed for this rank
+        if x.ndim != len(self._build_input_shape):
+            raise self.input_error(x)
+
+    def input_error(self, x):
         C = self.bn.num_features
-        if x.ndim != len(self._build_input_shape) or x.shape[self._axis] != C:
-            raise self._input_error(C, x.shape[self._axis] if x.ndim > self._axis else None,
-                                    x.shape, what=f"channels (axis {self.axis})")
+        channels = x.shape[self._axis] if x.ndim > self._axis else None
+        if x.ndim != len(self._build_input_shape) or channels != C:
+            return self._input_error(C, channels, x.shape, what=f"channels (axis {self.axis})")
 
     def call(self, inputs, training=None):
         # trainable=False means inference mode, in fit too (Keras' rule)
@@ -81,19 +84,6 @@ class BatchNormalization(Layer):
         x = inputs if axis == 1 else _move(inputs, axis, 1)
         y = self.bn(x)
         return y if axis == 1 else _move(y, 1, axis)
-
-    _wraps_modules = True
-
-    def _untrained_weights(self):
-        return [self.bn.weight] if self.built and not self.scale else []
-
-    def _own_weights(self):
-        if not self.built:
-            return []
-        ws = [KerasWeight(self.bn.weight)] if self.scale else []
-        if self.center:
-            ws.append(KerasWeight(self.bn.bias))
-        return ws + [KerasWeight(self.bn.running_mean), KerasWeight(self.bn.running_var)]
 
     @property
     def gamma(self):
@@ -114,9 +104,7 @@ class BatchNormalization(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(axis=self.axis, momentum=self.momentum, epsilon=self.epsilon,
-                      center=self.center, scale=self.scale,
-                      **{k: v if isinstance(v, str) else initializers.serialize(v)
-                         for k, v in self._inits.items()})
+                      center=self.center, scale=self.scale, **self._initializers_config())
         return config
 
 
@@ -127,7 +115,7 @@ def _move(x, src, dst):
     return x.permute(*order)
 
 
-class LayerNormalization(Layer):
+class LayerNormalization(Adapter):
     """y = gamma · (x - mean) / √(var + epsilon) + beta over the last axis (or the trailing
     ``axis`` list) of each sample. Wraps ``nn.LayerNorm``. Defaults: ``axis=-1``,
     ``epsilon=0.001`` (PyTorch's default is 1e-5), ``center=True``, ``scale=True``."""
@@ -142,42 +130,36 @@ class LayerNormalization(Layer):
                                       "rms_scaling are not supported by gradkit.keras yet")
         self.axis = axis
         self.epsilon, self.center, self.scale = float(epsilon), center, scale
-        self._inits = dict(beta_initializer=beta_initializer, gamma_initializer=gamma_initializer)
+        self._set_initializers(beta_initializer=beta_initializer,
+                               gamma_initializer=gamma_initializer)
 
-    def build(self, input_shape):
+    # the adapter: nn.LayerNorm over the trailing axes as ``norm``; gamma, beta = weight, bias
+    def nn_modules(self, input_shape):
         rank = len(input_shape)
         axes = sorted(a % rank for a in ([self.axis] if isinstance(self.axis, int) else self.axis))
         if axes != list(range(rank - len(axes), rank)) or 0 in axes:
             raise NotImplementedError(f"LayerNormalization '{self.name}': gradkit normalises over "
                                       f"trailing axes only; got axis={self.axis} for rank {rank}")
-        self.norm = nn.LayerNorm([input_shape[a] for a in axes], eps=self.epsilon,
-                                 elementwise_affine=True, bias=self.center, dtype=self._dtype)
-        _init(self, self.norm.weight, self._inits["gamma_initializer"])
-        if self.center:
-            _init(self, self.norm.bias, self._inits["beta_initializer"])
-        if not self.scale:
-            self.norm.weight.requires_grad_(False)
+        return {"norm": nn.LayerNorm([input_shape[a] for a in axes], eps=self.epsilon,
+                                     elementwise_affine=True, bias=self.center,
+                                     dtype=self._dtype)}
 
-    def _check_inputs(self, x):
+    def keras_weights(self):
+        return [KerasWeight("gamma", self.norm.weight, init=self.gamma_initializer,
+                            fixed=not self.scale),
+                KerasWeight("beta", self.norm.bias, init=self.beta_initializer)]
+
+    def input_error(self, x):
         want = tuple(self.norm.normalized_shape)
-        if tuple(x.shape[-len(want):]) != want:
-            raise self._input_error(want, tuple(x.shape[-len(want):]), x.shape,
-                                    what="as the normalised trailing axes")
+        got = tuple(x.shape[-len(want):])
+        if got != want:
+            return self._input_error(want, got, x.shape, what="as the normalised trailing axes")
 
     def call(self, inputs):
         return self.norm(inputs)
 
-    _wraps_modules = True
-
-    def _own_weights(self):
-        if not self.built:
-            return []
-        ws = [KerasWeight(self.norm.weight)] if self.scale else []
-        return ws + ([KerasWeight(self.norm.bias)] if self.center else [])
-
     def get_config(self):
         config = super().get_config()
         config.update(axis=self.axis, epsilon=self.epsilon, center=self.center, scale=self.scale,
-                      **{k: v if isinstance(v, str) else initializers.serialize(v)
-                         for k, v in self._inits.items()})
+                      **self._initializers_config())
         return config

@@ -15,17 +15,17 @@ LSTM). Each wraps the matching ``nn`` module (``batch_first=True``) with Keras' 
 """
 import numpy as np
 
-from ... import nn
+from ... import _internal, nn
 from ...tensor import Tensor
-from .. import activations, initializers
-from .base import KerasWeight, Layer
+from .. import activations
+from .base import TRANSPOSED, Adapter, KerasWeight
 
 __all__ = ["SimpleRNN", "LSTM", "GRU"]
 
 
-class _RNN(Layer):
-    _gates = 1
-    _module = None
+class _RNN(Adapter):
+    """Shared by SimpleRNN, LSTM and GRU (G gates): Keras' arguments, the weights kernel
+    (in, G·units), recurrent_kernel (units, G·units) and bias (G·units,), the calling convention."""
 
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -57,75 +57,53 @@ class _RNN(Layer):
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.return_sequences, self.return_state, self.unroll = return_sequences, return_state, unroll
-        self._init_names = dict(kernel_initializer=kernel_initializer,
-                                recurrent_initializer=recurrent_initializer,
-                                bias_initializer=bias_initializer)
+        self._set_initializers(kernel_initializer=kernel_initializer,
+                               recurrent_initializer=recurrent_initializer,
+                               bias_initializer=bias_initializer)
 
-    # ---- building: the nn module, then Keras' initial values in Keras layout
-    def _make_module(self, in_features):
-        raise NotImplementedError
-
-    def build(self, input_shape):
+    # ---- the adapter: the nn recurrence (batch_first) as ``rnn``
+    def nn_modules(self, input_shape):
         if len(input_shape) != 3:
             raise ValueError(f"{type(self).__name__} '{self.name}': expected a 3-D input "
                              f"(batch, timesteps, features), got shape {input_shape}")
-        n_in, G = input_shape[-1], self._gates * self.units
-        self.rnn = self._make_module(n_in)
-        get = initializers.get
-        kernel = get(self._init_names["kernel_initializer"])((n_in, G), dtype=self._dtype)
-        recurrent = get(self._init_names["recurrent_initializer"])((self.units, G),
-                                                                   dtype=self._dtype)
-        w = self._own_weights()
-        w[0].set(np.asarray(kernel))
-        w[1].set(np.asarray(recurrent))
-        if self.use_bias:
-            w[2].set(self._initial_bias())
+        return {"rnn": self._nn_rnn(input_shape[-1])}
 
-    def _initial_bias(self):
-        shape = (self._gates * self.units,)
-        return np.asarray(initializers.get(self._init_names["bias_initializer"])(
-            shape, dtype=self._dtype))
+    def _nn_rnn(self, n_in):
+        """The nn module for ``n_in`` input features, from Keras' arguments."""
+        raise NotImplementedError
 
-    def _single_bias(self):
+    def _one_bias(self, rnn):
         """Keep Keras' one bias: bias_hh becomes a zero buffer (see the module docstring)."""
         if self.use_bias:
-            zeros = Tensor(np.zeros_like(self.rnn.bias_hh_l0.data))
-            del self.rnn.bias_hh_l0
-            self.rnn.register_buffer("bias_hh_l0", zeros)
+            zeros = Tensor(np.zeros_like(rnn.bias_hh_l0.data))
+            del rnn.bias_hh_l0
+            rnn.register_buffer("bias_hh_l0", zeros)
+        return rnn
 
-    _wraps_modules = True
-
-    def _own_weights(self):
-        if not self.built and "rnn" not in self._modules:
-            return []
+    def keras_weights(self):
+        # kernel = weight_ih transposed, recurrent_kernel = weight_hh transposed, bias = bias_ih
         r = self.rnn
-        ws = [KerasWeight(r.weight_ih_l0, self._to_keras, self._from_keras),
-              KerasWeight(r.weight_hh_l0, self._to_keras, self._from_keras)]
-        if self.use_bias:
-            ws.append(KerasWeight(r.bias_ih_l0, self._order, self._order))
-        return ws
+        return [KerasWeight("kernel", r.weight_ih_l0, TRANSPOSED, init=self.kernel_initializer),
+                KerasWeight("recurrent_kernel", r.weight_hh_l0, TRANSPOSED,
+                            init=self.recurrent_initializer),
+                KerasWeight("bias", r.bias_ih_l0 if self.use_bias else None,
+                            init=self._initial_bias)]
 
-    # gate blocks: identical order except in GRU
-    @staticmethod
-    def _order(a):
-        return a
-
-    def _to_keras(self, a):
-        return self._order(a).T
-
-    def _from_keras(self, a):
-        return self._order(a.T)
+    def _initial_bias(self, shape, dtype=None):
+        return self.bias_initializer(shape, dtype=dtype)
 
     # ---- calling
-    def _check_inputs(self, x):
+    def _check_inputs(self, x):   # before the call: nn's recurrences take 2-D as unbatched
         if x.ndim != 3:
             e = ValueError(f"Input 0 of layer '{self.name}' ({type(self).__name__}) is "
                            "incompatible with the layer: expected a 3-D batch (batch, timesteps, "
                            f"features), received shape {tuple(x.shape)}")
-            e._gk_named = True
+            _internal.name_error(e)
             raise e
+
+    def input_error(self, x):
         if x.shape[-1] != self.rnn.input_size:
-            raise self._input_error(self.rnn.input_size, x.shape[-1], x.shape)
+            return self._input_error(self.rnn.input_size, x.shape[-1], x.shape)
 
     def call(self, inputs, initial_state=None, training=None):
         out, h_n = self.rnn(inputs, self._initial(initial_state))
@@ -149,8 +127,7 @@ class _RNN(Layer):
         config.update(units=self.units, activation=activations.serialize(self.activation),
                       use_bias=self.use_bias, return_sequences=self.return_sequences,
                       return_state=self.return_state, unroll=self.unroll,
-                      **{k: v if isinstance(v, str) else initializers.serialize(v)
-                         for k, v in self._init_names.items()})
+                      **self._initializers_config())
         return config
 
     def extra_repr(self):
@@ -165,17 +142,29 @@ def _nonlinearity(layer, fn, allowed):
                               f"gradkit.keras (the nn recurrence has them built in)")
 
 
+def _check_gated(layer):
+    """LSTM and GRU: the nn recurrences have tanh and sigmoid built in."""
+    _nonlinearity(layer, layer.activation, ("tanh",))
+    if layer.recurrent_activation is not activations.sigmoid:
+        raise NotImplementedError(f"{type(layer).__name__}: recurrent_activation must be "
+                                  "'sigmoid' in gradkit.keras")
+
+
+def _swap_zr(a):
+    """Swap the first two of three gate blocks along axis 0: PyTorch's (r, z, n) <-> Keras'
+    (z, r, h)."""
+    u = a.shape[0] // 3
+    return np.concatenate([a[u:2 * u], a[:u], a[2 * u:]], axis=0)
+
+
 class SimpleRNN(_RNN):
     """h_t = activation(x_t · kernel + h_{t-1} · recurrent_kernel + bias). Wraps ``nn.RNN``.
     ``activation`` is 'tanh' (default) or 'relu'."""
 
-    def _make_module(self, n_in):
+    def _nn_rnn(self, n_in):
         act = _nonlinearity(self, self.activation, ("tanh", "relu"))
-        m = nn.RNN(n_in, self.units, nonlinearity=act, bias=self.use_bias, batch_first=True,
-                   dtype=self._dtype)
-        self.rnn = m
-        self._single_bias()
-        return self.rnn
+        return self._one_bias(nn.RNN(n_in, self.units, nonlinearity=act, bias=self.use_bias,
+                                     batch_first=True, dtype=self._dtype))
 
 
 class LSTM(_RNN):
@@ -183,27 +172,20 @@ class LSTM(_RNN):
     ``recurrent_activation='sigmoid'`` (the only ones supported). ``unit_forget_bias=True``
     starts the forget gate's bias at 1 (Jozefowicz et al., 2015)."""
 
-    _gates = 4
-
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  unit_forget_bias=True, **kwargs):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = unit_forget_bias
 
-    def _make_module(self, n_in):
-        _nonlinearity(self, self.activation, ("tanh",))
-        if self.recurrent_activation is not activations.sigmoid:
-            raise NotImplementedError("LSTM: recurrent_activation must be 'sigmoid' in "
-                                      "gradkit.keras")
-        self.rnn = nn.LSTM(n_in, self.units, bias=self.use_bias, batch_first=True,
-                           dtype=self._dtype)
-        self._single_bias()
-        return self.rnn
+    def _nn_rnn(self, n_in):
+        _check_gated(self)
+        return self._one_bias(nn.LSTM(n_in, self.units, bias=self.use_bias, batch_first=True,
+                                      dtype=self._dtype))
 
-    def _initial_bias(self):
-        b = super()._initial_bias()
-        if self.unit_forget_bias:
+    def _initial_bias(self, shape, dtype=None):
+        b = np.asarray(self.bias_initializer(shape, dtype=dtype))
+        if self.unit_forget_bias:   # gates (i, f, c, o): the forget gate's quarter at 1
             b[self.units:2 * self.units] = 1.0
         return b
 
@@ -218,8 +200,6 @@ class GRU(_RNN):
     """Gated recurrent unit, Keras' ``reset_after=True`` form (= PyTorch's GRU). Wraps
     ``nn.GRU``; its two biases are Keras' bias of shape (2, 3·units)."""
 
-    _gates = 3
-
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  reset_after=True, **kwargs):
         super().__init__(units, activation=activation, **kwargs)
@@ -229,38 +209,22 @@ class GRU(_RNN):
         self.recurrent_activation = activations.get(recurrent_activation)
         self.reset_after = True
 
-    def _make_module(self, n_in):
-        _nonlinearity(self, self.activation, ("tanh",))
-        if self.recurrent_activation is not activations.sigmoid:
-            raise NotImplementedError("GRU: recurrent_activation must be 'sigmoid' in "
-                                      "gradkit.keras")
+    def _nn_rnn(self, n_in):
+        _check_gated(self)
         return nn.GRU(n_in, self.units, bias=self.use_bias, batch_first=True, dtype=self._dtype)
 
-    def _order(self, a):
-        """Swap the first two gate blocks along the gate axis: (r, z, n) <-> (z, r, h)."""
-        u = self.units
-        return np.concatenate([a[u:2 * u], a[:u], a[2 * u:]], axis=0)
+    # the gates reordered (_swap_zr) on the way; Keras' bias (2, 3·units) = [bias_ih, bias_hh]
+    _GATES = (lambda a: _swap_zr(a).T), (lambda a: _swap_zr(a.T))
+    _BIASES = (lambda ih, hh: np.stack([_swap_zr(ih), _swap_zr(hh)])), \
+        (lambda a: (_swap_zr(a[0]), _swap_zr(a[1])))
 
-    def _initial_bias(self):
-        return np.asarray(initializers.get(self._init_names["bias_initializer"])(
-            (2, 3 * self.units), dtype=self._dtype))
-
-    def _own_weights(self):
-        if not self.built and "rnn" not in self._modules:
-            return []
-        ws = super()._own_weights()
-        if self.use_bias:
-            r = self.rnn
-
-            def get():
-                return np.stack([self._order(r.bias_ih_l0.data), self._order(r.bias_hh_l0.data)])
-
-            def set_(a):
-                np.copyto(r.bias_ih_l0.data, self._order(a[0]).astype(r.bias_ih_l0.dtype))
-                np.copyto(r.bias_hh_l0.data, self._order(a[1]).astype(r.bias_hh_l0.dtype))
-
-            ws[2] = KerasWeight([r.bias_ih_l0, r.bias_hh_l0], get=get, set=set_)
-        return ws
+    def keras_weights(self):
+        r = self.rnn
+        return [KerasWeight("kernel", r.weight_ih_l0, self._GATES, init=self.kernel_initializer),
+                KerasWeight("recurrent_kernel", r.weight_hh_l0, self._GATES,
+                            init=self.recurrent_initializer),
+                KerasWeight("bias", [r.bias_ih_l0, r.bias_hh_l0] if self.use_bias else None,
+                            self._BIASES, init=self.bias_initializer)]
 
     def get_config(self):
         config = super().get_config()
