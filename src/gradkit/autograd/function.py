@@ -90,12 +90,15 @@ class Function:
         # to save only what backward will use
         needs = None
         if _grad.enabled:
-            if n == 2:
-                needs = (inputs[0].requires_grad, inputs[1].requires_grad)
-            elif n == 1:
-                needs = (inputs[0].requires_grad,)
-            else:
-                needs = tuple([t.requires_grad for t in inputs])
+            try:
+                if n == 2:
+                    needs = (inputs[0].requires_grad, inputs[1].requires_grad)
+                elif n == 1:
+                    needs = (inputs[0].requires_grad,)
+                else:
+                    needs = tuple([t.requires_grad for t in inputs])
+            except AttributeError:
+                raise _not_a_tensor(cls, inputs) from None
             if True not in needs:
                 needs = None
         ctx.needs_input_grad = needs
@@ -107,8 +110,14 @@ class Function:
             else:
                 out = ctx.forward(*[t.data for t in inputs], **params)
         except ValueError as e:
+            if not all(isinstance(t, Tensor) for t in inputs):
+                raise _not_a_tensor(cls, inputs) from None
             shapes = ", ".join(str(t.shape) for t in inputs)
             raise ValueError(f"{cls.__name__.lower()}: {e} (input shapes: {shapes})") from None
+        except (AttributeError, TypeError):
+            if not all(isinstance(t, Tensor) for t in inputs):
+                raise _not_a_tensor(cls, inputs) from None
+            raise
         if type(out) is not np.ndarray:  # NumPy ufuncs give scalars for 0-d inputs
             scalar = out
             out = np.asarray(out)
@@ -173,6 +182,14 @@ def _parent(t):
     if t._node is not None:
         return t._node
     return t if t.requires_grad else None
+
+
+def _not_a_tensor(cls, inputs):
+    """The error for an op given something that is not a Tensor (a NumPy array, a list)."""
+    i, bad = next((i, t) for i, t in enumerate(inputs) if not isinstance(t, Tensor))
+    return TypeError(f"{cls.__name__.lower()}: input {i} is a {type(bad).__module__}."
+                     f"{type(bad).__name__}, not a Tensor; convert it first with gk.tensor(x) "
+                     "(or gk.from_numpy(x) to share a NumPy array's memory)")
 
 
 def _user_frame():
