@@ -3,6 +3,8 @@ checked against central differences, then trained by gradient descent on XOR.
 
 Run it with ``python -m gradkit``.
 """
+import os
+
 import numpy as np
 
 import gradkit as gk
@@ -51,6 +53,7 @@ def main():
             print(f"step {step:4d}  loss {loss.item():.4f}")
     pred = forward(params, x).data.ravel()
     print(f"predictions for (0,0) (0,1) (1,0) (1,1): {np.array2string(pred, precision=3)}")
+    print(f"the code of this demo, to read and change: {os.path.abspath(__file__)}")
     return ok
 
 
