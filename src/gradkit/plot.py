@@ -3,7 +3,7 @@
     training_curves(history, path)                  loss and each metric per epoch, train and val
     confusion_matrix(cm, path, class_names=None)    a heat map with the counts in the cells
 
-matplotlib is optional (``pip install gradkit[plot]``) and imported only when a plot is drawn.
+matplotlib is optional (``pip install 'gradkit[plot]'``) and imported only when a plot is drawn.
 The figures are drawn on matplotlib's Agg canvas directly, without ``pyplot``: nothing global
 changes (a notebook keeps its backend, no window opens, threads do not share a current figure),
 and the PNG is written atomically (a temporary file in the same folder, then a rename), so a
@@ -26,8 +26,9 @@ def _figure(width_in, height_in):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as e:
+        from ._install import pip_install
         raise ImportError("gradkit.plot needs matplotlib, an optional dependency: "
-                          "pip install gradkit[plot]  (or: pip install matplotlib)") from e
+                          f"{pip_install('plot')}  (or: pip install matplotlib)") from e
     fig = Figure(figsize=(width_in, height_in), dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
@@ -89,13 +90,22 @@ def _quantities(series):
     return [(b, [k for k in (b, "val_" + b) if k in series]) for b in names]
 
 
+def _spans_decades(values, decades=2):
+    """All finite values positive and max / min above 10**decades: a log axis shows them."""
+    values = values[np.isfinite(values)]
+    return values.size > 1 and values.min() > 0 and values.max() / values.min() > 10.0 ** decades
+
+
 def training_curves(history, path, title=None):
     """Write a PNG of every logged quantity per epoch, one subplot each, to ``path``; return it.
 
     ``history``: the History of ``model.fit`` (its ``.history`` dict and ``.epoch`` list) or a
     dict of per-epoch lists. ``x`` and ``val_x`` share a subplot (train solid, validation
-    dashed); the loss comes first. Subplots are laid out 3 to a row; each is 4.5 x 3.5 inches
-    at 100 dpi, so 2 quantities make a 900 x 350 pixel image, 4 make 1350 x 700.
+    dashed); the loss comes first. A quantity whose positive values span more than two decades
+    (a loss falling from 10 to 0.01) gets a log y axis; each point is marked, larger when a
+    curve has a single point (one epoch), so it shows. Subplots are laid out 3 to a row; each
+    is 4.5 x 3.5 inches at 100 dpi, so 2 quantities make a 900 x 350 pixel image, 4 make
+    1350 x 700.
     """
     series, epochs = _series(history)
     _check_folder(path)
@@ -109,8 +119,10 @@ def training_curves(history, path, title=None):
             values = series[key]
             x = epochs[:len(values)] if len(values) == len(epochs) else range(1, len(values) + 1)
             val = key.startswith("val_")
-            ax.plot(x, values, "--" if val else "-", marker="o", markersize=3,
-                    label="validation" if val else "train")
+            ax.plot(x, values, "--" if val else "-", marker="o",
+                    markersize=3 if len(values) > 1 else 7, label="validation" if val else "train")
+        if _spans_decades(np.concatenate([series[k] for k in keys])):
+            ax.set_yscale("log")
         ax.set_title(base)
         ax.set_xlabel("epoch")
         ax.grid(True, alpha=0.3)

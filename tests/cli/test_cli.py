@@ -1,6 +1,7 @@
 """The `gradkit` command end to end, in a temporary folder: train writes a loadable model, the
-metrics and a valid PNG and prints a summary; evaluate and predict use the saved run; bad
-command lines give usage errors."""
+metrics (with each step's loss and what made the run) and a valid PNG and prints a summary;
+evaluate and predict use the saved run; bad command lines give usage errors (the user's other
+mistakes: test_cli_errors.py)."""
 import json
 import os
 import subprocess
@@ -53,13 +54,33 @@ def test_no_arguments_trains_an_mlp_on_digits_and_writes_the_run(digits_run):
     assert metrics["history"]["loss"][-1] < metrics["history"]["loss"][0]
     assert metrics["test"]["accuracy"] >= 0.93, metrics["test"]
     assert metrics["samples"] == {"train": 1437, "test": 360}
+    # what made the run: gradkit's version (and commit, from a clone), the date, the command
+    saved = json.loads((run / "run.json").read_text())
+    assert saved["gradkit"]["version"] == gradkit.__version__
+    assert len(saved["gradkit"].get("commit", "0" * 40)) == 40
+    assert saved["date"][:2] == "20" and saved["command"] == "gradkit" and saved["data_dir"] is None
+    # each step's own loss: 1,293 samples (the first 90%) in 41 batches of 32 (the last of 13)
+    steps = metrics["steps_per_epoch"]
+    assert steps == 41 and len(metrics["step_loss"]) == 20 * steps
+    sizes = np.array([32] * 40 + [13])
+    for epoch in (0, 19):
+        losses = np.array(metrics["step_loss"][epoch * steps:(epoch + 1) * steps])
+        assert (losses @ sizes) / sizes.sum() == pytest.approx(metrics["history"]["loss"][epoch], rel=1e-9)
+    assert np.std(metrics["step_loss"][-steps:]) > 0       # not the running mean repeated
     w, h = _png_size(run / "curves.png")
     assert w >= 300 and h >= 200
     # the summary table: a header and one row per metric, with the test column
     assert "metric" in printed and "validation" in printed and "test" in printed
     row = next(line for line in printed.splitlines() if line.startswith("accuracy"))
     assert f"{metrics['test']['accuracy']:.4f}" in row
-    assert "wrote model.keras, run.json, metrics.json, curves.png" in printed
+    assert "20 epochs in " in printed and "wrote model.keras, run.json, metrics.json, curves.png" in printed
+
+
+def test_one_epoch_is_one_epoch_and_a_single_point_curve_is_drawn(capsys):
+    assert main(["train", "--epochs", "1", "--limit", "100", "--out", "one"]) == 0
+    printed = capsys.readouterr().out
+    assert "\n1 epoch in " in printed and "1 epochs" not in printed
+    _png_size("one/curves.png")                 # one point per curve, marked: not a blank canvas
 
 
 def test_the_saved_model_loads_and_evaluate_reproduces_the_test_metrics(digits_run, capsys):
@@ -115,12 +136,20 @@ def test_a_gpt_on_tiny_shakespeare_trains_and_generates_text(capsys):
     assert main(["predict", "gpt", "--prompt", "ROMEO:", "--length", "30"]) == 0
     text = capsys.readouterr().out.rstrip("\n")
     assert text.startswith("ROMEO:") and len(text) == 36 and set(text) <= set(vocab)
+    greedy = []
+    for seed in ("1", "2"):  # temperature 0: the most likely character each time, whatever the seed
+        assert main(["predict", "gpt", "--prompt", "ROMEO:", "--length", "30", "--temperature", "0",
+                     "--seed", seed]) == 0
+        greedy.append(capsys.readouterr().out)
+    assert greedy[0] == greedy[1] and greedy[0].startswith("ROMEO:")
 
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "--modle", "cnn"], r"unrecognized arguments: --modle cnn .*did you mean --model\?"),
     (["train", "--epochs", "zero"], "argument --epochs: expected a positive integer, got 'zero'"),
     (["train", "--dataset", "imagenet"], "argument --dataset: invalid choice: 'imagenet'"),
+    (["train", "--dataset", "fashion_mnist"], r"invalid choice: 'fashion_mnist'.*did you mean fashion-mnist\?"),
+    (["tain"], r"invalid choice: 'tain'.*did you mean train\?"),
     (["train", "--model", "gpt", "--dataset", "digits"], "--model gpt does not fit --dataset digits"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
@@ -134,7 +163,7 @@ def test_bad_command_lines_are_usage_errors(argv, message, capsys):
 
 
 def test_evaluate_on_a_folder_that_is_not_a_run_says_so(capsys):
-    assert main(["evaluate", "nothing-here"]) == 1
+    assert main(["evaluate", "nothing-here"]) == 2
     assert "not a gradkit run folder" in capsys.readouterr().err
 
 
@@ -145,8 +174,9 @@ def test_help_is_complete():
                          text=True, env=env, check=False)
     assert out.returncode == 0
     for option in ["--model", "--dataset", "--epochs", "--batch-size", "--lr", "--out", "--seed",
-                   "--limit", "--validation-split", "--quiet", "--download"]:
+                   "--limit", "--validation-split", "--quiet", "--download", "--overwrite"]:
         assert option in out.stdout
+    assert "tiny-shakespeare: 1 epoch," in " ".join(out.stdout.split())
     for name in ["mlp", "cnn", "lstm", "gpt", "digits", "fashion-mnist", "mnist", "boston-housing",
                  "tiny-shakespeare", "Defaults per data set"]:
         assert name in out.stdout

@@ -35,7 +35,7 @@ def test_iris():
 def test_without_scikit_learn_the_error_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
-    with pytest.raises(ImportError, match=r"pip install gradkit\[sklearn\]"):
+    with pytest.raises(ImportError, match=r"pip install (-e )?'[^']*\[sklearn\]'"):
         digits()
 
 

@@ -236,11 +236,73 @@ def test_verbose_1_on_a_terminal_draws_a_tqdm_bar_with_eta_and_throughput(monkey
     import tqdm  # noqa: F401  the progress extra (gradkit[progress]); in the test extra too
     term = _Terminal()
     monkeypatch.setattr("sys.stdout", term)
-    _model().fit(X, Y, epochs=2, batch_size=8, verbose=1)
+    monkeypatch.setenv("COLUMNS", "80")
+    _model().fit(X, Y, epochs=2, batch_size=8, verbose=1, validation_split=0.25)
     out = term.getvalue()
     assert "Epoch 1/2" in out and "Epoch 2/2" in out
-    assert "6/6" in out and "step/s" in out and "<" in out         # count, rate, ETA
-    assert "loss=" in out and "mae=" in out and "samples/s=" in out
+    assert "5/5" in out and "step/s" in out and "<" in out         # count, rate, ETA
+    assert "samples/s=" in out
+    # under each bar, the epoch's figures, whole: loss, the metric and the validation figures
+    figures = [line for line in out.split("\n") if line.startswith("    ")]
+    assert len(figures) == 2, out
+    for line in figures:
+        assert len(line) <= 80
+        assert all(f"{k}: " in line for k in ("loss", "mae", "val_loss", "val_mae")), line
+
+
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_the_epoch_line_fits_an_80_column_terminal_without_losing_a_figure(monkeypatch, verbose):
+    monkeypatch.setitem(__import__("sys").modules, "tqdm", None)    # no bar: the line alone
+    monkeypatch.setattr(cb.ProgbarLogger, "_warned", True, raising=False)
+    term = _Terminal()
+    monkeypatch.setattr("sys.stdout", term)
+    monkeypatch.setenv("COLUMNS", "80")
+    m = _model()
+    m.compile("sgd", "mse", metrics=["mae", "mse"])
+    m.fit(X, Y, epochs=1, batch_size=16, verbose=verbose, validation_split=0.25)
+    lines = term.getvalue().splitlines()
+    assert lines[0].startswith("Epoch 1/1 - 3 steps - ") and len(lines) >= 2
+    assert all(len(line) <= 80 for line in lines) and all(l.startswith("    ") for l in lines[1:])
+    text = " - ".join(line.strip() for line in lines)
+    for k in ("loss", "mae", "mse", "val_loss", "val_mae", "val_mse"):
+        assert f" - {k}: " in text
+    assert text.endswith("samples/s")
+
+
+class _Clock:
+    """time.perf_counter for the progress display, moved on by the test."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def perf_counter(self):
+        return self.now
+
+
+def test_piped_output_prints_a_line_at_most_every_30_seconds_within_an_epoch(monkeypatch, capsys):
+    import types
+
+    clock = _Clock()
+    monkeypatch.setattr(cb, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
+    tick = cb.LambdaCallback(on_train_batch_end=lambda b, logs: setattr(clock, "now", clock.now + 7))
+    x = np.tile(X, (5, 1))[:200]
+    y = np.tile(Y, (5, 1))[:200]
+    _model().fit(x, y, epochs=2, batch_size=10, verbose=1, callbacks=[tick])   # 20 steps of 7 s
+    lines = capsys.readouterr().out.splitlines()
+    # each epoch: a line after 35, 70 and 105 s (steps 5, 10, 15), then the epoch's own line
+    heads = [line.split(" - ")[0:2] for line in lines]
+    assert heads == [["Epoch 1/2", "step 5/20"], ["Epoch 1/2", "step 10/20"],
+                     ["Epoch 1/2", "step 15/20"], ["Epoch 1/2", "20 steps"],
+                     ["Epoch 2/2", "step 5/20"], ["Epoch 2/2", "step 10/20"],
+                     ["Epoch 2/2", "step 15/20"], ["Epoch 2/2", "20 steps"]]
+    first = lines[0].split(" - ")
+    assert first[2].startswith("loss: ") and first[3].startswith("mae: ")
+    assert first[4] == "1 samples/s"                     # 50 samples in 35 s
+    assert first[5] == "1m 45s left"                     # 15 steps more at 7 s
+    assert lines[3].split(" - ")[2] == "140.0s"
+    # verbose=2 keeps to one line per epoch
+    _model().fit(x, y, epochs=1, batch_size=10, verbose=2, callbacks=[tick])
+    assert len(capsys.readouterr().out.splitlines()) == 1
 
 
 def test_a_failed_checkpoint_write_leaves_the_previous_file_intact(tmp_path, monkeypatch):

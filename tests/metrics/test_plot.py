@@ -79,5 +79,14 @@ def test_missing_matplotlib_names_the_extra(tmp_path, monkeypatch):
     for name in [n for n in sys.modules if n == "matplotlib" or n.startswith("matplotlib.")]:
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ImportError, match=r"pip install gradkit\[plot\]"):
+    with pytest.raises(ImportError, match=r"pip install (-e )?'[^']*\[plot\]'"):
         P.training_curves({"loss": [1.0]}, tmp_path / "x.png")
+
+
+def test_a_loss_spanning_decades_gets_a_log_axis_and_one_epoch_is_marked(tmp_path, monkeypatch):
+    figs = []
+    monkeypatch.setattr(P, "_save", lambda fig, path: figs.append(fig) or path)
+    P.training_curves({"loss": [10, 1, 0.01], "accuracy": [0.1, 0.5, 0.9]}, tmp_path / "a.png")
+    P.training_curves({"loss": [0.5]}, tmp_path / "b.png")
+    assert [ax.get_yscale() for ax in figs[0].axes] == ["log", "linear"]
+    assert figs[1].axes[0].get_lines()[0].get_markersize() >= 6

@@ -15,11 +15,15 @@ to a pretrained language model, fine-tune it, embed sentences, search text by me
 
 ``train`` builds a Keras-style model (``gradkit.keras``), fits it with a progress bar (keeping the
 last 10% of the training split for validation, as Keras' ``validation_split`` does), evaluates
-it on the test split and writes to ``--out``:
+it on the test split and writes to ``--out`` (a new or empty folder, or an old run with
+``--overwrite``; written into a temporary sibling and renamed at the end, so a failed or
+interrupted run leaves nothing behind):
 
     model.keras     the whole model (architecture + weights, safetensors; keras.models.load_model)
-    run.json        what evaluate/predict need to rebuild the inputs (data set, preprocessing)
-    metrics.json    the per-epoch history, the test metrics, timing and the settings
+    run.json        what evaluate/predict need to rebuild the inputs (data set, preprocessing,
+                    --data-dir) and what made the run (gradkit version and commit, date, command)
+    metrics.json    the per-epoch history, each step's training loss, the test metrics, timing
+                    and the settings
     curves.png      loss and metrics per epoch (gradkit.plot.training_curves; needs matplotlib)
 
 then prints a summary table. Everything here is glue: the data come from ``gradkit.datasets``,
@@ -29,19 +33,40 @@ Each command lives in the file named after its family: ``train.py`` (train, eval
 predict), ``llm.py`` (chat, generate, embed, similar), ``finetune.py``; ``common.py`` holds what
 they share. This file only builds the parser from theirs, calls the command and reports its
 errors. A problem is one line on stderr, never a traceback: exit status 2 for the user's
-mistake (``UsageError``, as argparse's usage errors), 1 otherwise.
+mistake (``UsageError``, as argparse's usage errors), 130 for Ctrl-C, 1 otherwise.
 """
 import argparse
+import difflib
+import re
+import shlex
 import sys
 
 from . import finetune, llm, train
-from .common import CLIError
+from .common import CLIError, Interrupted
 
 __all__ = ["main", "build_parser"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser (and, through add_subparsers, its commands'), whose "invalid choice"
+    error also names the closest choice: --dataset fashion_mnist -> did you mean fashion-mnist?"""
+
+    def error(self, message):
+        bad = re.match(r"argument (\S+): invalid choice: '?([^' ]*)'?", message)
+        if bad:
+            for action in self._actions:
+                name = "/".join(action.option_strings) or action.metavar or action.dest
+                if action.choices and name == bad.group(1):
+                    choices = [str(c) for c in action.choices]
+                    close = difflib.get_close_matches(bad.group(2), choices, n=1)
+                    if close:
+                        message += f"  (did you mean {close[0]}?)"
+                    break
+        super().error(message)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gradkit",
         description="Train, evaluate and predict with gradkit models on real data sets; chat "
                     "with a pretrained language model and fine-tune it on conversations, embed "
@@ -80,14 +105,14 @@ def cmd_demo(args):
 def main(argv=None):
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    command_line = "gradkit " + shlex.join(argv) if argv else "gradkit"
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
         argv = ["train"] + argv  # `gradkit` and `gradkit --epochs 5` mean `gradkit train ...`
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     command = parser._subparsers._group_actions[0].choices[args.command]
+    args.command_line = command_line  # recorded in a run's run.json
     if unknown:  # argparse's message, plus the option the user probably meant
-        import difflib
-
         hints = []
         for u in (u for u in unknown if u.startswith("-")):
             close = difflib.get_close_matches(u.split("=")[0], command._option_string_actions, n=1)
@@ -99,12 +124,43 @@ def main(argv=None):
         train.check_model_fits(args, command)
     from ..datasets import CorruptFileError, DatasetNotFoundError
 
+    where = f"gradkit {args.command}"
     try:
         return args.func(args)
+    except (Interrupted, KeyboardInterrupt) as e:
+        if sys.stdout.isatty():
+            print(file=sys.stdout)  # off the line of a progress bar
+        print(f"{where}: {str(e) or 'interrupted (Ctrl-C)'}", file=sys.stderr)
+        return 130
     except DatasetNotFoundError as e:
-        print(f"gradkit {args.command}: error: {e}\n(On the command line: add --download, or "
-              "--data-dir DIR.)", file=sys.stderr)
+        print(f"{where}: error: {_not_found(e)}", file=sys.stderr)
+        return 2
+    except ImportError as e:  # an optional extra
+        hint = ""
+        if args.command in ("train", "evaluate", "predict"):
+            from .._install import pip_install
+
+            hint = f"; everything this command uses: {pip_install('cli')}"
+        print(f"{where}: error: {_one_line(e)}{hint}", file=sys.stderr)
         return 1
-    except (CLIError, CorruptFileError, ImportError) as e:  # ImportError: an optional extra
-        print(f"gradkit {args.command}: error: {e}", file=sys.stderr)
+    except (CLIError, CorruptFileError) as e:
+        print(f"{where}: error: {_one_line(e)}", file=sys.stderr)
         return getattr(e, "status", 1)
+    except OSError as e:  # the system's refusal (disk full, permissions): no traceback either
+        print(f"{where}: error: {_one_line(e)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(e):
+    return " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+
+
+def _not_found(e):
+    """The data set's "file F not found. Searched: (folders) Fix: ..." as one line, with the
+    command line's fixes."""
+    found = re.match(r"(.*?)\.?\s*Searched:\n(.*?)\nFix:", str(e), re.S)
+    if not found:
+        return f"{_one_line(e)} (add --download to fetch it, or --data-dir DIR)"
+    folders = ", ".join(f.strip() for f in found.group(2).splitlines() if f.strip())
+    return (f"{found.group(1)} (searched {folders}); add --download to fetch it, or --data-dir "
+            "DIR for the folder that holds it")

@@ -1,14 +1,19 @@
 """``gradkit train``, ``evaluate`` and ``predict``: a Keras-style model on a real data set,
 written to a run folder that the other two read back (see the package's docstring)."""
+import contextlib
+import datetime
 import json
+import math
 import os
+import shlex
 import sys
 import time
 
 import numpy as np
 
-from .common import (CLIError, fmt, fraction, positive_float, positive_int, table,
-                     write_json)
+from .common import (Interrupted, UsageError, check_out, fmt, fraction,
+                     non_negative_float, plural, positive_float, positive_int, staged_folder,
+                     table, write_json)
 
 __all__ = ["add_commands", "cmd_train", "cmd_evaluate", "cmd_predict", "load_data", "build_model",
            "TASKS"]
@@ -86,6 +91,43 @@ def _standardise(run, x):
     return ((np.asarray(x, np.float64) - np.array(p["mean"])) / np.array(p["std"])).astype(np.float32)
 
 
+@contextlib.contextmanager
+def _reading_data(args):
+    """A failed download or an unreadable data file as one line (a file that is not there at
+    all, DatasetNotFoundError, is worded by the package's main)."""
+    from ..datasets import DatasetNotFoundError
+
+    try:
+        yield
+    except DatasetNotFoundError:
+        raise
+    except OSError as e:
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        if args.download and lines and lines[0].startswith("download of"):
+            # datasets.download: "download of F failed from every mirror:", then "URL: reason"
+            reason = lines[1].split(": ", 1)[-1] if len(lines) > 1 else ""
+            raise UsageError(f"--download: {lines[0].rstrip(':')} ({reason}); check the network "
+                             "connection (or proxy), or copy the data files into a folder and "
+                             "pass --data-dir DIR") from None
+        raise UsageError(f"cannot read the data: {' '.join(lines) or e}; check the files, or "
+                         "give another folder with --data-dir DIR") from None
+
+
+def _split_validation(x, y, share):
+    """(fit, validation): the last ``floor(n * share)`` samples held out, as Keras'
+    validation_split does; done here so that each step's batch size is known (per-step loss)
+    and an empty part is the user's mistake, not fit's traceback."""
+    if not share:
+        return (x, y), None
+    n = len(x)
+    cut = int(math.floor(n * (1.0 - share)))
+    if cut == 0 or cut == n:
+        raise UsageError(f"--validation-split {share:g} of {plural(n, 'training sample')} "
+                         f"leaves {cut} for training and {n - cut} for validation; use more "
+                         "samples (--limit) or --validation-split 0")
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+
+
 # === models ======================================================================================
 def build_model(run):
     """The compiled Keras model for ``run`` (its model kind, data set and preprocessing)."""
@@ -120,21 +162,96 @@ def summary_table(history, test):
     return table(rows, ["metric", "train", "validation", "test"])
 
 
+def _damaged(what, problem, folder, run=None):
+    """"the run is damaged: train it again", with the command that made it (run.json's, with
+    its --out set to where the run is now) when it is known."""
+    words = shlex.split((run or {}).get("command") or "gradkit train")
+    again, skip = [], False
+    for w in words:
+        if skip or w == "--overwrite" or w.startswith("--out="):
+            skip = False
+            continue
+        skip = w == "--out"
+        if not skip:
+            again.append(w)
+    again += ["--out", folder or ".", "--overwrite"]
+    return UsageError(f"{what}: {problem}; the run is damaged: train it again ({shlex.join(again)})")
+
+
 def _read_run(path):
+    """(run, model, folder) of the run folder ``path`` (or of its model.keras); a missing or
+    damaged file is a UsageError naming it."""
     folder = path if os.path.isdir(path) else os.path.dirname(path)
     run_file = os.path.join(folder, FILES["run"])
     model_file = os.path.join(folder, FILES["model"])
-    if not os.path.exists(run_file) or not os.path.exists(model_file):
-        raise CLIError(f"{path}: not a gradkit run folder (expected {FILES['run']} and "
-                       f"{FILES['model']} in it); train one first: gradkit train --out {path}")
-    with open(run_file, encoding="utf-8") as f:
-        run = json.load(f)
+    missing = [f for f in (run_file, model_file) if not os.path.isfile(f)]
+    if len(missing) == 2:
+        raise UsageError(f"{path}: not a gradkit run folder (expected {FILES['run']} and "
+                         f"{FILES['model']} in it); train one first: gradkit train --out {path}")
+    if missing:
+        raise _damaged(missing[0], "missing", folder)
+    try:
+        with open(run_file, encoding="utf-8") as f:
+            run = json.load(f)
+    except (ValueError, OSError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise _damaged(run_file, f"not readable JSON ({e})", folder) from None
+    if not isinstance(run, dict) or not {"model", "dataset", "preprocessing"} <= set(run) \
+            or run["dataset"] not in TASKS:
+        raise _damaged(run_file, "not a run description (no model, dataset or preprocessing "
+                                 "that gradkit train writes)", folder)
     from ..keras.saving import load_model
 
-    return run, load_model(model_file), folder
+    try:
+        model = load_model(model_file)
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise _damaged(model_file, f"cannot be loaded ({first})", folder, run) from None
+    return run, model, folder
+
+
+def _data_dir(args, run):
+    """--data-dir, else the one the run was trained with (run.json), else the default search."""
+    if args.data_dir is None:
+        args.data_dir = run.get("data_dir")
+    return args
 
 
 # === commands ====================================================================================
+def _provenance(args):
+    """What made the run: gradkit's version (and the clone's commit), when, and the command."""
+    from .. import __version__
+    from .._install import git_commit
+
+    made = {"version": __version__}
+    commit = git_commit()
+    if commit:
+        made["commit"] = commit
+    return {"gradkit": made,
+            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "command": getattr(args, "command_line", None)}
+
+
+def _step_losses(losses, n, batch_size):
+    """A callback appending each training step's own loss to ``losses``. fit logs the running
+    mean m_k over the epoch's N_k samples so far, so step k's loss is
+    (m_k N_k - m_{k-1} N_{k-1}) / (N_k - N_{k-1}); every batch but an epoch's last has
+    ``batch_size`` of the ``n`` samples."""
+    from ..keras.callbacks import LambdaCallback
+
+    seen = {"n": 0, "mean": 0.0}
+
+    def begin(epoch, logs):
+        seen.update(n=0, mean=0.0)
+
+    def end(step, logs):
+        n_k = min(seen["n"] + batch_size, n)
+        m_k = float(logs["loss"])
+        losses.append((m_k * n_k - seen["mean"] * seen["n"]) / (n_k - seen["n"]))
+        seen.update(n=n_k, mean=m_k)
+
+    return LambdaCallback(on_epoch_begin=begin, on_train_batch_end=end)
+
+
 def cmd_train(args, out=None):
     out = out or sys.stdout
     from .. import manual_seed
@@ -145,99 +262,163 @@ def cmd_train(args, out=None):
            "lr": args.lr or task["lr"], "limit": args.limit}
     if task["kind"] == "language":
         run["seq_len"] = args.seq_len
+    run["data_dir"] = os.path.abspath(args.data_dir) if args.data_dir else None
+    run.update(_provenance(args))
     folder = args.out or os.path.join("runs", f"{args.model}-{args.dataset}")
-    os.makedirs(folder, exist_ok=True)
+    check_out(folder, args.overwrite, FILES.values())   # before minutes of loading and training
 
-    manual_seed(args.seed)
-    x_train, y_train = load_data(run, "train", args, args.limit)
-    x_test, y_test = load_data(run, "test", args)
-    model = build_model(run)
-    print(f"gradkit train: {args.model} on {args.dataset}: {len(x_train):,} training samples "
-          f"(the last {args.validation_split:.0%} for validation), {len(x_test):,} test samples, "
-          f"{model.count_params():,} parameters", file=out)
-
-    start = time.perf_counter()
-    history = model.fit(x_train, y_train, epochs=run["epochs"], batch_size=run["batch_size"],
-                        validation_split=args.validation_split or 0.0, shuffle=True,
-                        verbose=0 if args.quiet else 1)
-    seconds = time.perf_counter() - start
-    test = model.evaluate(x_test, y_test, batch_size=256, verbose=0, return_dict=True)
-
-    model.save(os.path.join(folder, FILES["model"]))
-    write_json(os.path.join(folder, FILES["run"]), run)
-    hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-    metrics = {"model": args.model, "dataset": args.dataset, "settings": run, "history": hist,
-               "test": {k: float(v) for k, v in test.items()}, "train_seconds": round(seconds, 3),
-               "parameters": int(model.count_params()),
-               "samples": {"train": int(len(x_train)), "test": int(len(x_test))}}
-    write_json(os.path.join(folder, FILES["metrics"]), metrics)
-    written = [FILES["model"], FILES["run"], FILES["metrics"]]
     try:
-        from ..plot import training_curves
+        manual_seed(args.seed)
+        with _reading_data(args):
+            x_train, y_train = load_data(run, "train", args, args.limit)
+            x_test, y_test = load_data(run, "test", args)
+        (x_fit, y_fit), val = _split_validation(x_train, y_train, args.validation_split)
+        model = build_model(run)
+        held = (f", {plural(len(val[0]), 'validation sample')} (the last "
+                f"{args.validation_split:.0%})" if val else "")
+        print(f"gradkit train: {args.model} on {args.dataset}: "
+              f"{plural(len(x_fit), 'training sample')}{held}, {plural(len(x_test), 'test sample')}, "
+              f"{plural(model.count_params(), 'parameter')}", file=out)
 
-        training_curves(history, os.path.join(folder, FILES["curves"]),
-                        title=f"{args.model} on {args.dataset}")
-        written.append(FILES["curves"])
-    except ImportError as e:
-        print(f"note: {FILES['curves']} not written: {e}", file=out)
+        with staged_folder(folder, args.overwrite, FILES.values()) as stage:
+            step_loss = []
+            start = time.perf_counter()
+            history = model.fit(x_fit, y_fit, epochs=run["epochs"], batch_size=run["batch_size"],
+                                validation_data=val, shuffle=True, verbose=0 if args.quiet else 1,
+                                callbacks=[_step_losses(step_loss, len(x_fit), run["batch_size"])])
+            seconds = time.perf_counter() - start
+            test = model.evaluate(x_test, y_test, batch_size=256, verbose=0, return_dict=True)
+
+            model.save(os.path.join(stage, FILES["model"]))
+            write_json(os.path.join(stage, FILES["run"]), run)
+            hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+            metrics = {"model": args.model, "dataset": args.dataset, "settings": run,
+                       "history": hist, "step_loss": step_loss,
+                       "steps_per_epoch": math.ceil(len(x_fit) / run["batch_size"]),
+                       "test": {k: float(v) for k, v in test.items()},
+                       "train_seconds": round(seconds, 3), "parameters": int(model.count_params()),
+                       "samples": {"train": int(len(x_train)), "test": int(len(x_test))}}
+            write_json(os.path.join(stage, FILES["metrics"]), metrics)
+            written = [FILES["model"], FILES["run"], FILES["metrics"]]
+            try:
+                from ..plot import training_curves
+
+                training_curves(history, os.path.join(stage, FILES["curves"]),
+                                title=f"{args.model} on {args.dataset}")
+                written.append(FILES["curves"])
+            except ImportError as e:
+                print(f"note: {FILES['curves']} not written: {e}", file=out)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted (Ctrl-C); no run written to {folder}; run the command "
+                          "again to train") from None
 
     print("", file=out)
     print(summary_table(hist, metrics["test"]), file=out)
-    print(f"\n{run['epochs']} epochs in {seconds:.1f} s; wrote {', '.join(written)} to {folder}",
-          file=out)
+    print(f"\n{plural(len(history.epoch), 'epoch')} in {seconds:.1f} s; wrote "
+          f"{', '.join(written)} to {folder}", file=out)
     return 0
 
 
 def cmd_evaluate(args, out=None):
     out = out or sys.stdout
     run, model, folder = _read_run(args.run)
-    x, y = load_data(run, "test", args, args.limit)
+    with _reading_data(_data_dir(args, run)):
+        x, y = load_data(run, "test", args, args.limit)
     result = {k: float(v) for k, v in
               model.evaluate(x, y, batch_size=256, verbose=0, return_dict=True).items()}
     if args.json:
         print(json.dumps(result), file=out)
     else:
         print(f"gradkit evaluate: {run['model']} on the {run['dataset']} test split "
-              f"({len(x):,} samples), from {folder}", file=out)
+              f"({plural(len(x), 'sample')}), from {folder}", file=out)
         print(table([[k, fmt(v)] for k, v in result.items()], ["metric", "test"]), file=out)
     return 0
 
 
 def _generate(model, run, prompt, length, temperature, rng):
+    """``prompt`` and ``length`` more characters, each drawn from softmax(logits / temperature);
+    temperature 0 takes the most likely one (greedy)."""
     vocab = run["preprocessing"]["vocabulary"]
     stoi = {c: i for i, c in enumerate(vocab)}
     unknown = sorted({c for c in prompt if c not in stoi})
     if unknown:
-        raise CLIError(f"--prompt has characters outside the vocabulary: {''.join(unknown)!r}")
+        raise UsageError(f"--prompt has characters outside the vocabulary: {''.join(unknown)!r}")
     ids = [stoi[c] for c in prompt] or [stoi.get("\n", 0)]
     seq_len = run["seq_len"]
     for _ in range(length):
         window = np.asarray(ids[-seq_len:], np.int64)[None]
         logits = np.asarray(model.predict(window, verbose=0))[0, -1].astype(np.float64)
-        p = np.exp((logits - logits.max()) / max(temperature, 1e-6))
+        if temperature == 0:
+            ids.append(int(logits.argmax()))
+            continue
+        p = np.exp((logits - logits.max()) / temperature)
         ids.append(int(rng.choice(len(p), p=p / p.sum())))
     return "".join(vocab[i] for i in ids)
 
 
+NPY_HINT = "expected a .npy file of numbers saved with np.save"
+
+
+def _read_input(path, run, kind):
+    """The samples in the .npy file ``path`` as the model takes them, preprocessed: one sample
+    (an image, or a row of features) gets the batch axis; a flat image row is reshaped."""
+    if not os.path.isfile(path):
+        raise UsageError(f"--input {path}: no such file; {NPY_HINT}")
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY":  # np.load would take a text file for a pickle
+        raise UsageError(f"--input {path}: not a .npy file; {NPY_HINT} (np.save('x.npy', x))")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except ValueError as e:
+        what = ("holds Python objects, not numbers" if "allow_pickle" in str(e)
+                else f"is damaged ({str(e).splitlines()[0]})")
+        raise UsageError(f"--input {path}: {what}; {NPY_HINT}") from None
+    if x.dtype.kind not in "biuf":
+        what = "strings" if x.dtype.kind in "US" else f"{x.dtype} values"
+        raise UsageError(f"--input {path}: holds {what} (dtype {x.dtype}), not numbers; {NPY_HINT}")
+    if kind == "regress":
+        one, taken = (len(run["preprocessing"]["mean"]),), "features"
+    else:
+        one, taken = tuple(run["preprocessing"]["image_shape"]), "images"
+    size = math.prod(one)
+    if x.shape == one or x.shape == (size,):       # one sample: add the batch axis
+        x = x.reshape((1,) + one)
+    elif x.ndim == 2 and x.shape[1] == size:       # rows of flattened images
+        x = x.reshape((-1,) + one)
+    if x.shape[1:] != one or len(x) == 0:
+        shape = ", ".join(map(str, one))
+        raise UsageError(f"--input {path}: shape {x.shape} does not fit; this model takes "
+                         f"{taken} of shape ({shape}): one sample ({shape}) or a batch "
+                         f"(N, {shape})")
+    if kind == "regress":
+        return _standardise(run, x)
+    return (x / run["preprocessing"]["divide_by"]).astype(np.float32)
+
+
 def cmd_predict(args, out=None):
     out = out or sys.stdout
-    run, model, _ = _read_run(args.run)
+    run, model, folder = _read_run(args.run)
     kind = TASKS[run["dataset"]]["kind"]
     if kind == "language":
+        if args.input:
+            raise UsageError(f"--input is for image and Boston runs; {folder} is a language "
+                             "model: give --prompt TEXT to continue")
         text = _generate(model, run, args.prompt or "", args.length, args.temperature,
                          np.random.default_rng(args.seed))
         print(text, file=out)
         if args.output:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
+            _write_output(args.output, text)
         return 0
+    if args.prompt is not None:
+        raise UsageError(f"--prompt is for language models (tiny-shakespeare runs); {folder} is "
+                         f"{run['model']} on {run['dataset']}: predict its test samples with "
+                         "--n N, or your own with --input FILE.npy")
     if args.input:
-        x = np.load(args.input)
-        y = None
-        x = (_standardise(run, x) if kind == "regress"
-             else (x / run["preprocessing"]["divide_by"]).astype(np.float32))
+        x, y = _read_input(args.input, run, kind), None
     else:
-        x, y = load_data(run, "test", args, args.n)
+        with _reading_data(_data_dir(args, run)):
+            x, y = load_data(run, "test", args, args.n)
     pred = np.asarray(model.predict(x, batch_size=256, verbose=0))
     records = []
     for i in range(len(pred)):
@@ -256,23 +437,36 @@ def cmd_predict(args, out=None):
     rows = [[fmt(r[c]) if isinstance(r[c], float) else str(r[c]) for c in header] for r in records]
     print(table(rows, header), file=out)
     if args.output:
-        write_json(args.output, records)
+        _write_output(args.output, records)
     return 0
+
+
+def _write_output(path, value):
+    """--output: text as it is, records as JSON."""
+    try:
+        if isinstance(value, str):
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(value)
+        else:
+            write_json(path, value)
+    except OSError as e:
+        raise UsageError(f"--output {path}: cannot write it ({e.strerror or e}); give a file "
+                         "in a folder you can write to") from None
 
 
 # === the parser ==================================================================================
 def _data_options(p):
     p.add_argument("--data-dir", metavar="DIR", default=None,
-                   help="folder with the data files (default: $GRADKIT_DATA, ~/.cache/gradkit, "
-                        "system folders)")
+                   help="folder with the data files (default: for a saved run, the one it was "
+                        "trained with; then $GRADKIT_DATA, ~/.cache/gradkit, system folders)")
     p.add_argument("--download", action="store_true",
                    help="fetch missing data files (MNIST's training split, tiny Shakespeare, ...)")
 
 
 def add_commands(sub):
     """Register train, evaluate and predict on the ``gradkit`` subparsers ``sub``."""
-    defaults = "; ".join(f"{d}: {t['epochs']} epochs, batch {t['batch_size']}, lr {t['lr']:g}"
-                         for d, t in TASKS.items())
+    defaults = "; ".join(f"{d}: {plural(t['epochs'], 'epoch')}, batch {t['batch_size']}, "
+                         f"lr {t['lr']:g}" for d, t in TASKS.items())
     t = sub.add_parser("train", help="train a model, evaluate it, save it (the default command)",
                        description="Train a model with Keras-style fit, evaluate it on the test "
                                    "split, and write model.keras, run.json, metrics.json and "
@@ -289,7 +483,12 @@ def add_commands(sub):
                    help="samples per step (default: per data set)")
     t.add_argument("--lr", type=positive_float, metavar="LR",
                    help="Adam's learning rate (default: per data set)")
-    t.add_argument("--out", metavar="DIR", help="where to write the run (default: runs/MODEL-DATASET)")
+    t.add_argument("--out", metavar="DIR",
+                   help="where to write the run (default: runs/MODEL-DATASET); refused if it "
+                        "exists and is not empty, unless --overwrite")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace the run in --out (the old one is removed only once the new "
+                        "one is complete)")
     t.add_argument("--seed", type=int, default=0, help="random seed for weights and shuffling (default: 0)")
     t.add_argument("--limit", type=positive_int, metavar="N",
                    help="use only the first N training samples (quick runs)")
@@ -305,7 +504,8 @@ def add_commands(sub):
     e = sub.add_parser("evaluate", help="evaluate a saved run on its test split",
                        description="Load RUN/model.keras and report its loss and metrics on the "
                                    "test split of the data set it was trained on.")
-    e.add_argument("run", metavar="RUN", help="a run folder written by 'gradkit train'")
+    e.add_argument("run", metavar="RUN", help="a run folder written by 'gradkit train' (its "
+                                              "data are found again from its run.json)")
     e.add_argument("--limit", type=positive_int, metavar="N", help="only the first N test samples")
     e.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     _data_options(e)
@@ -323,11 +523,12 @@ def add_commands(sub):
                         "set has them, or Boston features), instead of the test split")
     p.add_argument("--output", metavar="FILE", help="also write the predictions (JSON; text for a "
                                                      "language model)")
-    p.add_argument("--prompt", default="", help="language models: the text to continue")
+    p.add_argument("--prompt", help="language models: the text to continue")
     p.add_argument("--length", type=positive_int, default=200, metavar="N",
                    help="language models: characters to generate (default: 200)")
-    p.add_argument("--temperature", type=positive_float, default=1.0, metavar="T",
-                   help="language models: sampling temperature (default: 1.0)")
+    p.add_argument("--temperature", type=non_negative_float, default=1.0, metavar="T",
+                   help="language models: sampling temperature; 0 takes the most likely "
+                        "character each time (greedy) (default: 1.0)")
     p.add_argument("--seed", type=int, default=0, help="language models: sampling seed (default: 0)")
     _data_options(p)
     p.set_defaults(func=cmd_predict, limit=None)

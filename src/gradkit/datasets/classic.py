@@ -1,8 +1,9 @@
 """Small classic sets bundled with scikit-learn (an optional extra): no file, no download."""
 import numpy as np
 
-from gradkit.data.split import train_test_split
+from ..data.split import train_test_split
 
+from .._install import pip_install
 from ._common import arrays_or_dataset, check_split
 
 __all__ = ["digits", "iris"]
@@ -14,7 +15,7 @@ def _sklearn_datasets(where):
     except ImportError:
         raise ImportError(
             f"{where} reads scikit-learn's bundled copy, and scikit-learn is not installed; "
-            f"install it with `pip install gradkit[sklearn]` (or `pip install scikit-learn`)"
+            f"install it with `{pip_install('sklearn')}` (or `pip install scikit-learn`)"
         ) from None
     return sklearn.datasets
 

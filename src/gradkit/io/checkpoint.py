@@ -22,6 +22,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import _internal
+from .._install import pip_install
 from ..tensor import Tensor
 
 _META_KEY = "gradkit"
@@ -162,7 +163,7 @@ def _import_ml_dtypes(path):
         import ml_dtypes  # noqa: F401
     except ImportError:
         raise ImportError(f"load: {path} holds bfloat16 tensors, which NumPy reads through the "
-                          "ml_dtypes package; install it: pip install 'gradkit[bf16]' "
+                          f"ml_dtypes package; install it: {pip_install('bf16')} "
                           "(or pip install ml_dtypes)") from None
 
 

@@ -22,6 +22,7 @@ current batch and stops.
 import csv
 import math
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -116,29 +117,60 @@ class History(Callback):
 
     def plot(self, path, title=None):
         """Write a PNG of loss and metrics per epoch (``gradkit.plot.training_curves``; needs
-        matplotlib: ``pip install gradkit[plot]``). Returns the path."""
+        matplotlib: ``pip install 'gradkit[plot]'``). Returns the path."""
         from .. import plot
         return plot.training_curves(self, path, title=title)
 
 
 # === the progress display =====================================================================
+HEARTBEAT_SECONDS = 30  # without a bar, a progress line at most this often within an epoch
+
+
 def _fmt(v):
     if isinstance(v, (float, np.floating)):
         return f"{v:.4f}" if abs(v) >= 1e-3 or v == 0 else f"{v:.4e}"
     return str(v)
 
 
-def _log_line(logs):
-    return " - ".join(f"{k}: {_fmt(v)}" for k, v in logs.items())
+def _log_parts(logs):
+    return [f"{k}: {_fmt(v)}" for k, v in (logs or {}).items()]
+
+
+def _duration(seconds):
+    """42s, 3m 05s, 1h 02m."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    return f"{s // 3600}h {s % 3600 // 60:02d}m"
+
+
+def _wrap(parts, width, first="", indent="    ", sep=" - "):
+    """``parts`` joined by ``sep`` into lines of at most ``width`` characters (a part longer
+    than a line gets one of its own); the first line starts with ``first``, the others with
+    ``indent``."""
+    lines, line = [], first + parts[0]
+    for part in parts[1:]:
+        if len(line) + len(sep) + len(part) > width:
+            lines.append(line)
+            line = indent + part
+        else:
+            line += sep + part
+    return "\n".join(lines + [line])
 
 
 class ProgbarLogger(Callback):
     """Progress of fit / evaluate / predict.
 
     ``verbose=1`` on a terminal: a tqdm bar per epoch with the running loss and metrics, the
-    ETA and the throughput (steps/s and samples/s). ``verbose=2``, or stdout not a terminal (a
-    log file, CI): one line per epoch. ``verbose=0``: nothing (fit does not add this callback).
-    The bar needs tqdm (``pip install gradkit[progress]``); without it, one line per epoch.
+    ETA and the throughput (steps/s and samples/s), then the epoch's figures (loss, metrics,
+    validation) on the lines below, wrapped to the terminal's width, never cut off.
+    ``verbose=1`` without a bar (stdout a pipe, a log file, CI; or no tqdm): one line per epoch,
+    and within a long epoch a line at most every 30 seconds (``HEARTBEAT_SECONDS``): step/steps,
+    running loss and metrics, samples/s, time left. ``verbose=2``: one line per epoch only.
+    ``verbose=0``: nothing (fit does not add this callback). The bar needs tqdm
+    (``pip install 'gradkit[progress]'``).
     """
 
     def __init__(self, verbose=1, stream=None):
@@ -150,58 +182,81 @@ class ProgbarLogger(Callback):
     def _out(self):
         return self.stream or sys.stdout
 
-    def _use_bar(self):
-        if self.verbose != 1:
-            return False
+    def _is_terminal(self):
         out = self._out()
-        if not (hasattr(out, "isatty") and out.isatty()):
+        return hasattr(out, "isatty") and out.isatty()
+
+    def _use_bar(self):
+        if self.verbose != 1 or not self._is_terminal():
             return False
         try:
             import tqdm  # noqa: F401
         except ImportError:
             if not getattr(ProgbarLogger, "_warned", False):
                 ProgbarLogger._warned = True
-                warnings.warn("the progress bar needs tqdm (pip install gradkit[progress]); "
+                from .._install import pip_install
+                warnings.warn(f"the progress bar needs tqdm ({pip_install('progress')}); "
                               "printing one line per epoch instead")
             return False
         return True
 
+    def _print(self, parts, first=""):
+        """One line of ``parts`` (" - " between them); on a terminal, wrapped to its width."""
+        width = shutil.get_terminal_size().columns if self._is_terminal() else math.inf
+        print(_wrap(parts, width, first), file=self._out(), flush=True)
+
     def _start(self, total, desc):
-        self._t0, self._steps, self._samples = time.perf_counter(), 0, 0
+        self._t0 = self._last_line = time.perf_counter()
+        self._steps, self._samples, self._total, self._desc = 0, 0, total, desc
         self._bar = None
         if self._use_bar():
             from tqdm.auto import tqdm
             self._bar = tqdm(total=total, desc=desc, unit="step", file=self._out(),
                              dynamic_ncols=True, leave=True)
 
+    def _throughput(self, elapsed):
+        """Samples per second so far ("1,234"), or None before the first sample."""
+        return f"{self._samples / elapsed:,.0f}" if self._samples and elapsed > 0 else None
+
     def _advance(self, logs):
         self._steps += 1
         size = getattr(self.model, "_last_batch_size", None)
         self._samples += size or 0
+        now = time.perf_counter()
+        elapsed = now - self._t0
+        rate = self._throughput(elapsed)
         if self._bar is not None:
             post = {k: _fmt(v) for k, v in (logs or {}).items()}
-            elapsed = time.perf_counter() - self._t0
-            if self._samples and elapsed > 0:
-                post["samples/s"] = f"{self._samples / elapsed:,.0f}"
+            if rate:
+                post["samples/s"] = rate
             self._bar.set_postfix(post, refresh=False)
             self._bar.update(1)
+        elif (self.verbose == 1 and now - self._last_line >= HEARTBEAT_SECONDS
+              and (self._total is None or self._steps < self._total)):
+            self._last_line = now
+            parts = [self._desc, f"step {self._steps}/{self._total or '?'}"] + _log_parts(logs)
+            if rate:
+                parts.append(f"{rate} samples/s")
+            if self._total:
+                left = elapsed / self._steps * (self._total - self._steps)
+                parts.append(f"{_duration(left)} left")
+            self._print(parts)
 
     def _finish(self, head, logs):
         elapsed = time.perf_counter() - self._t0
+        rate = self._throughput(elapsed)
         if self._bar is not None:
-            post = {k: _fmt(v) for k, v in (logs or {}).items()}
-            if self._samples and elapsed > 0:
-                post["samples/s"] = f"{self._samples / elapsed:,.0f}"
-            self._bar.set_postfix(post, refresh=False)
+            # the bar keeps its count, time and rate; the figures go below it, whole (a bar's
+            # postfix is cut off at the terminal's edge)
+            self._bar.set_postfix({"samples/s": rate} if rate else {}, refresh=False)
             self._bar.close()
             self._bar = None
+            if logs:
+                self._print(_log_parts(logs), first="    ")
             return
-        rate = f" - {self._samples / elapsed:,.0f} samples/s" if self._samples and elapsed > 0 else ""
-        per_step = f" - {1000 * elapsed / max(self._steps, 1):.0f}ms/step"
-        line = f"{head}{self._steps} steps - {elapsed:.1f}s{per_step}"
-        if logs:
-            line += " - " + _log_line(logs)
-        print(line + rate, file=self._out(), flush=True)
+        parts = [head, f"{self._steps} step" + ("" if self._steps == 1 else "s"),
+                 f"{elapsed:.1f}s", f"{1000 * elapsed / max(self._steps, 1):.0f}ms/step"]
+        self._print(parts + _log_parts(logs) + ([f"{rate} samples/s"] if rate else []))
 
     # fit
     def on_train_begin(self, logs=None):
@@ -216,7 +271,7 @@ class ProgbarLogger(Callback):
         self._advance(logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._finish(self._epoch_head + " - ", logs)
+        self._finish(self._epoch_head, logs)
 
     def on_train_end(self, logs=None):
         self._in_fit = False
@@ -232,7 +287,7 @@ class ProgbarLogger(Callback):
 
     def on_test_end(self, logs=None):
         if not getattr(self, "_in_fit", False):
-            self._finish("Evaluate - ", logs)
+            self._finish("Evaluate", logs)
 
     def on_predict_begin(self, logs=None):
         self._start(self.params.get("steps"), "Predict")
@@ -241,7 +296,7 @@ class ProgbarLogger(Callback):
         self._advance(None)
 
     def on_predict_end(self, logs=None):
-        self._finish("Predict - ", None)
+        self._finish("Predict", None)
 
 
 # === monitoring a logged value (EarlyStopping, ModelCheckpoint, ReduceLROnPlateau) ============

@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from .._install import pip_install
+
 # Types that gguf.quants.dequantize turns into float32 on NumPy.
 SUPPORTED_TYPES = ("F32", "F16", "BF16", "F64", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K",
                    "Q3_K", "Q4_K", "Q5_K", "Q6_K")
@@ -22,7 +24,7 @@ def _require_gguf(who):
         import gguf
     except ImportError:
         raise ImportError(f"{who}: reading GGUF files needs the gguf package (llama.cpp's reader): "
-                          "pip install 'gradkit[llm]'") from None
+                          f"{pip_install('llm')}") from None
     return gguf
 
 

@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 
+from .._install import pip_install
 from ..io import atomic_write_bytes
 from ..ops import tensor as _tensor
 from . import gguf_file
@@ -34,7 +35,7 @@ from .pretrained import read_json, resolve, write_json
 NO_MAX_LENGTH = int(1e30)
 SPECIAL_TOKENS = ("bos_token", "eos_token", "unk_token", "pad_token", "cls_token", "sep_token",
                   "mask_token")
-_INSTALL = "pip install 'gradkit[llm]'"
+_INSTALL = pip_install("llm")
 
 
 def _require(module, who):
