@@ -12,12 +12,18 @@ A subclass writes
 
 ``Cls.apply(*tensors, **params)`` runs forward and, when grad mode is on and some input requires
 grad, records the node: the instance itself is the node (the "ctx"), and ``out.grad_fn``.
+
+A subclass written in PyTorch's form (``@staticmethod forward(ctx, *tensors)`` and
+``backward(ctx, *grads)``, on Tensors) gets its own ``apply`` and node class from
+custom_function.py, at class creation (``__init_subclass__``); the ``apply`` below is only ever
+the array form's.
 """
 import sys
 
 import numpy as np
 
 from . import grad_mode
+from .custom_function import FunctionCtx, OutputSlot, apply as _apply_pytorch_form
 from ..tensor import Tensor
 
 _grad = grad_mode.state
@@ -163,6 +169,17 @@ class Function:
             ctx._trace = _user_frame()
         return result
 
+    # ---- PyTorch's form (custom_function.py): routed at class creation, not per call
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        forward = next(c.__dict__["forward"] for c in cls.__mro__ if "forward" in c.__dict__)
+        if isinstance(forward, staticmethod):
+            # the node of one call, which is also its ctx (PyTorch's BackwardCFunction)
+            cls._backward_cls = type(cls.__name__ + "Backward", (FunctionCtx, Function), {
+                "__slots__": (), "__module__": cls.__module__, "_forward_cls": cls,
+                "_output_node": OutputNode})
+            cls.apply = classmethod(_apply_pytorch_form)
+
     # ---- introspection
     @classmethod
     def name(cls):
@@ -174,6 +191,12 @@ class Function:
     @property
     def next_functions(ctx):
         return tuple((p, 0) for p in ctx.parents)
+
+
+class OutputNode(OutputSlot, Function):
+    """The node of one output of a PyTorch-form Function with several (custom_function.py)."""
+
+    __slots__ = ("index",)
 
 
 def _parent(t):
