@@ -24,6 +24,12 @@ from results import ROOT, record  # noqa: E402
 DATA = os.path.join(HERE, "data", "gradkit_qa.jsonl")
 HELD_OUT = 20
 SHOWN = 5
+LEARNED = 3
+# an earlier run of this script with --epochs 8 (commit cf7f392, 57 min on a loaded machine)
+EIGHT_EPOCHS = ("Training longer does not help the held-out questions: with `--epochs 8` (360 "
+                "steps, training loss down to 0.06) the held-out answer loss was 3.018, only 27% "
+                "below the base model's, and the held-out replies were invented API names: the "
+                "adapter memorises its 180 answers before it generalises them.")
 OPTIONS = ["--lora-r", "16", "--lora-alpha", "32", "--lora-dropout", "0.05",
            "--target", "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
            "--lr", "1e-3", "--batch-size", "4", "--warmup", "0.05",
@@ -33,16 +39,17 @@ OPTIONS = ["--lora-r", "16", "--lora-alpha", "32", "--lora-dropout", "0.05",
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "runs", "qa-lora"))
-    ap.add_argument("--epochs", type=int, default=8,
-                    help="passes over the 160 training conversations (default 8: fewer teach "
-                         "the answers' style before their facts)")
+    ap.add_argument("--epochs", type=int, default=3,
+                    help="passes over the training conversations (default 3: the lowest held-out "
+                         "loss; 8 epochs overfit, see EIGHT_EPOCHS)")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     start = time.perf_counter()
     rows = [json.loads(line) for line in open(DATA, encoding="utf-8")]
-    held = rows[-HELD_OUT:]
-    questions = [r["messages"][0]["content"] for r in held[:SHOWN]]
-    answers = [r["messages"][1]["content"] for r in held[:SHOWN]]
+    shown = rows[:LEARNED] + rows[-HELD_OUT:][:SHOWN]   # learned from, then held out
+    kinds = ["learned"] * LEARNED + ["held out"] * SHOWN
+    questions = [r["messages"][0]["content"] for r in shown]
+    answers = [r["messages"][1]["content"] for r in shown]
     cmd = [sys.executable, "-m", "gradkit", "finetune", "smollm2", "--data", DATA,
            "--eval-split", str(HELD_OUT / len(rows)), "--out", args.out, "--overwrite",
            *OPTIONS, "--epochs", str(args.epochs), "--prompts", *questions]
@@ -75,12 +82,16 @@ def main():
         "tokens/s |",
         f"| peak memory (process, resident) | {run['peak_rss_mb']:.0f} MiB |",
         "",
-        "Five held-out questions, greedy replies (at most 48 new tokens) before and after, and the "
-        "data set's answer:",
+        f"Greedy replies (at most 48 new tokens) before and after, beside the data set's answer, "
+        f"to {LEARNED} questions the adapter learned from and {SHOWN} held-out ones (asked in other "
+        "words than the training set's): the first show what was taken in, the second whether "
+        "it carries over to new wording.",
         "",
-        "| question | base model | after LoRA | data set's answer |", "|---|---|---|---|",
-        *[f"| {cell(q)} | {r[1]} | {r[2]} | {cell(a)} |"
-          for q, r, a in zip(questions, replies, answers)],
+        "| | question | base model | after LoRA | data set's answer |", "|---|---|---|---|---|",
+        *[f"| {k} | {cell(q)} | {r[1]} | {r[2]} | {cell(a)} |"
+          for k, q, r, a in zip(kinds, questions, replies, answers)],
+        "",
+        EIGHT_EPOCHS,
     ]
     text = "\n".join(body)
     print(text)
