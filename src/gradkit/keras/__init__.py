@@ -14,7 +14,7 @@ conventions are kept where they differ from PyTorch's: channels-last images, los
 layers in inference mode unless training. See docs/keras.md.
 """
 from . import (activations, applications, backend, callbacks, datasets, initializers, layers,
-               losses, metrics, models, optimizers, regularizers, saving, utils)
+               losses, metrics, models, optimizers, preprocessing, regularizers, saving, utils)
 from .layers import Input, Layer
 from .models import Model, Sequential
 from .tape import GradientTape
@@ -23,4 +23,4 @@ __version__ = "3.x (gradkit)"
 
 __all__ = ["Model", "Sequential", "Input", "Layer", "GradientTape", "layers", "models", "optimizers", "losses",
            "metrics", "callbacks", "activations", "initializers", "regularizers", "datasets",
-           "utils", "backend", "saving", "applications"]
+           "utils", "backend", "saving", "applications", "preprocessing"]

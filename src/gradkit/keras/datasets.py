@@ -10,6 +10,7 @@ mnist              uint8 (60000, 28, 28), uint8 (60000,)   uint8 (10000, 28, 28)
 fashion_mnist      uint8 (60000, 28, 28), uint8 (60000,)   uint8 (10000, 28, 28), (10000,)
 cifar10            uint8 (50000, 32, 32, 3), uint8 (50000, 1)  (10000, 32, 32, 3), (10000, 1)
 boston_housing     float64 (404, 13), float64 (404,)       float64 (102, 13), (102,)
+imdb               object (25000,) of int lists, int64     object (25000,), (25000,)
 =================  ====================================  ===============================
 
 Images are channels-last, as Keras' Conv2D expects; pixel values are raw 0-255 (divide by
@@ -17,12 +18,22 @@ Images are channels-last, as Keras' Conv2D expects; pixel values are raw 0-255 (
 (``test_split=0.2, seed=113``: the same 404/102 rows). Files are looked up in ``path`` (a
 folder), ``$GRADKIT_DATA``, ``~/.cache/gradkit`` and system folders, and fetched if missing,
 as Keras fetches them on first use.
+
+IMDB is Keras' own preprocessed file, ``imdb.npz`` (reviews as word indices, by frequency rank),
+read from Keras' cache folder (``~/.keras/datasets``, or ``$KERAS_HOME/datasets``) or
+``$GRADKIT_DATA/imdb/``; gradkit does not fetch it (see ``imdb.load_data``).
 """
+import json
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
 import numpy as np
 
 from .. import datasets as gk_datasets
 
-__all__ = ["mnist", "fashion_mnist", "cifar10", "boston_housing"]
+__all__ = ["mnist", "fashion_mnist", "cifar10", "boston_housing", "imdb"]
 
 
 class _ImageSet:
@@ -72,3 +83,162 @@ fashion_mnist = _ImageSet("fashion_mnist", gk_datasets.fashion_mnist)
 cifar10 = _ImageSet("cifar10", gk_datasets.cifar10, channels_last_from_nchw=True,
                     label_shape="column")
 boston_housing = _Boston()
+
+
+# === IMDB: Keras' imdb.npz ======================================================================
+_KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+
+
+def _keras_cache():
+    """Keras' dataset cache: ``$KERAS_HOME/datasets``, by default ``~/.keras/datasets``."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "datasets"
+
+
+def _find_keras_file(fname, folder, where, size):
+    """The path of Keras' data file ``fname``: ``fname`` itself when absolute, else the first of
+    ``$GRADKIT_DATA/<folder>/``, ``$GRADKIT_DATA/``, Keras' cache and gradkit's cache that holds
+    it. Not found: ``DatasetNotFoundError`` saying where to put it."""
+    if os.path.isabs(fname):
+        dirs, fname = [Path(fname).parent], Path(fname).name
+    else:
+        dirs = []
+        for entry in os.environ.get("GRADKIT_DATA", "").split(os.pathsep):
+            if entry:
+                dirs += [Path(entry) / folder, Path(entry)]
+        dirs += [_keras_cache(), gk_datasets.cache_dir() / folder]
+    for d in dirs:
+        if (d / fname).is_file():
+            return d / fname
+    searched = "\n".join(f"  {d}" for d in dirs)
+    raise gk_datasets.DatasetNotFoundError(
+        f"{where}: file {fname} not found. Searched:\n{searched}\nFix: gradkit does not download "
+        f"it; fetch {_KERAS_ORIGIN}{fname} ({size}) and put it at {_keras_cache() / fname} "
+        f"(Keras' cache folder), or in $GRADKIT_DATA/{folder}/, or pass path= the file's full "
+        "path")
+
+
+_RECONSTRUCT = np.empty(0, object).__reduce__()[0]   # NumPy's array-unpickling function
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles NumPy arrays of Python numbers and lists, and nothing else: a pickle naming any
+    other class or function is refused, so reading a data file runs no code from it."""
+
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
+                ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+                ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+
+    def find_class(self, module, name):
+        try:
+            return self._ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a data file (only "
+                                         "NumPy arrays of numbers and lists are)") from None
+
+
+def _read_npz(path, keys, where):
+    """The arrays ``keys`` of the .npz file ``path``; object arrays (lists of word indices) are
+    unpickled by ``_ArrayUnpickler``, as Keras' ``np.load(allow_pickle=True)`` would, minus the
+    code a pickle can carry."""
+    headers = {(1, 0): np.lib.format.read_array_header_1_0,
+               (2, 0): np.lib.format.read_array_header_2_0}
+    arrays = {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            for key in keys:
+                with z.open(f"{key}.npy") as f:
+                    version = np.lib.format.read_magic(f)
+                    if version not in headers:
+                        raise ValueError(f"{key}.npy is in .npy format version {version}")
+                    _, _, dtype = headers[version](f)
+                    if dtype.hasobject:
+                        arrays[key] = _ArrayUnpickler(f, encoding="ASCII").load()
+                    else:
+                        f.seek(0)
+                        arrays[key] = np.lib.format.read_array(f, allow_pickle=False)
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+        raise gk_datasets.CorruptFileError(
+            f"{where}: {path} is not Keras' {Path(path).name} (a .npz holding {', '.join(keys)}): "
+            f"{e}. Fetch it again from {_KERAS_ORIGIN}{Path(path).name}") from None
+    return arrays
+
+
+def _object_array(lists):
+    """A 1-D object array of lists (``np.array`` would make a 2-D array of equal-length lists)."""
+    out = np.empty(len(lists), dtype=object)
+    for i, item in enumerate(lists):   # one by one: a slice assignment would broadcast the lists
+        out[i] = item
+    return out
+
+
+class _Imdb:
+    name = "imdb"
+
+    def load_data(self, path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113,
+                  start_char=1, oov_char=2, index_from=3, **kwargs):
+        """IMDB movie reviews, 25,000 to train and 25,000 to test, as lists of word indices;
+        labels 1 (positive) and 0 (negative). Keras' rules, applied in this order:
+
+        1. each split is shuffled with ``np.random.RandomState(seed)`` (train, then test);
+        2. every index is shifted by ``index_from`` (Defaults to ``3``) and each review starts
+           with ``start_char`` (Defaults to ``1``; ``None``: no start mark); 0 stays padding;
+        3. with ``maxlen``, reviews of ``maxlen`` or more indices (start mark included) are
+           dropped, with their labels;
+        4. indices outside ``[skip_top, num_words)`` become ``oov_char`` (Defaults to ``2``;
+           ``None``: they are removed). ``num_words`` defaults to the largest index, which is
+           then itself out of range, and ``skip_top > 1`` turns the start mark into
+           ``oov_char`` too: both as in Keras.
+
+        Returns ``((x_train, y_train), (x_test, y_test))``: x an object array of lists of ints,
+        y int64. Word ``w`` of ``get_word_index()`` is index ``word_index[w] + index_from``.
+
+        The file is Keras' ``imdb.npz`` (17 MB), read from ``path`` when absolute, else from
+        ``$GRADKIT_DATA/imdb/``, ``$GRADKIT_DATA``, Keras' cache (``~/.keras/datasets``) or
+        ``~/.cache/gradkit/imdb``; gradkit does not download it. Maas et al., "Learning Word
+        Vectors for Sentiment Analysis", ACL 2011.
+        """
+        if kwargs:
+            raise TypeError(f"imdb.load_data: unrecognized keyword arguments {sorted(kwargs)}")
+        where = "keras.datasets.imdb.load_data"
+        file = _find_keras_file(path, "imdb", where, "17 MB")
+        f = _read_npz(file, ("x_train", "y_train", "x_test", "y_test"), where)
+        rng = np.random.RandomState(seed)
+        splits = []
+        for x, y in ((f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])):
+            order = np.arange(len(x))
+            rng.shuffle(order)
+            splits.append((x[order], y[order]))
+
+        head = [] if start_char is None else [start_char]
+        shift = index_from or 0
+        splits = [([head + [w + shift for w in review] for review in x], y) for x, y in splits]
+        if maxlen:
+            splits = [([r for r in x if len(r) < maxlen], y[[len(r) < maxlen for r in x]])
+                      for x, y in splits]
+            if not splits[0][0] or not splits[1][0]:
+                raise ValueError(f"{where}: after dropping the reviews of maxlen={maxlen} or more "
+                                 "indices, no review was kept; increase maxlen")
+        if not num_words:
+            num_words = max(max(r) for x, _ in splits for r in x if r)
+        if oov_char is not None:
+            splits = [([[w if skip_top <= w < num_words else oov_char for w in r] for r in x], y)
+                      for x, y in splits]
+        else:
+            splits = [([[w for w in r if skip_top <= w < num_words] for r in x], y)
+                      for x, y in splits]
+        return tuple((_object_array(x), np.asarray(y)) for x, y in splits)
+
+    def get_word_index(self, path="imdb_word_index.json"):
+        """{word: frequency rank (1 = most frequent)}, from Keras' ``imdb_word_index.json``
+        (found as ``load_data`` finds ``imdb.npz``). In ``load_data``'s reviews, word ``w`` is
+        the index ``word_index[w] + index_from``."""
+        file = _find_keras_file(path, "imdb", "keras.datasets.imdb.get_word_index", "1.6 MB")
+        with open(file, encoding="utf-8") as fh:
+            return json.load(fh)
+
+    def __repr__(self):
+        return "<keras.datasets.imdb>"
+
+
+imdb = _Imdb()

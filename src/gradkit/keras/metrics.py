@@ -11,9 +11,10 @@ from ..metrics import get, resolve_accuracy  # noqa: F401
 from ..metrics import functional as _functional
 
 # Keras' metric functions: keras.metrics.sparse_categorical_accuracy(y_true, y_pred), ...
+# (mae and mse: Keras 2's short names of the same functions)
 _FUNCTIONS = ("accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
               "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
-              "mean_absolute_error", "mean_squared_error")
+              "mean_absolute_error", "mean_squared_error", "mae", "mse")
 for _name in _FUNCTIONS:
     globals()[_name] = getattr(_functional, _name)
 

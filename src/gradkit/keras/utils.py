@@ -1,17 +1,20 @@
-"""``keras.utils``: label encoding, seeds, and the saving registry's Keras 2 names.
+"""``keras.utils``: label encoding, padding, seeds, and the saving registry's Keras 2 names.
 
     y_onehot = keras.utils.to_categorical(y, num_classes=10)
+    x = keras.utils.pad_sequences(token_lists, maxlen=200)     # (N, 200) int32, padded in front
     keras.utils.set_random_seed(0)      # weights, dropout, shuffling: reproducible
 """
 import numpy as np
 
 from ..data.checks import check_labels
 from .backend import set_random_seed
+from .preprocessing.sequence import pad_sequences
 from .registry import custom_object_scope, get_registered_name, get_registered_object, \
     register_keras_serializable
 
-__all__ = ["to_categorical", "normalize", "set_random_seed", "register_keras_serializable",
-           "get_registered_name", "get_registered_object", "custom_object_scope"]
+__all__ = ["to_categorical", "normalize", "pad_sequences", "set_random_seed",
+           "register_keras_serializable", "get_registered_name", "get_registered_object",
+           "custom_object_scope"]
 
 
 def to_categorical(x, num_classes=None):

@@ -16,7 +16,8 @@ TensorFlow 2 programs that use the common subset run with only the import line c
 This package holds names only: every computation is a gradkit op (``gradkit.ops``), every layer a
 ``gradkit.nn`` module (through ``gradkit.keras``), every gradient the one autograd engine.
 
-    tf.keras                      gradkit.keras (imported on first use)
+    tf.keras                      gradkit.keras (imported on first use; keras.py makes
+                                  `from gradkit.tf.keras.layers import Dense` work too)
     tf.GradientTape               gradkit.keras.tape.GradientTape
     tf.function                   runs the function as written (gradkit is eager; see below)
     tf.constant, tf.Variable ...  tensors.py       tf.reduce_sum, tf.matmul ...  math.py
@@ -147,12 +148,10 @@ _missing = _unsupported(__name__, __all__)
 
 def __getattr__(name):
     # keras and the tape load on first use: `import gradkit.tf` works without gradkit.keras
-    if name == "keras":
-        import importlib
+    if name == "keras":   # gradkit.keras, also importable as gradkit.tf.keras (see keras.py)
+        import importlib   # not `from . import keras`: that asks this __getattr__ again
 
-        mod = importlib.import_module("gradkit.keras")
-        globals()["keras"] = mod
-        return mod
+        return importlib.import_module(f"{__name__}.keras")
     if name == "GradientTape":
         from ..keras.tape import GradientTape
 

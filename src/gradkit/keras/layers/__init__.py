@@ -2,19 +2,21 @@
 
     keras.layers.Dense(128, activation="relu")           nn.Linear, built at the first call
     keras.layers.Conv2D(32, 3, padding="same")           nn.Conv2d on channels-last images
+    keras.layers.Bidirectional(keras.layers.LSTM(64))    two nn.LSTMs, one per direction
 """
 from .attention import MultiHeadAttention
 from .base import KerasTensor, Layer
 from .conv import (AveragePooling2D, AvgPool2D, Conv2D, Convolution2D, GlobalAveragePooling2D,
                    GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
 from .core import (Activation, Add, Concatenate, Dense, Dropout, Flatten, Input, InputLayer,
-                   Reshape)
+                   Reshape, Softmax)
 from .embedding import Embedding
 from .normalization import BatchNormalization, LayerNormalization
 from .recurrent import GRU, LSTM, SimpleRNN
+from .wrappers import Bidirectional, TimeDistributed
 
-__all__ = ["Layer", "KerasTensor", "Input", "InputLayer", "Dense", "Activation", "Flatten",
-           "Dropout", "Reshape", "Add", "Concatenate", "Conv2D", "Convolution2D", "MaxPooling2D",
+__all__ = ["Layer", "KerasTensor", "Input", "InputLayer", "Dense", "Activation", "Softmax",
+           "Flatten", "Dropout", "Reshape", "Add", "Concatenate", "Conv2D", "Convolution2D", "MaxPooling2D",
            "MaxPool2D", "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D",
            "GlobalMaxPooling2D", "BatchNormalization", "LayerNormalization", "Embedding",
-           "SimpleRNN", "LSTM", "GRU", "MultiHeadAttention"]
+           "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "MultiHeadAttention"]

@@ -1,13 +1,14 @@
-"""Core Keras layers: Input, InputLayer, Dense, Activation, Flatten, Dropout, Reshape, Add,
-Concatenate — each a thin adapter over ``gradkit.nn`` / ``gradkit.ops``."""
+"""Core Keras layers: Input, InputLayer, Dense, Activation, Softmax, Flatten, Dropout, Reshape,
+Add, Concatenate — each a thin adapter over ``gradkit.nn`` / ``gradkit.ops``."""
 import numpy as np
 
 from ... import nn, ops
+from ...tensor import Tensor
 from .. import activations, regularizers
 from .base import TRANSPOSED, Adapter, KerasTensor, KerasWeight, Layer, Node
 
-__all__ = ["Input", "InputLayer", "Dense", "Activation", "Flatten", "Dropout", "Reshape", "Add",
-           "Concatenate"]
+__all__ = ["Input", "InputLayer", "Dense", "Activation", "Softmax", "Flatten", "Dropout", "Reshape",
+           "Add", "Concatenate"]
 
 
 def _no_constraints(layer, **constraints):
@@ -148,6 +149,44 @@ class Activation(Layer):
     def get_config(self):
         config = super().get_config()
         config["activation"] = activations.serialize(self.activation)
+        return config
+
+
+class Softmax(Layer):
+    """e^x / Σ e^x along ``axis`` (Defaults to ``-1``; a tuple of axes normalises over all of
+    them together). Wraps ``nn.Softmax``.
+
+    ``layer(x, mask=m)``: ``m`` is True (or > 0.5) where x counts, broadcastable to x; masked
+    entries are set to -1e9 before the softmax and to 0 after it (Keras 3's rule: a row masked
+    entirely is all zeros).
+
+    >>> Softmax()(np.array([[1.0, 1.0]]))       # [[0.5, 0.5]]
+    """
+
+    _LARGE_NEGATIVE = -1e9   # Keras' "large negative number" for float32 masks
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = tuple(axis) if isinstance(axis, (list, tuple)) else int(axis)
+        if isinstance(self.axis, int):
+            self.softmax = nn.Softmax(dim=self.axis)
+        elif len(self.axis) == 1:
+            self.softmax = nn.Softmax(dim=self.axis[0])
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            keep = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+            keep = keep if keep.dtype == np.bool_ else keep > 0.5
+            inputs = inputs.masked_fill(Tensor(~keep), self._LARGE_NEGATIVE)
+        if isinstance(self.axis, tuple) and len(self.axis) > 1:
+            out = (inputs - inputs.logsumexp(dim=self.axis, keepdim=True)).exp()
+        else:
+            out = self.softmax(inputs)
+        return out if mask is None else out * Tensor(keep.astype(out.dtype))
+
+    def get_config(self):
+        config = super().get_config()
+        config["axis"] = list(self.axis) if isinstance(self.axis, tuple) else self.axis
         return config
 
 

@@ -2,7 +2,9 @@
 
 Input (N, T, features) -> (N, units), the last step's output, or (N, T, units) with
 ``return_sequences=True``; ``return_state=True`` adds the final states ([h] or [h, c] for
-LSTM). Each wraps the matching ``nn`` module (``batch_first=True``) with Keras' weights:
+LSTM); ``go_backwards=True`` reads the steps last to first (the output sequence is then in that
+order too, as in Keras: ``Bidirectional`` turns it back). Each wraps the matching ``nn`` module
+(``batch_first=True``) with Keras' weights:
 
 * kernel (in, G·units) ``glorot_uniform``, recurrent_kernel (units, G·units) ``orthogonal``,
   bias ``zeros`` (LSTM: the forget gate's quarter at 1, ``unit_forget_bias=True``).
@@ -46,8 +48,8 @@ class _RNN(Adapter):
         given = [k for k, v in unsupported.items() if v is not None]
         if dropout or recurrent_dropout:
             given.append("dropout/recurrent_dropout (add a Dropout layer after the RNN instead)")
-        if go_backwards or stateful:
-            given.append("go_backwards/stateful")
+        if stateful:
+            given.append("stateful")
         if given:
             raise NotImplementedError(f"{name}: {', '.join(given)} not supported by "
                                       "gradkit.keras yet")
@@ -57,6 +59,7 @@ class _RNN(Adapter):
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.return_sequences, self.return_state, self.unroll = return_sequences, return_state, unroll
+        self.go_backwards = bool(go_backwards)
         self._set_initializers(kernel_initializer=kernel_initializer,
                                recurrent_initializer=recurrent_initializer,
                                bias_initializer=bias_initializer)
@@ -106,6 +109,8 @@ class _RNN(Adapter):
             return self._input_error(self.rnn.input_size, x.shape[-1], x.shape)
 
     def call(self, inputs, initial_state=None, training=None):
+        if self.go_backwards:
+            inputs = inputs.flip(1)   # (batch, timesteps, features): the steps last to first
         out, h_n = self.rnn(inputs, self._initial(initial_state))
         y = out if self.return_sequences else out[:, -1]
         if not self.return_state:
@@ -126,8 +131,8 @@ class _RNN(Adapter):
         config = super().get_config()
         config.update(units=self.units, activation=activations.serialize(self.activation),
                       use_bias=self.use_bias, return_sequences=self.return_sequences,
-                      return_state=self.return_state, unroll=self.unroll,
-                      **self._initializers_config())
+                      return_state=self.return_state, go_backwards=self.go_backwards,
+                      unroll=self.unroll, **self._initializers_config())
         return config
 
     def extra_repr(self):
