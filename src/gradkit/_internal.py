@@ -5,6 +5,8 @@ the rest need from a Tensor's inside, each written once, here.
     bump_version(t)             t was written in place: a graph that saved its old value will
                                 refuse to backward through it (the in-place check)
     share_version(view, base)   view shares base's memory, so it shares its version counter
+    mark_tf_values(*tensors)    numpy() on these and on what is computed from them returns the
+                                values, graph or not (TensorFlow's rule, for the Keras dialect)
     as_array(value, dtype)      any value (Tensor, ndarray, list, number) as an ndarray: one rule
     error_layer / set_error_layer / error_is_named / name_error
                                 which layer an exception came from, and prefixing its message
@@ -17,8 +19,8 @@ import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["wrap", "bump_version", "share_version", "as_array", "error_layer", "set_error_layer",
-           "error_is_named", "name_error"]
+__all__ = ["wrap", "bump_version", "share_version", "mark_tf_values", "as_array", "error_layer",
+           "set_error_layer", "error_is_named", "name_error"]
 
 wrap = Tensor._make   # wrap(array, node=None): the array must already have the dtype it keeps
 
@@ -27,6 +29,14 @@ def bump_version(*tensors):
     """Record that each tensor's values were changed in place."""
     for t in tensors:
         t._vc[0] += 1
+
+
+def mark_tf_values(*tensors):
+    """The tensors are TensorFlow-dialect values (a Keras layer's outputs): ``numpy()`` returns the
+    values of them and of every tensor computed from them, graph or not, as TensorFlow does."""
+    for t in tensors:
+        if t._node is not None:
+            t._node._tf_value = True
 
 
 def share_version(view, base):

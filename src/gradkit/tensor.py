@@ -23,6 +23,7 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_vc", "_hooks", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
+    _tf_value = False          # True on tf.Variable: numpy() works on it and what it computes
 
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
@@ -111,8 +112,10 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversion
     def numpy(self):
-        """The underlying array (shared, not copied). Refuses tensors that require grad, as PyTorch does."""
-        if self.requires_grad and _grad.enabled:
+        """The underlying array (shared, not copied). Refuses tensors that require grad, as PyTorch
+        does, except TensorFlow-dialect values: a tensor computed from a Keras layer's output or
+        from a ``tf.Variable`` converts as TensorFlow's eager tensors do (see ``_tf_values``)."""
+        if self.requires_grad and _grad.enabled and not _from_tf_values(self):
             raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; use "
                                "tensor.detach().numpy()")
         return self.data
@@ -728,6 +731,28 @@ def _has_np_float64(data):
     if isinstance(data, (list, tuple)):
         return any(isinstance(d, np.float64) for d in _flat(data))
     return isinstance(data, np.float64)
+
+
+def _from_tf_values(t):
+    """True when ``t``'s graph reaches a TensorFlow-dialect value: a node marked by
+    ``_internal.mark_tf_values`` (a Keras layer's output) or a leaf whose class says
+    ``_tf_value = True`` (``tf.Variable``). Walked only when numpy() would refuse."""
+    stack, seen = [t], set()
+    while stack:
+        x = stack.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, Tensor):
+            if x._tf_value:
+                return True
+            x = x._node
+            if x is None:
+                continue
+        if getattr(x, "_tf_value", False):
+            return True
+        stack.extend(p for p in getattr(x, "parents", ()) if p is not None)
+    return False
 
 
 def _implicit_grad(out, gradient, op):

@@ -138,6 +138,7 @@ class Variable(Parameter):
 
     __slots__ = ("_trainable", "_name")
     _count = 0
+    _tf_value = True   # numpy() works on what it computes, as in TensorFlow
 
     def __init__(self, initial_value, trainable=True, name=None, dtype=None, shape=None, **kwargs):
         if callable(initial_value) and not isinstance(initial_value, Tensor):

@@ -370,6 +370,8 @@ class Layer(Module):
             out = self._call(args, kwargs)
         self._output_shape = map_structure(
             lambda t: _shape_of(t) if isinstance(t, Tensor) else None, out)
+        # TensorFlow's rule: model(x)[:1].numpy() works, graph or not
+        _internal.mark_tf_values(*[t for t in flatten(out) if isinstance(t, Tensor)])
         return out
 
     def _call(self, args, kwargs):
