@@ -61,7 +61,7 @@ def adam_flat(w, g, m, v, tmp, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
 # === cases: each returns {variant: fn}; "gradkit" and "PyTorch" are always present ==========
 def _numba_gelu():
     """GELU kernels compiled by numba (an optional dependency the issue allows), or None: the
-    float32 rational erf of ``erf_array`` in one ``fastmath`` loop each way, and, to compare, a
+    float32 rational erf of ``kernels.erf`` in one ``fastmath`` loop each way, and, to compare, a
     loop calling ``math.erf``."""
     try:
         import numba
@@ -69,7 +69,7 @@ def _numba_gelu():
         return None
     from types import SimpleNamespace
 
-    from gradkit.ops.activation import _ERF32_A, _ERF32_B
+    from gradkit.ops.kernels import _ERF32_A, _ERF32_B
     a0, a1, a2, a3, a4, a5, a6 = (np.float32(c) for c in _ERF32_A)
     b0, b1, b2, b3, b4 = (np.float32(c) for c in _ERF32_B)
     s, p = np.float32(SQRT1_2), np.float32(INV_SQRT_2PI)
@@ -106,7 +106,7 @@ def _numba_gelu():
 
 def case_gelu(gk, torch):
     """GELU exact, forward + backward, on the GPT's MLP activation (16, 128, 1024)."""
-    from gradkit.ops.activation import _ERF32_A, _ERF32_B
+    from gradkit.ops.kernels import _ERF32_A, _ERF32_B
     x, g = _randn(16, 128, 1024), _randn(16, 128, 1024)
     tg = torch.from_numpy(g)
 
@@ -184,7 +184,7 @@ def case_gelu(gk, torch):
 
 def case_gelu_infer(gk, torch):
     """GELU exact, forward only under no_grad (inference), on (16, 128, 1024)."""
-    from gradkit.ops.activation import _ERF32_A, _ERF32_B
+    from gradkit.ops.kernels import _ERF32_A, _ERF32_B
     x = _randn(16, 128, 1024)
     gx, tx = gk.from_numpy(x), torch.from_numpy(x)
 

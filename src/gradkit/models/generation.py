@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import nn, ops
 from ..autograd import grad_mode
+from ..ops import kernels
 from ..random import get_generator
 from ..tensor import Tensor
 from .pretrained import check_tokenizer, token_ids
@@ -47,8 +48,7 @@ def process_logits(logits, seen=None, temperature=1.0, top_k=None, top_p=None,
     if top_p is not None and top_p < 1.0:
         order = np.argsort(z, axis=-1, kind="stable")  # ascending, as transformers
         sorted_z = np.take_along_axis(z, order, axis=-1)
-        p = np.exp(sorted_z - sorted_z[:, -1:])
-        cum = np.cumsum(p / p.sum(-1, keepdims=True), axis=-1)
+        cum = np.cumsum(kernels.softmax(sorted_z), axis=-1)
         remove = cum <= (1 - top_p)
         remove[:, -1] = False  # always keep the most likely token
         np.put_along_axis(z, order, np.where(remove, -np.inf, sorted_z), axis=-1)
@@ -60,8 +60,7 @@ def choose(z, do_sample, rng):
     """Next ids (B,) from processed logits: argmax, or a draw from softmax(z) by inverse CDF."""
     if not do_sample:
         return z.argmax(-1)
-    p = np.exp((z - z.max(-1, keepdims=True)).astype(np.float64))
-    cdf = np.cumsum(p, axis=-1)
+    cdf = np.cumsum(kernels.softmax(z.astype(np.float64)), axis=-1)
     u = rng.random(z.shape[0]) * cdf[:, -1]
     return np.minimum((cdf < u[:, None]).sum(-1), z.shape[-1] - 1)
 

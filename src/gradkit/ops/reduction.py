@@ -17,6 +17,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
+from . import kernels
 from .elementwise import abs as _abs
 from .elementwise import exp, maximum, minimum, sqrt, where
 from .indexing import gather
@@ -361,19 +362,12 @@ def argmin(x, dim=None, keepdim=False, **kw):
 
 
 # === normalisers ===========================================================
-def _stable_max(x, axis):
-    m = np.max(x, axis=axis, keepdims=True)
-    return np.where(np.isfinite(m), m, 0)
-
-
+# Their forwards are the stable kernels in kernels.py (e^(x - max), so nothing overflows).
 class LogSumExp(Function):
     # y = ln Σ e^x = m + ln Σ e^(x - m), m = max x (no overflow);  dy/dx = e^(x - y) = softmax(x)
     def forward(ctx, x, dims, keepdim):
         ctx.args = dims, keepdim
-        m = _stable_max(x, dims)
-        with np.errstate(divide="ignore"):
-            y = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
-        y = y if keepdim else (y.reshape(()) if dims is None else np.squeeze(y, axis=dims))
+        y = kernels.logsumexp(x, dims, keepdim)
         ctx.save_for_backward(x, y)
         return y
 
@@ -385,27 +379,43 @@ class LogSumExp(Function):
 
 
 class Softmax(Function):
-    # y = e^x / Σ e^x (computed from x - max x);  dL/dx = y (g - Σ g y)
+    # y = e^x / Σ e^x (computed from x - max x);  dL/dx = y (g - Σ g y)   (SoftmaxGrad)
     def forward(ctx, x, dim):
         ctx.dim = dim
-        e = np.exp(x - np.max(x, axis=dim, keepdims=True))
-        y = e / e.sum(axis=dim, keepdims=True)
+        y = kernels.softmax(x, dim)
         ctx.save_for_backward(y)
         return y
 
     def backward(ctx, grad):
         (y,) = ctx.saved
-        gy = grad * y
-        return gy - y * sum(gy, ctx.dim, keepdim=True)
+        return SoftmaxGrad.apply(y, grad, dim=ctx.dim)
+
+
+class SoftmaxGrad(Function):
+    # z = s · p (g - Σ g p) over dim: softmax's backward (kernels.softmax_grad), s a constant
+    # z is linear in g, with a symmetric Jacobian: dL/dg = SoftmaxGrad(p, G)
+    # dL/dp = s (G (g - Σ g p) - g Σ G p)
+    def forward(ctx, p, g, dim, scale=1.0):
+        ctx.dim, ctx.scale = dim, scale
+        ctx.save_for_backward(p, g)
+        return kernels.softmax_grad(p, g, dim, scale)
+
+    def backward(ctx, grad):
+        p, g = ctx.saved
+        d, s = ctx.dim, ctx.scale
+        needs = ctx.needs_input_grad
+        dp = None
+        if needs[0]:
+            dp = (grad * (g - sum(g * p, d, keepdim=True)) - g * sum(grad * p, d, keepdim=True)) * s
+        dg = SoftmaxGrad.apply(p, grad, dim=d, scale=s) if needs[1] else None
+        return dp, dg
 
 
 class LogSoftmax(Function):
     # y = x - logsumexp(x);  dL/dx = g - softmax(x) Σ g = g - e^y Σ g
     def forward(ctx, x, dim):
         ctx.dim = dim
-        m = _stable_max(x, dim)
-        shifted = x - m
-        y = np.asarray(shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True)))
+        y = kernels.log_softmax(x, dim)
         ctx.save_for_backward(y)
         return y
 

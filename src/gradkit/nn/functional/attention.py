@@ -6,7 +6,8 @@
                  ``bias`` (float, added to the scores); the causal mask, cached per (L, S)
 === softmax      MaskedSoftmax: softmax(scale · S + B) with masked entries -inf, one fused node;
                  a row whose keys are all masked gives zeros, not NaN
-=== attention    scaled_dot_product_attention (SDPA: bool True = TAKES PART)
+=== attention    scaled_dot_product_attention (SDPA: bool True = TAKES PART); without a graph it
+                 runs kernels.attention, which shares MaskedSoftmax's kernel (kernels.masked_exp)
 === multi-head   multi_head_attention_forward (MHA: bool True = MASKED OUT); SplitHeads
 
 The two public functions use opposite bool conventions, as PyTorch's do: in
@@ -19,13 +20,14 @@ import math
 
 import numpy as np
 
+from ... import _internal
 from ...autograd import grad_mode
 from ...autograd.function import Function
+from ...ops import kernels
 from ...ops.activation import dropout
 from ...ops.indexing import getitem, pad
 from ...ops.linalg import matmul
-from ...ops.reduction import mean
-from ...ops.reduction import sum as _sum
+from ...ops.reduction import SoftmaxGrad, mean
 from ...ops.joining import cat
 from ...ops.shape import expand, permute, reshape, sum_to_shape, transpose, unsqueeze
 from ...tensor import Tensor
@@ -72,34 +74,21 @@ def _add(a, b):
 
 
 # === softmax ===============================================================
-@functools.lru_cache(maxsize=64)
-def _causal_bias(L, S, dtype):
-    """The causal mask as a float (L, S) array: 0 where a query may look, -inf above the diagonal.
-    Adding it masks the scores 4x faster than ``np.copyto(x, -inf, where=drop)``."""
-    b = np.where(_causal_drop(L, S), -np.inf, 0.0).astype(dtype)
-    b.flags.writeable = False
-    return b
-
-
 class MaskedSoftmax(Function):
     # P = softmax(scale·S + B) over the last axis, with entries where ``drop`` is True set to -inf
     # first. A row with no finite entry gives P = 0 (PyTorch's softmax gives NaN there).
-    # dL/dX = P ⊙ (G - Σ G P)  for X = scale·S + B;  dL/dS = scale · dL/dX,  dL/dB = dL/dX summed
-    # to B's shape. A zero row of P has a zero gradient: finite, as the forward is.
+    # dL/dX = P ⊙ (G - Σ G P)  for X = scale·S + B (SoftmaxGrad);  dL/dS = scale · dL/dX,
+    # dL/dB = dL/dX summed to B's shape. A zero row of P has a zero gradient: finite, as the
+    # forward is.
     # ``own``: S is the caller's temporary (the scores just made by the matmul, referenced by no
     # one else), so the softmax is computed in its memory instead of a copy.
     def forward(ctx, s, *bias, scale, drop, own=False):
         x = s if own else s.copy()
-        x *= x.dtype.type(scale)
-        if bias:
-            x += bias[0]  # the callers check that masks broadcast to the scores' shape
+        if bias:  # the callers check that masks broadcast to the scores' shape
             ctx.bias_shape = bias[0].shape
-        if drop is not None:
-            if drop.ndim == 2 and drop is _causal_drop(*drop.shape):
-                x += _causal_bias(*drop.shape, x.dtype)
-            else:
-                np.copyto(x, -np.inf, where=drop)
-        x /= _exp_rows(x)
+        if drop is not None and drop.ndim == 2 and drop is _causal_drop(*drop.shape):
+            bias, drop = bias + (kernels.causal_bias(*drop.shape, x.dtype),), None
+        x /= kernels.masked_exp(x, scale, bias, drop)
         ctx.scale = scale
         ctx.save_for_backward(x)
         return x
@@ -107,35 +96,12 @@ class MaskedSoftmax(Function):
     def backward(ctx, grad):
         (p,) = ctx.saved
         needs = ctx.needs_input_grad
-        if not grad_mode.state.enabled:  # first order: on arrays, two passes, no temporaries
-            g, pd = grad.data, p.data
-            gx = np.subtract(g, np.einsum("...j,...j->...", g, pd)[..., None], dtype=pd.dtype)
-            gx *= pd
-            if len(needs) == 1:
-                gx *= gx.dtype.type(ctx.scale)
-                return Tensor._make(gx)
-            gb = sum_to_shape(Tensor._make(gx), ctx.bias_shape) if needs[1] else None
-            gs = Tensor._make(gx * gx.dtype.type(ctx.scale)) if needs[0] else None
-            return gs, gb
-        gp = grad * p
-        gx = gp - p * _sum(gp, -1, keepdim=True)
+        if len(needs) == 1:  # the scores alone: the scale is applied in the same pass
+            return SoftmaxGrad.apply(p, grad, dim=-1, scale=ctx.scale)
+        gx = SoftmaxGrad.apply(p, grad, dim=-1)
         gs = gx * ctx.scale if needs[0] else None
-        if len(needs) == 1:
-            return gs
         gb = sum_to_shape(gx, ctx.bias_shape) if needs[1] else None
         return gs, gb
-
-
-def _exp_rows(x):
-    """In place, x ← exp(x − max of its row) over the last axis; returns the row sums (…, 1).
-    A row with no finite entry gives zeros and a sum of 1 (so dividing by it leaves zeros)."""
-    m = np.max(x, axis=-1, keepdims=True)
-    m[~np.isfinite(m)] = 0  # an all -inf row: exp(-inf - 0) = 0 rather than exp(nan)
-    x -= m
-    np.exp(x, out=x)
-    d = np.einsum("...j->...", x)[..., None]  # row sums: einsum is 3x faster than sum here
-    d[d == 0] = 1
-    return d
 
 
 def _masked_softmax(scores, bias, drop, scale, own=False):
@@ -229,68 +195,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if drop is not None and not causal:
             extra = _add(extra, np.where(drop, -np.inf, 0.0).astype(query.dtype))
         elif causal and extra is not None:
-            extra, causal = extra + _causal_bias(L, S, query.dtype), False
-        if groups > 1:
-            return Tensor._make(_attend_inference_gqa(query.data, key.data, value.data, scale,
-                                                      causal, groups, extra))
-        return Tensor._make(_attend_inference(query.data, key.data, value.data, scale, causal,
-                                              extra))
+            extra, causal = extra + kernels.causal_bias(L, S, query.dtype), False
+        return _internal.wrap(kernels.attention(query.data, key.data, value.data, scale, causal,
+                                                extra, groups))
     out, _ = _attend(query, key, value, bias, drop, scale, dropout_p, groups)
-    return out
-
-
-def _attend_inference(q, k, v, scale, causal, bias=None):
-    """softmax(scale q kᵀ (+ causal mask or + bias)) v on arrays, when no graph is recorded.
-
-    Two savings over the recorded path: the normalisation is applied to the output (…, L, Ev)
-    instead of the weights (…, L, S), and with a causal mask the first half of the queries is
-    multiplied only by the first half of the keys, which are all it may see (a quarter of
-    both matmuls skipped)."""
-    L, S = q.shape[-2], k.shape[-2]
-    out = np.empty(np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-                   + (L, v.shape[-1]), q.dtype)
-    if not causal:
-        return _softmax_times_v(q, k, v, scale, bias, out)
-    bias = _causal_bias(L, S, q.dtype)
-    # queries [i, j) can see keys [0, j) only: in blocks, each against the keys it may see
-    step = max(_CAUSAL_BLOCK, -(-L // _CAUSAL_SPLITS)) if L == S else L
-    for i in range(0, L, step):
-        j = min(i + step, L) if L == S else S
-        _softmax_times_v(q[..., i:i + step, :], k[..., :j, :], v[..., :j, :], scale,
-                         bias[i:i + step, :j], out[..., i:i + step, :])
-    return out
-
-
-def _attend_inference_gqa(q, k, v, scale, causal, groups, bias=None):
-    """Grouped-query attention on arrays: the ``groups`` query heads that share a key/value
-    head are stacked as extra rows (…, H_kv, groups·L, E), so each key/value head takes part in
-    one plain matrix product and is never repeated (NumPy's matmul over a broadcast head dim
-    falls off BLAS: 4x slower, measured). ``bias`` broadcasts to the scores (…, H, L, S)."""
-    hq, L, E = q.shape[-3], q.shape[-2], q.shape[-1]
-    S = k.shape[-2]
-    rows = q.reshape(q.shape[:-3] + (hq // groups, groups * L, E))
-    if causal:
-        bias = np.tile(_causal_bias(L, S, q.dtype), (groups, 1))
-    elif bias is not None:  # (…, H, L, S) -> (…, H_kv, groups·L, S), heads in the same order
-        full = np.broadcast_to(bias, np.broadcast_shapes(bias.shape, q.shape[:-1] + (S,)))
-        bias = full.reshape(full.shape[:-3] + (hq // groups, groups * L, S))
-    out = np.empty(np.broadcast_shapes(rows.shape[:-2], k.shape[:-2])
-                   + (groups * L, v.shape[-1]), q.dtype)
-    _softmax_times_v(rows, k, v, scale, bias, out)
-    return out.reshape(out.shape[:-3] + (hq, L, v.shape[-1]))
-
-
-_CAUSAL_SPLITS, _CAUSAL_BLOCK = 4, 32  # at most 4 query blocks, of at least 32 queries
-
-
-def _softmax_times_v(q, k, v, scale, bias, out):
-    s = np.matmul(q, np.swapaxes(k, -1, -2))
-    s *= s.dtype.type(scale)
-    if bias is not None:
-        s += bias
-    d = _exp_rows(s)
-    np.matmul(s, v, out=out)
-    out /= d  # normalised after the product: (…, L, Ev) divisions instead of (…, L, S)
     return out
 
 

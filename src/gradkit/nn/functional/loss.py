@@ -9,9 +9,11 @@ Loss inputs:     clamp_probs probs_to_logits smooth_labels (probabilities as inp
 """
 import numpy as np
 
-from ... import ops
-from ...autograd import grad_mode
+from ... import _internal, ops
 from ...autograd.function import Function
+from ...ops import kernels
+from ...ops.reduction import SoftmaxGrad
+from ...ops.shape import sum_to_shape
 from ...tensor import Tensor
 
 
@@ -116,17 +118,14 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 
 class SoftmaxCrossEntropy(Function):
     # ℓ_n = -ln softmax(x_n)[t_n] = logsumexp(x_n) - x_n[t_n]  (ignored rows: 0)
-    # dℓ_n/dx_n = softmax(x_n) - onehot(t_n): one node instead of log_softmax + gather + mean
+    # dℓ/dx_n = w_n (softmax(x_n) - onehot(t_n)), w_n = row n's upstream gradient (/ count for
+    # 'mean', 0 for an ignored row): SoftmaxCrossEntropyGrad. One node instead of log_softmax +
+    # gather + mean.
     def forward(ctx, x, target, valid, reduction):
-        rows = np.arange(x.shape[0])
-        z = x - x.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        s = p.sum(axis=1, keepdims=True)
-        loss = np.log(s[:, 0]) - z[rows, target]
+        loss, p = kernels.cross_entropy(x, target)
         count = int(valid.sum())
         if count != x.shape[0]:
             loss *= valid
-        p /= s
         ctx.save_for_backward(x)
         ctx.p, ctx.target, ctx.valid, ctx.count, ctx.reduction = p, target, valid, count, reduction
         if reduction == "none":
@@ -138,23 +137,39 @@ class SoftmaxCrossEntropy(Function):
             return total / x.dtype.type(count)
 
     def backward(ctx, grad):
-        n = ctx.target.shape[0]
-        if grad_mode.state.enabled or ctx.p is None:  # create_graph, or a retained second pass
-            (x,) = ctx.saved
-            onehot = np.zeros(x.shape, x.dtype)
-            onehot[np.arange(n), ctx.target] = 1
-            d = ops.softmax(x, dim=1) - Tensor._make(onehot)
-        else:  # first order: reuse the forward's softmax, in place
-            d, ctx.p = ctx.p, None
-            d[np.arange(n), ctx.target] -= 1
-            d = Tensor._make(d)
-        if ctx.count != n:
-            d = d * Tensor._make(ctx.valid[:, None].astype(d.dtype))
-        if ctx.reduction == "none":
-            return d * ops.unsqueeze(grad, 1)
+        (x,) = ctx.saved
+        w = ops.unsqueeze(grad, 1) if ctx.reduction == "none" else grad
         if ctx.reduction == "mean":
-            grad = grad / float(ctx.count) if ctx.count else grad * float("nan")
-        return d * grad
+            w = w / float(ctx.count) if ctx.count else w * float("nan")
+        if ctx.count != x.shape[0]:
+            w = w * _internal.wrap(ctx.valid[:, None].astype(x.dtype))
+        p, ctx.p = ctx.p, None  # the forward's softmax: the first backward uses it up, in place
+        return SoftmaxCrossEntropyGrad.apply(x, w, target=ctx.target, p=p)
+
+
+class SoftmaxCrossEntropyGrad(Function):
+    # D = w (softmax(x) - onehot(t)) row by row: SoftmaxCrossEntropy's backward; w: (N, 1) or ()
+    # dL/dx = SoftmaxGrad(softmax(x), w G) (softmax's Jacobian, symmetric, row by row)
+    # dL/dw = Σ_c G (softmax(x) - onehot(t)) (this op again, with w = 1), summed to w's shape
+    def forward(ctx, x, w, target, p=None):
+        ctx.target = target
+        ctx.save_for_backward(x, w)
+        if p is None:  # not kept from the forward (a retained graph's second backward)
+            p = kernels.softmax(x, 1)
+        p[np.arange(target.shape[0]), target] -= 1
+        p *= w
+        return p
+
+    def backward(ctx, grad):
+        x, w = ctx.saved
+        needs = ctx.needs_input_grad
+        dx = SoftmaxGrad.apply(ops.softmax(x, dim=1), grad * w, dim=1) if needs[0] else None
+        dw = None
+        if needs[1]:
+            d = SoftmaxCrossEntropyGrad.apply(x, _internal.wrap(np.ones((), x.dtype)),
+                                              target=ctx.target)
+            dw = sum_to_shape(ops.sum(grad * d, 1, keepdim=True), w.shape)
+        return dx, dw
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
