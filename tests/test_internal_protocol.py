@@ -31,13 +31,9 @@ PRIVATE = FIELDS | MARKS
 # before Python 3.12 an f-string is one STRING token: its text is searched instead
 _IN_FSTRING = re.compile(r"\.(_vc|_make)\b|\b_gk_(named|layer)\b")
 
-# TEMPORARY: files that other work in progress is moving onto _internal right now. Remove an
-# entry once its file is clean (test_the_allow_list_names_only_files_that_still_need_it says
-# when); the list is meant to end empty.
-ALLOWED = {
-    "nn/functional/attention.py",        # Tensor._make
-    "nn/functional/loss.py",             # Tensor._make
-}
+# Files allowed to keep a private use while work moves them onto _internal: none now. An entry
+# for a clean file fails test_the_allow_list_names_only_files_that_still_need_it.
+ALLOWED = set()
 
 
 def private_uses(source):

@@ -10,7 +10,7 @@ import torch
 
 import gradkit as gk
 import gradkit.nn.functional as F
-from gradkit.nn.functional.attention import _causal_drop
+from gradkit.nn.functional.attention import causal_mask
 from oracle import check
 
 RTOL, ATOL = 1e-6, 1e-9
@@ -191,8 +191,8 @@ def test_sdpa_scale_and_gqa():
 
 
 def test_causal_mask_is_cached_and_read_only():
-    a = _causal_drop(7, 9)
-    assert _causal_drop(7, 9) is a
+    a = causal_mask(7, 9)
+    assert causal_mask(7, 9) is a
     assert not a.flags.writeable
     np.testing.assert_array_equal(a, ~np.tril(np.ones((7, 9), bool)))
 

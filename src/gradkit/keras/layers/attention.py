@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ... import nn
-from ...nn.functional.attention import _attend, _causal_drop
+from ...nn.functional.attention import attention_with_weights, causal_mask
 from ...tensor import Tensor
 from .base import Adapter, KerasWeight
 
@@ -118,10 +118,11 @@ class MultiHeadAttention(Adapter):
                 else np.asarray(attention_mask)
             drop = ~(m.astype(bool))[:, None]  # (N, 1, T, S), True = masked out
         if use_causal_mask:
-            causal = _causal_drop(T, S)
+            causal = causal_mask(T, S)
             drop = causal if drop is None else (drop | causal)
         p_drop = self.dropout if training else 0.0
-        out, scores = _attend(q, k, v, None, drop, 1.0 / math.sqrt(self.key_dim), p_drop)
+        out, scores = attention_with_weights(q, k, v, None, drop, 1.0 / math.sqrt(self.key_dim),
+                                             p_drop)
         N = out.shape[0]
         out = out.permute(0, 2, 1, 3).reshape(N, T, self.num_heads * self.value_dim)
         out = self.output_dense(out)

@@ -33,12 +33,13 @@ from ...ops.shape import expand, permute, reshape, sum_to_shape, transpose, unsq
 from ...tensor import Tensor
 from .linear import linear
 
-__all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
+__all__ = ["scaled_dot_product_attention", "multi_head_attention_forward", "attention_with_weights",
+           "causal_mask"]
 
 
 # === masks =================================================================
 @functools.lru_cache(maxsize=64)
-def _causal_drop(L, S):
+def causal_mask(L, S):
     """(L, S) bool, True above the diagonal: query i may not look at keys j > i (top-left
     aligned, as PyTorch's ``is_causal``). Cached per (L, S) and read-only, so it is shared."""
     m = np.triu(np.ones((L, S), dtype=bool), k=1)
@@ -86,7 +87,7 @@ class MaskedSoftmax(Function):
         x = s if own else s.copy()
         if bias:  # the callers check that masks broadcast to the scores' shape
             ctx.bias_shape = bias[0].shape
-        if drop is not None and drop.ndim == 2 and drop is _causal_drop(*drop.shape):
+        if drop is not None and drop.ndim == 2 and drop is causal_mask(*drop.shape):
             bias, drop = bias + (kernels.causal_bias(*drop.shape, x.dtype),), None
         x /= kernels.masked_exp(x, scale, bias, drop)
         ctx.scale = scale
@@ -110,7 +111,7 @@ def _masked_softmax(scores, bias, drop, scale, own=False):
     return MaskedSoftmax.apply(scores, bias, scale=scale, drop=drop, own=own)
 
 
-def _attend(q, k, v, bias, drop, scale, dropout_p, groups=1):
+def attention_with_weights(q, k, v, bias, drop, scale, dropout_p, groups=1):
     """out = dropout(softmax(scale q kᵀ + bias, drop)) v, and the weights.
 
     q: (..., L, E), k: (..., S, E), v: (..., S, Ev) -> (..., L, Ev), weights (..., L, S).
@@ -171,7 +172,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         groups = hq // hk
     if scale is None:
         scale = 1.0 / math.sqrt(E) if E > 0 else 1.0
-    drop = _causal_drop(L, S) if is_causal else None
+    drop = causal_mask(L, S) if is_causal else None
     bias = None
     attn_mask = _as_tensor(attn_mask, "attn_mask", who)
     if attn_mask is not None:
@@ -190,7 +191,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                           or (bias is not None and bias.requires_grad)))):
         # inference on arrays: the causal mask alone keeps its block-skipping; any other mask
         # becomes one additive bias (-inf where a key is masked)
-        causal = drop is not None and drop is _causal_drop(L, S)
+        causal = drop is not None and drop is causal_mask(L, S)
         extra = None if bias is None else bias.data.astype(query.dtype, copy=False)
         if drop is not None and not causal:
             extra = _add(extra, np.where(drop, -np.inf, 0.0).astype(query.dtype))
@@ -198,7 +199,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             extra, causal = extra + kernels.causal_bias(L, S, query.dtype), False
         return _internal.wrap(kernels.attention(query.data, key.data, value.data, scale, causal,
                                                 extra, groups))
-    out, _ = _attend(query, key, value, bias, drop, scale, dropout_p, groups)
+    out, _ = attention_with_weights(query, key, value, bias, drop, scale, dropout_p, groups)
     return out
 
 
@@ -338,7 +339,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     if v.shape[2] != S:
         raise ValueError(f"{_who}: key and value have different lengths ({S} and {v.shape[2]})")
 
-    drop = _causal_drop(L, S) if use_causal else None
+    drop = causal_mask(L, S) if use_causal else None
     bias = None
     for m in (attn_mask, None if key_padding_mask is None else reshape(key_padding_mask, (N, 1, 1, S))):
         if m is None:
@@ -350,7 +351,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
 
     # ---- attention, batched over (N, H), then merge heads and project out
     p_drop = dropout_p if training else 0.0
-    o, weights = _attend(q, k, v, bias, drop, 1.0 / math.sqrt(Dh), p_drop)
+    o, weights = attention_with_weights(q, k, v, bias, drop, 1.0 / math.sqrt(Dh), p_drop)
     o = permute(o, (0, 2, 1, 3) if batch_first else (2, 0, 1, 3))  # (N, L, H, Dh) / (L, N, H, Dh)
     o = reshape(o, o.shape[:2] + (E,))
     out = linear(o, out_proj_weight, out_proj_bias)
@@ -398,5 +399,5 @@ def _pad_key(mask):
         return None
     if mask.dtype == np.bool_:
         widths = [(0, 0)] * (mask.ndim - 1) + [(0, 1)]
-        return Tensor._make(np.pad(mask.data, widths))
+        return _internal.wrap(np.pad(mask.data, widths))
     return pad(mask, (0, 1))

@@ -110,7 +110,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     picked = _pick(input, t, valid)
     w = np.ones(C, input.dtype) if weight is None else (weight.data if isinstance(weight, Tensor) else np.asarray(weight, input.dtype))
     wt = np.where(valid, w[np.where(valid, t, 0)], 0).astype(input.dtype)
-    loss = -picked * Tensor._make(wt)
+    loss = -picked * _internal.wrap(wt)
     if reduction == "mean":
         return loss.sum() / float(wt.sum())
     return _reduce(loss, reduction, "nll_loss")
@@ -202,12 +202,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                              "y.long()) or class probabilities of the input's shape "
                              f"{input.shape}")
         # a Tensor target stays in the graph: dℓ/dt = -log p, as PyTorch (e.g. a learned teacher)
-        tp = target if isinstance(target, Tensor) else Tensor._make(tdata)
+        tp = target if isinstance(target, Tensor) else _internal.wrap(tdata)
         if tp.dtype != input.dtype:
             tp = tp.to(input.dtype)
         if label_smoothing:
             tp = smooth_labels(tp, label_smoothing, C)
-        prod = logp * (tp if w is None else tp * Tensor._make(w.reshape(wshape)))
+        prod = logp * (tp if w is None else tp * _internal.wrap(w.reshape(wshape)))
         loss = -ops.sum(prod, dim)
         if reduction == "mean":
             return loss.sum() / float(max(loss.data.size, 1))
@@ -216,8 +216,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if not label_smoothing:
         return nll
     t, valid, _ = _class_targets(input, target, "cross_entropy", ignore_index)
-    smooth = -ops.sum(logp if w is None else logp * Tensor._make(w.reshape(wshape)), dim)
-    smooth = smooth * Tensor._make(valid.astype(input.dtype))
+    smooth = -ops.sum(logp if w is None else logp * _internal.wrap(w.reshape(wshape)), dim)
+    smooth = smooth * _internal.wrap(valid.astype(input.dtype))
     if reduction == "mean":
         denom = float(w[t[valid]].sum()) if w is not None else float(valid.sum())
         smooth = smooth.sum() / denom
@@ -275,7 +275,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
         loss = ops.exp(target) * (target - input)
     else:
         t = target.data
-        safe_log = Tensor._make(np.log(np.where(t > 0, t, 1)).astype(input.dtype))
+        safe_log = _internal.wrap(np.log(np.where(t > 0, t, 1)).astype(input.dtype))
         loss = target * (safe_log - input)
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
