@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from ..ops import kernels
 from .common import (Interrupted, UsageError, check_out, fmt, fraction,
                      non_negative_float, plural, positive_float, positive_int, staged_folder,
                      table, write_json)
@@ -351,8 +352,8 @@ def _generate(model, run, prompt, length, temperature, rng):
         if temperature == 0:
             ids.append(int(logits.argmax()))
             continue
-        p = np.exp((logits - logits.max()) / temperature)
-        ids.append(int(rng.choice(len(p), p=p / p.sum())))
+        p = kernels.softmax(logits / temperature)
+        ids.append(int(rng.choice(len(p), p=p)))
     return "".join(vocab[i] for i in ids)
 
 

@@ -21,16 +21,10 @@ from .kernels import BLOCK as _BLOCK  # noqa: F401  (tests/ops/test_elementwise.
 
 
 # === activations ===========================================================
-def _sigmoid_array(x):
-    # 1/(1+e^-x) for x >= 0 and e^x/(1+e^x) for x < 0: e^-|x| never overflows, no cancellation
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
 class Sigmoid(Function):
     # y = 1/(1 + e^-x);  dy/dx = y (1 - y)
     def forward(ctx, x):
-        y = _sigmoid_array(x)
+        y = kernels.sigmoid(x)
         ctx.save_for_backward(y)
         return y
 
@@ -129,7 +123,7 @@ class GeluTanh(Function):
         ctx.save_for_backward(x)
         with _quiet():
             u = x * (1 + 0.044715 * (x * x)) * _SQRT_2_OVER_PI
-            return x * _sigmoid_array(2 * u)
+            return x * kernels.sigmoid(2 * u)
 
     def backward(ctx, grad):
         (x,) = ctx.saved
@@ -143,7 +137,7 @@ class Silu(Function):
     # y = x σ(x);  dy/dx = σ(x) (1 + x (1 - σ(x)))
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x * _sigmoid_array(x)
+        return x * kernels.sigmoid(x)
 
     def backward(ctx, grad):
         (x,) = ctx.saved

@@ -18,6 +18,26 @@ _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
+# === sigmoid ====================================================================================
+def sigmoid(x):
+    """1 / (1 + e^-x), elementwise, to the last bit at both ends: 1/(1+e^-x) for x >= 0 and
+    e^x/(1+e^x) for x < 0, so e^-|x| never overflows and tiny values (float32 sigmoid(-100) =
+    3.7e-44, a subnormal) survive. Used by ops.sigmoid, silu and the tanh-GELU."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid_(x, out=None):
+    """1 / (1 + e^-x) in place (into ``out``, which may be ``x``), with no temporary: the
+    recurrent cells' gates, where it is a measured share of the step. e^-x = inf gives 0, so
+    values below float32's normal range flush to 0 (sigmoid above keeps them)."""
+    with np.errstate(over="ignore"):
+        out = np.negative(x, out=out)
+        np.exp(out, out=out)
+        out += 1
+        return np.reciprocal(out, out=out)
+
+
 # === erf ===================================================================
 # erf without SciPy. float32: the rational approximation of Eigen/XLA (max error ~1 ulp, one
 # pass of NumPy ops); float64: W. J. Cody's rational approximations, as in Cephes (full precision).

@@ -32,6 +32,7 @@ import numpy as np
 from ... import _internal, ops
 from ...autograd import grad_mode
 from ...autograd.function import Function
+from ...ops import kernels
 from ...tensor import Tensor
 from .linear import linear
 
@@ -98,15 +99,6 @@ def _backend(*tensors):
 
 def _wrap(x):
     return x if x is None or isinstance(x, Tensor) else _internal.wrap(x)
-
-
-def _sigmoid(x, out=None):
-    # 1 / (1 + e^-x): exact at both ends (e^-x = inf gives 0), only the overflow warning is silenced
-    with np.errstate(over="ignore"):
-        out = np.negative(x, out=out)
-        np.exp(out, out=out)
-        out += 1
-        return np.reciprocal(out, out=out)
 
 
 # === the time axis =========================================================
@@ -285,7 +277,7 @@ class LSTMStep(Function):
         H = h.shape[-1]
         a = h @ w_hh.T
         a += _step_input(xs, t)
-        act = _sigmoid(a)  # i, f, o (and, overwritten next, g)
+        act = kernels.sigmoid_(a)  # i, f, o (and, overwritten next, g)
         np.tanh(a[:, 2 * H:3 * H], out=act[:, 2 * H:3 * H])
         i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
         out = np.empty((2,) + h.shape, h.dtype)
@@ -332,7 +324,7 @@ class GRUStep(Function):
         if b_hh:
             u += b_hh[0]
         rz = x[:, :2 * H] + u[:, :2 * H]
-        _sigmoid(rz, out=rz)
+        kernels.sigmoid_(rz, out=rz)
         r, z = rz[:, :H], rz[:, H:]
         n = r * u[:, 2 * H:]
         n += x[:, 2 * H:]
