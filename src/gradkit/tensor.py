@@ -207,6 +207,22 @@ class Tensor:
     def clone(self):
         return _ops.clone(self)
 
+    # new tensors of this one's dtype unless given (PyTorch's Tensor.new_*): constants, no graph
+    def new_zeros(self, *size, dtype=None, requires_grad=False, device=None):
+        return _ops.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False, device=None):
+        return _ops.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False, device=None):
+        return _ops.empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
+        return _ops.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False, device=None):
+        return _ops.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Backpropagate from this tensor: accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
@@ -665,6 +681,21 @@ class Tensor:
 
     def masked_fill(self, mask, value):
         return _ops.masked_fill(self, mask, value)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _ops.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return _ops.topk(self, k, dim, largest, sorted)
+
+    def tril(self, diagonal=0):
+        return _ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _ops.triu(self, diagonal)
 
     # ------------------------------------------------------------------ linear algebra
     def matmul(self, other):

@@ -1,7 +1,7 @@
 """Every differentiable op, by family. Each file reads as a table of derivatives."""
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                       linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-                       randperm, tensor, zeros, zeros_like)
+                       linspace, multinomial, ones, ones_like, rand, rand_like, randint, randn,
+                       randn_like, randperm, tensor, zeros, zeros_like)
 from .activation import dropout, elu, erf, gelu, leaky_relu, relu, sigmoid, silu, softplus
 from .elementwise import (abs, absolute, add, allclose, cast, ceil, clamp, clip, cos, div, divide,
                           eq, equal, exp, expm1, floor, floor_divide, ge, greater, greater_equal,
@@ -18,4 +18,6 @@ from .reduction import (all, amax, amin, any, argmax, argmin, cumsum, log_softma
                         mean, min, norm, prod, softmax, std, sum, var)
 from .shape import (broadcast_to, expand, flatten, flip, permute, reshape, squeeze, sum_to_shape,
                     swapaxes, transpose, unsqueeze, view)
+from .sorting import argsort, sort, topk
+from .indexing import tril, triu
 from .joining import cat, concat, concatenate, repeat, stack, tile

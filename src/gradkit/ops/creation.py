@@ -151,3 +151,44 @@ def randn_like(x, dtype=None, requires_grad=False):
 def randperm(n, dtype=None, generator=None):
     g = generator or _random.get_generator()
     return Tensor._make(g.permutation(n).astype(backend.to_dtype(dtype) or backend.int64))
+
+
+def multinomial(input, num_samples, replacement=False, generator=None):
+    """Category indices (int64) drawn from each row of non-negative weights (1-D: one
+    distribution, 2-D: one per row; the weights need not sum to 1), from the global generator.
+    Without replacement (the default) a row's samples are distinct: each draw picks among the
+    categories not drawn yet, in proportion to their weights; as in PyTorch 2.x, categories of
+    weight 0 are drawn only once the positive ones are used up, in index order."""
+    w = np.asarray(input.data if isinstance(input, Tensor) else input)
+    if w.dtype.kind != "f":
+        raise TypeError(f"multinomial: weights must be a floating point tensor, got {w.dtype}; "
+                        "convert them with .float()")
+    if w.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: weights must be 1-D or 2-D (one distribution per row), "
+                           f"got shape {w.shape}")
+    if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
+        raise RuntimeError(f"multinomial: num_samples must be a positive int, got {num_samples!r}")
+    rows = w.reshape(-1, w.shape[-1]).astype(np.float64)
+    if w.shape[-1] == 0 or not np.isfinite(rows).all() or (rows < 0).any():
+        raise RuntimeError("multinomial: the weights contain inf, nan or a negative number (or no "
+                           "category at all); give finite non-negative weights")
+    total = rows.sum(-1, keepdims=True)
+    if (total <= 0).any():
+        raise RuntimeError("multinomial: a row of weights sums to 0; give every row at least one "
+                           "positive weight")
+    if not replacement and num_samples > rows.shape[-1]:
+        raise RuntimeError(f"multinomial: cannot draw {num_samples} samples without replacement "
+                           f"from {rows.shape[-1]} categories; draw at most {rows.shape[-1]} or "
+                           "pass replacement=True")
+    g = generator or _random.get_generator()
+    if replacement:  # inverse CDF: u * total falls in category i with probability w[i] / total
+        cdf = np.cumsum(rows, -1)
+        u = g.random((rows.shape[0], num_samples)) * total
+        last = rows.shape[-1] - 1 - np.argmax(rows[:, ::-1] > 0, -1)  # against rounding up
+        out = np.stack([np.minimum(np.searchsorted(c, v, side="right"), m)
+                        for c, v, m in zip(cdf, u, last)])
+    else:  # Efraimidis-Spirakis: the num_samples largest u ** (1 / w) are sequential draws
+        with np.errstate(divide="ignore"):
+            keys = np.log(g.random(rows.shape)) / rows  # weight 0: -inf, chosen last
+        out = np.argsort(-keys, -1, kind="stable")[:, :num_samples]
+    return Tensor._make(out.astype(np.int64).reshape(w.shape[:-1] + (num_samples,)))

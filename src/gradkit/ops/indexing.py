@@ -3,7 +3,7 @@
 === getitem      x[...]: slices, ints, None, Ellipsis (views), integer arrays, boolean masks
 === slicing      split chunk unbind narrow
 === gather       gather scatter_add index_select
-=== masking      masked_fill
+=== masking      masked_fill; tril triu (the triangles of the last two dims)
 === padding      pad (constant, reflect, replicate, circular)
 === encoding     one_hot
 """
@@ -354,3 +354,36 @@ def one_hot(x, num_classes=-1):
     out = np.zeros(labels.shape + (num_classes,), np.int64)
     np.put_along_axis(out, labels[..., None].astype(np.intp), 1, axis=-1)
     return Tensor._make(out)
+
+
+# === triangles =============================================================
+class Triangle(Function):
+    # y = x on and below (tril) / on and above (triu) the diagonal, else 0;
+    # dL/dx = dL/dy masked the same way
+    def forward(ctx, x, upper, diagonal):
+        ctx.args = upper, diagonal
+        return np.triu(x, diagonal) if upper else np.tril(x, diagonal)
+
+    def backward(ctx, grad):
+        upper, diagonal = ctx.args
+        return Triangle.apply(grad, upper=upper, diagonal=diagonal)
+
+
+def _triangle(x, diagonal, upper, op):
+    if x.ndim < 2:
+        raise RuntimeError(f"{op}: input must have at least 2 dimensions (the matrix is the last "
+                           f"two), got shape {x.shape}; reshape a vector to a matrix first")
+    if not isinstance(diagonal, (int, np.integer)):
+        raise TypeError(f"{op}: diagonal must be an int, got {type(diagonal).__name__}")
+    return Triangle.apply(x, upper=upper, diagonal=int(diagonal))
+
+
+def tril(x, diagonal=0):
+    """The lower triangle of the last two dims (``diagonal`` > 0 keeps more above it), zeros
+    elsewhere."""
+    return _triangle(x, diagonal, False, "tril")
+
+
+def triu(x, diagonal=0):
+    """The upper triangle of the last two dims (``diagonal`` > 0 drops more), zeros elsewhere."""
+    return _triangle(x, diagonal, True, "triu")
