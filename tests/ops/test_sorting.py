@@ -1,6 +1,7 @@
-"""Sorting (gradkit/ops/sorting.py) and the triangle ops (tril/triu, in indexing.py) against PyTorch and gradcheck, in float64:
-sort, argsort, topk, tril, triu; then Tensor.new_* and multinomial (creation.py), which are
-checked by dtype, shape, errors, frequencies and reproducibility (torch's draws can't match)."""
+"""Sorting (gradkit/ops/sorting.py) and the triangle ops (tril/triu, in indexing.py) against
+PyTorch and gradcheck, in float64: sort, argsort, topk, tril, triu; then Tensor.new_* and
+multinomial (creation.py), checked by dtype, shape, errors, frequencies and reproducibility
+(torch's draws can't match)."""
 import numpy as np
 import pytest
 import torch
