@@ -371,15 +371,15 @@ def test_smollm2_labels_decode_to_the_replies(smollm2_tokenizer):
 
 def test_the_project_qa_set_loads(smollm2_tokenizer):
     lines = QA_FILE.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 200        # 180 training + 20 held out (examples/data/README.md)
+    assert len(lines) == 560        # 180 pairs, 360 rewordings, 20 held out (examples/data/README.md)
     records = [json.loads(line) for line in lines]
     assert all([m["role"] for m in r["messages"]] == ["user", "assistant"] for r in records)
     questions = [r["messages"][0]["content"] for r in records]
-    assert len(set(questions)) == 200
+    assert len(set(q.lower() for q in questions)) == 560
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ds = ChatDataset(QA_FILE, smollm2_tokenizer, max_length=256, truncation="error")
-    assert len(ds) == 200 and ds.sources[180] == f"{QA_FILE}:181"
+    assert len(ds) == 560 and ds.sources[540] == f"{QA_FILE}:541"
     for ex, r in zip(ds, records):
         (a, b), = learned_runs(ex["labels"])
         assert smollm2_tokenizer.decode(ex["input_ids"][a:b].tolist()) == \

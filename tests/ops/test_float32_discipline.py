@@ -328,6 +328,9 @@ op("gk.cat", lambda f, r: f([r.x(2, 4), r.x(3, 4)]), method=False)
 op("gk.cat", lambda f, r: f([r.x(3, 2), r.x(3, 4)], dim=1), "dim1", method=False)
 op("gk.stack", lambda f, r: f([r.x(3, 4), r.x(3, 4)]), method=False)
 op("gk.stack", lambda f, r: f([r.x(3, 4), r.x(3, 4)], dim=2), "dim2", method=False)
+op("gk.tril", lambda f, r: f(r.x(3, 4)))
+op("gk.triu", lambda f, r: f(r.x(2, 3, 4), 1), "batched")
+op("gk.argsort", lambda f, r: f(r.x(3, 4), 1), out=I64, grad=False)
 # --- indexing -------------------------------------------------------------------------------------
 op("gk.getitem", lambda f, r: f(r.x(3, 4), (slice(1, None), 2)), "basic")
 op("gk.getitem", lambda f, r: f(r.x(3, 4), (None, Ellipsis, slice(None, None, 2))), "none_ellipsis")
@@ -998,6 +1001,11 @@ EXCLUDED_GK = {
     "Tensor",  # the class itself: its methods and operators are walked as Tensor.<name>
     # return a Python bool, not a tensor
     "allclose", "equal",
+    # return (values, indices): the values are a gather of x (walked as gk.gather), the indices
+    # int64; their dtypes are checked against torch in tests/ops/test_sorting.py
+    "sort", "topk",
+    # draws int64 indices; the float32 weights are only read
+    "multinomial",
 }
 EXCLUDED_F = set()
 EXCLUDED_TENSOR = {
@@ -1007,6 +1015,10 @@ EXCLUDED_TENSOR = {
     "dim", "size", "numel", "element_size", "is_floating_point", "item", "tolist", "numpy",
     "__init__", "__array__", "__float__", "__int__", "__index__", "__bool__", "__len__",
     "__hash__", "__repr__", "__str__",
+    # (values, indices), as gk.sort/gk.topk above
+    "sort", "topk",
+    # factories with self's dtype unless told: checked in tests/ops/test_sorting.py
+    "new_zeros", "new_ones", "new_empty", "new_full", "new_tensor",
 }
 EXCLUDED_NN = {
     # bases and containers: no math of their own (Sequential is walked as a layer)
