@@ -25,7 +25,7 @@ read from Keras' cache folder (``~/.keras/datasets``, or ``$KERAS_HOME/datasets`
 """
 import json
 import os
-import pickle
+import pickletools
 import zipfile
 from pathlib import Path
 
@@ -118,29 +118,84 @@ def _find_keras_file(fname, folder, where, size):
         "path")
 
 
-_RECONSTRUCT = np.empty(0, object).__reduce__()[0]   # NumPy's array-unpickling function
+# the names the pickle stream of a NumPy object array uses for its rebuilding function and class
+_ARRAY_NAMES = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy", "ndarray"), ("numpy", "dtype")}
+_VALUE_OPS = {"BININT", "BININT1", "BININT2", "LONG1", "LONG4", "BINFLOAT", "SHORT_BINBYTES",
+              "BINBYTES", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "SHORT_BINSTRING",
+              "BINSTRING"}
+_CONSTANTS = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False}
 
 
-class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickles NumPy arrays of Python numbers and lists, and nothing else: a pickle naming any
-    other class or function is refused, so reading a data file runs no code from it."""
+class _Call:
+    """``fn(*args)`` with ``state``, as a pickle stream describes it: recorded, never called."""
 
-    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-                ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
-                ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+    def __init__(self, fn, args):
+        self.fn, self.args, self.state = fn, args, None
 
-    def find_class(self, module, name):
-        try:
-            return self._ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a data file (only "
-                                         "NumPy arrays of numbers and lists are)") from None
+
+def _read_object_array(stream):
+    """A 1-D object array of lists of numbers from the pickle stream that ``np.save`` writes for
+    it, read as data: the stream's opcodes are decoded (``pickletools.genops``, which executes
+    nothing) and only values, lists, tuples and the NumPy array's own names are accepted; no
+    class or function named in the file is ever imported or called."""
+    stack, marks, memo = [], [], {}
+    for op, arg, _ in pickletools.genops(stream):
+        name = op.name
+        if name in ("PROTO", "FRAME"):
+            continue
+        if name == "STOP":
+            break
+        if name in _VALUE_OPS:
+            stack.append(arg)
+        elif name in _CONSTANTS:
+            stack.append(_CONSTANTS[name])
+        elif name in ("GLOBAL", "STACK_GLOBAL"):
+            module, qual = arg.split(" ") if name == "GLOBAL" else stack[-2:]
+            if name == "STACK_GLOBAL":
+                del stack[-2:]
+            if (module, qual) not in _ARRAY_NAMES:
+                raise ValueError(f"{module}.{qual} is not allowed in a data file (only NumPy "
+                                 "arrays of numbers and lists are)")
+            stack.append((module, qual))
+        elif name == "MARK":
+            marks.append(len(stack))
+        elif name in ("EMPTY_LIST", "EMPTY_TUPLE"):
+            stack.append([] if name == "EMPTY_LIST" else ())
+        elif name in ("TUPLE1", "TUPLE2", "TUPLE3", "TUPLE", "APPENDS", "LIST"):
+            start = len(stack) - int(name[-1]) if name[-1].isdigit() else marks.pop()
+            items = stack[start:]
+            del stack[start:]
+            if name == "APPENDS":
+                stack[-1].extend(items)
+            else:
+                stack.append(items if name == "LIST" else tuple(items))
+        elif name == "APPEND":
+            item = stack.pop()
+            stack[-1].append(item)
+        elif name in ("BINPUT", "LONG_BINPUT", "MEMOIZE"):
+            memo[len(memo) if name == "MEMOIZE" else arg] = stack[-1]
+        elif name in ("BINGET", "LONG_BINGET"):
+            stack.append(memo[arg])
+        elif name == "REDUCE":
+            args = stack.pop()
+            stack.append(_Call(stack.pop(), args))
+        elif name == "BUILD":
+            state = stack.pop()
+            stack[-1].state = state
+        else:
+            raise ValueError(f"the pickle opcode {name} is not plain data")
+    array = stack[-1] if stack else None
+    state = getattr(array, "state", None)
+    if not (isinstance(state, tuple) and len(state) == 5 and isinstance(state[4], list)
+            and len(state[1]) == 1 and state[1][0] == len(state[4])):
+        raise ValueError("an object array is not a 1-D array of lists")
+    return _object_array(state[4])
 
 
 def _read_npz(path, keys, where):
     """The arrays ``keys`` of the .npz file ``path``; object arrays (lists of word indices) are
-    unpickled by ``_ArrayUnpickler``, as Keras' ``np.load(allow_pickle=True)`` would, minus the
-    code a pickle can carry."""
+    read as data by ``_read_object_array``, where Keras runs ``np.load(allow_pickle=True)``."""
     headers = {(1, 0): np.lib.format.read_array_header_1_0,
                (2, 0): np.lib.format.read_array_header_2_0}
     arrays = {}
@@ -153,11 +208,11 @@ def _read_npz(path, keys, where):
                         raise ValueError(f"{key}.npy is in .npy format version {version}")
                     _, _, dtype = headers[version](f)
                     if dtype.hasobject:
-                        arrays[key] = _ArrayUnpickler(f, encoding="ASCII").load()
+                        arrays[key] = _read_object_array(f)
                     else:
                         f.seek(0)
                         arrays[key] = np.lib.format.read_array(f, allow_pickle=False)
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+    except (KeyError, ValueError, IndexError, OSError, zipfile.BadZipFile) as e:
         raise gk_datasets.CorruptFileError(
             f"{where}: {path} is not Keras' {Path(path).name} (a .npz holding {', '.join(keys)}): "
             f"{e}. Fetch it again from {_KERAS_ORIGIN}{Path(path).name}") from None
