@@ -15,7 +15,8 @@ import numpy as np
 
 __all__ = ["register_keras_serializable", "get_registered_object", "get_registered_name",
            "registered_name", "custom_object_scope", "is_plain", "serialize_object",
-           "deserialize_object", "retrieve_object", "jsonable", "unknown_name", "register_builtin", "builtin_class", "register_alias"]
+           "deserialize_object", "retrieve_object", "jsonable", "unknown_name", "register_builtin", "builtin_class", "register_alias", "class_name",
+           "layer_class"]
 
 _REGISTRY = {}       # "package>Name" -> class or function
 _SCOPES = [{}]       # custom_object_scope stack
@@ -162,3 +163,18 @@ def register_builtin(cls):
 def builtin_class(name):
     """gradkit.keras' own layer or model class called ``name``, or None."""
     return _BUILTIN.get(name)
+
+
+def class_name(cls):
+    """The name a saved file gives a layer class: the plain name for gradkit's own, else its
+    registered ``package>Name``."""
+    return cls.__name__ if builtin_class(cls.__name__) is cls else get_registered_name(cls)
+
+
+def layer_class(name, custom_objects=None):
+    """The layer class a saved file names (registered, passed, or gradkit's own); else the error
+    that says how to register it."""
+    cls = get_registered_object(name, custom_objects) or builtin_class(name)
+    if cls is None:
+        raise unknown_name(name, "layer class")
+    return cls

@@ -29,9 +29,9 @@ from ..io import atomic_write_bytes
 from ..tensor import Tensor
 from .layers.base import build_on_zeros
 # the registry's names, also reached as keras.saving.* (as in Keras)
-from .registry import (builtin_class, custom_object_scope, get_registered_name,  # noqa: F401
-                       get_registered_object, jsonable, register_keras_serializable,
-                       registered_name, unknown_name)
+from .registry import (class_name, custom_object_scope, get_registered_name,  # noqa: F401
+                       get_registered_object, jsonable, layer_class, register_keras_serializable,
+                       registered_name)
 
 __all__ = ["register_keras_serializable", "get_registered_object", "get_registered_name",
            "custom_object_scope", "save_model", "load_model", "save_weights", "load_weights",
@@ -42,20 +42,15 @@ FORMAT = "gradkit.keras"
 
 def serialize_keras_object(layer):
     """A layer (or model) -> {"class_name", "config", "build_input_shape"}."""
-    cls = type(layer)
-    builtin = builtin_class(cls.__name__) is cls
     shape = getattr(layer, "_build_input_shape", None)
-    return {"class_name": cls.__name__ if builtin else get_registered_name(cls),
+    return {"class_name": class_name(type(layer)),
             "config": jsonable(layer.get_config()),
             "build_input_shape": jsonable(shape)}
 
 
 def deserialize_keras_object(config, custom_objects=None):
     """The inverse of ``serialize_keras_object``: a new, built layer or model."""
-    name = config["class_name"]
-    cls = get_registered_object(name, custom_objects) or builtin_class(name)
-    if cls is None:
-        raise unknown_name(name, "layer class")
+    cls = layer_class(config["class_name"], custom_objects)
     obj = cls.from_config(dict(config["config"]), custom_objects) \
         if _takes_custom_objects(cls) else cls.from_config(dict(config["config"]))
     shape = config.get("build_input_shape")

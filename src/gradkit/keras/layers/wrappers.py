@@ -6,8 +6,7 @@ joins or reshapes what they return.
     keras.layers.TimeDistributed(keras.layers.Dense(10))                      # (N, T, 10)
 """
 from ... import _internal, ops
-from ..registry import (builtin_class, get_registered_name, get_registered_object, jsonable,
-                        unknown_name)
+from ..registry import class_name, jsonable, layer_class
 from .base import Layer, build_on_zeros
 from .recurrent import _RNN
 
@@ -17,17 +16,13 @@ __all__ = ["Bidirectional", "TimeDistributed"]
 # === the wrapped layer in a config (saving.py's serialize_keras_object, without a build shape:
 # the wrapper builds the layers it holds)
 def _serialize(layer):
-    cls = type(layer)
-    name = cls.__name__ if builtin_class(cls.__name__) is cls else get_registered_name(cls)
-    return {"class_name": name, "config": jsonable(layer.get_config())}
+    """The wrapped layer's entry in the wrapper's config (saving.serialize_keras_object, minus the
+    build shape: the wrapper builds it)."""
+    return {"class_name": class_name(type(layer)), "config": jsonable(layer.get_config())}
 
 
 def _deserialize(config, custom_objects=None):
-    name = config["class_name"]
-    cls = get_registered_object(name, custom_objects) or builtin_class(name)
-    if cls is None:
-        raise unknown_name(name, "layer class")
-    return cls.from_config(dict(config["config"]))
+    return layer_class(config["class_name"], custom_objects).from_config(dict(config["config"]))
 
 
 def _without_prefix(name, prefix):
