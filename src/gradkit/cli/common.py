@@ -96,17 +96,18 @@ def _nearest_existing(path):
     return path
 
 
-def check_out(folder, overwrite, names):
+def check_out(folder, overwrite, names=None):
     """Refuse ``--out folder`` before any work: a file; a non-empty folder without --overwrite;
-    with --overwrite, a folder holding anything but a run's own files ``names`` (--overwrite
-    replaces a run, never someone's folder); a place where nothing can be created."""
+    with --overwrite and a run's own file ``names``, a folder holding anything else (--overwrite
+    replaces a run, never someone's folder; ``names=None``: the command writes into the folder
+    and replaces nothing else); a place where nothing can be created."""
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise UsageError(f"--out {folder}: is a file; give a folder for the run")
     if os.path.isdir(folder) and os.listdir(folder):
         if not overwrite:
             raise UsageError(f"--out {folder}: the folder exists and is not empty; give a new "
                              "folder, or add --overwrite to write over it")
-        others = sorted(set(os.listdir(folder)) - set(names))
+        others = [] if names is None else sorted(set(os.listdir(folder)) - set(names))
         if others:
             shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
             raise UsageError(f"--out {folder}: holds files that are not a run's ({shown}), and "

@@ -42,8 +42,8 @@ import time
 
 import numpy as np
 
-from .common import (UsageError, fraction, non_negative_float, open_fraction, positive_float,
-                     positive_int, write_json)
+from .common import (UsageError, check_out, fraction, non_negative_float, open_fraction,
+                     positive_float, positive_int, write_json)
 from .llm import NO_DEFAULTS_NOTE, load_language_model
 from ..nn.quantized import weight_bytes, weight_count
 
@@ -171,14 +171,6 @@ def _loss_png(path, losses, title):
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     _save(fig, path)
-
-
-def _check_out(folder, overwrite):
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise UsageError(f"--out {folder}: is a file; give a folder for the run")
-    if os.path.isdir(folder) and os.listdir(folder) and not overwrite:
-        raise UsageError(f"--out {folder}: the folder exists and is not empty; give a new "
-                         "folder, or add --overwrite to write over it")
 
 
 # === training ====================================================================================
@@ -352,7 +344,7 @@ def cmd_finetune(args, out=None):
     from ..data.chat import nothing_to_learn
 
     started = time.perf_counter()
-    _check_out(args.out, args.overwrite)
+    check_out(args.out, args.overwrite)
     _conversations(args.data, "--data")
     if args.eval_data:
         _conversations(args.eval_data, "--eval-data")
@@ -506,7 +498,7 @@ def cmd_finetune_classify(args, out):
     from ..data import SentenceCollator
 
     started = time.perf_counter()
-    _check_out(args.out, args.overwrite)
+    check_out(args.out, args.overwrite)
     targets = _check_method(args, None)
     if args.quantized:
         raise UsageError("--quantized keeps a GGUF language model's blocks; --task classify "
