@@ -12,12 +12,17 @@ from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.functional import grad
 from .autograd.grad_mode import inference_mode
+from . import backend
 from .backend import (bool_, double, float, float16, float32, float64, get_default_dtype, half,
                       int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from .ops import *  # noqa: F401,F403  every op, listed in ops/__init__.py
 from .ops import __dict__ as _ops_namespace
 from .random import get_rng_state, manual_seed, seed, set_rng_state
 from .io import load, save
+from .devices import device
+from . import accelerator, backends, cuda
+from .backends import (are_deterministic_algorithms_enabled, get_float32_matmul_precision,
+                       set_float32_matmul_precision, use_deterministic_algorithms)
 from . import nn  # noqa: E402
 
 bool = bool_  # noqa: A001  torch.bool
@@ -36,7 +41,9 @@ __all__ = ["Tensor", "autograd", "grad", "no_grad", "enable_grad", "set_grad_ena
            "is_grad_enabled", "inference_mode", "manual_seed", "seed", "get_rng_state",
            "set_rng_state", "save", "load", "nn", "get_default_dtype", "set_default_dtype", "is_tensor", "numel",
            "float16", "float32", "float64", "half", "float", "double", "int8", "int16", "int32",
-           "int64", "short", "int", "long", "uint8", "bool"] + sorted(
+           "int64", "short", "int", "long", "uint8", "bool", "device", "cuda", "accelerator",
+           "backends", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
+           "set_float32_matmul_precision", "get_float32_matmul_precision"] + sorted(
     k for k, v in _ops_namespace.items() if callable(v) and not k.startswith("_") and k[0].islower()
     and getattr(v, "__module__", "").startswith("gradkit.ops"))
 del _ops_namespace
@@ -53,4 +60,6 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
+    if name == "bfloat16":  # NumPy knows bfloat16 once ml_dtypes registers it (an extra)
+        return backend.bfloat16()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

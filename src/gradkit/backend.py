@@ -30,6 +30,18 @@ bool_ = np.dtype("bool")
 _default_float = float32
 
 
+def bfloat16():
+    """NumPy's bfloat16 dtype, which the ``ml_dtypes`` package provides (``gk.bfloat16``)."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        from ._install import pip_install
+
+        raise ImportError("gk.bfloat16 needs the ml_dtypes package, which gives NumPy a bfloat16 "
+                          f"dtype; install it: {pip_install('bf16')}") from None
+    return np.dtype(ml_dtypes.bfloat16)
+
+
 def get_default_dtype():
     """The dtype that Python floats and float factories produce. Defaults to float32."""
     return _default_float

@@ -9,6 +9,7 @@ import weakref
 import numpy as np
 
 from . import backend
+from . import devices as _device
 
 _new = object.__new__
 
@@ -72,7 +73,12 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        """Where the numbers live: ``device(type='cpu')`` (NumPy arrays)."""
+        return _device.CPU
+
+    @property
+    def is_cuda(self):
+        return False
 
     @property
     def itemsize(self):
@@ -168,6 +174,17 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __format__(self, spec):
+        """``f"{loss:.4f}"``: a one-element tensor formats as its number; without a spec, any
+        tensor formats as ``str(t)``."""
+        if self.data.size == 1:
+            return format(self.data.reshape(()).item(), spec)
+        if not spec:
+            return str(self)
+        raise TypeError(f"unsupported format string {spec!r} for a tensor of shape "
+                        f"{tuple(self.shape)}: a format spec applies to one-element tensors; "
+                        "format each value, e.g. [f'{v:.4f}' for v in t.tolist()]")
+
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
         extra = []
@@ -258,20 +275,33 @@ class Tensor:
             self._node._retained = weakref.ref(self)
 
     # ------------------------------------------------------------------ dtype
-    def to(self, *args, dtype=None, **kwargs):
-        """``x.to(gk.float64)``; device arguments ('cpu') are accepted and ignored."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
+           memory_format=None):
+        """``x.to(gk.float64)``, ``x.to("cpu")``, ``x.to(device, dtype)``, ``x.to(other)``: the
+        tensor with that dtype, on that device (a device this build cannot compute on raises,
+        see gradkit.devices). Returns ``self`` when nothing changes, unless ``copy=True``."""
         for a in args:
             if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif a is not None and not (isinstance(a, str) and a.startswith("cpu")):
+                dtype, device = a.dtype, a.device
+            elif _device.is_device_like(a) or isinstance(a, int) and not isinstance(a, bool):
+                device = a
+            elif a is not None:
                 try:
                     dtype = backend.to_dtype(a)
                 except TypeError:
-                    raise TypeError(f"to(): unsupported argument {a!r}; gradkit runs on the CPU "
-                                    "(devices other than 'cpu' come with the GPU backend)") from None
-        if dtype is None:
-            return self
-        return _ops.cast(self, backend.to_dtype(dtype))
+                    raise TypeError(f"to(): expected a dtype (gk.float32), a device ('cpu') or a "
+                                    f"tensor, got {a!r}") from None
+        if device is not None:
+            _device.check_available(device, "Tensor.to")
+        dtype = backend.to_dtype(dtype)
+        if dtype is None or dtype == self.data.dtype:
+            return self.clone() if copy else self
+        return _ops.cast(self, dtype)
+
+    def cuda(self, device=None, non_blocking=False):
+        """Raises without a GPU backend (as PyTorch's CPU build does), naming the fix."""
+        _device.check_available("cuda" if device is None else device, "Tensor.cuda")
+        return self
 
     def type(self, dtype=None):
         return str(self.dtype) if dtype is None else self.to(dtype)

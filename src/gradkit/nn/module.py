@@ -21,6 +21,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import _internal, backend
+from .. import devices as _device
 from ..autograd import grad_mode
 from ..tensor import Tensor
 
@@ -279,17 +280,25 @@ class Module:
         fn(self)
         return self
 
-    def to(self, *args, dtype=None, **kwargs):
-        """Cast floating-point parameters and buffers to ``dtype`` in place; devices other than
-        'cpu' are refused with a clear error until the GPU backend lands."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False, **kwargs):
+        """``model.to(device)``, ``model.to(dtype)``, ``model.to(device, dtype)``: in place, like
+        PyTorch. Floating-point parameters and buffers (and their gradients) take ``dtype``; a
+        device this build cannot compute on raises (see gradkit.devices). Returns ``self``."""
         for a in args:
-            if isinstance(a, str) and not a.startswith("cpu"):
-                raise ValueError(f"to({a!r}): gradkit runs on the CPU for now")
-            if not isinstance(a, str):
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif _device.is_device_like(a) or isinstance(a, int) and not isinstance(a, bool):
+                device = a
+            elif a is not None:
                 dtype = a
+        if device is not None:
+            _device.check_available(device, f"{type(self).__name__}.to")
         if dtype is None:
             return self
         dtype = backend.to_dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: only floating dtypes can be given to a "
+                            f"module's parameters, got {dtype} (as in PyTorch)")
         with grad_mode.no_grad():
             for m in self.modules():
                 for d in (m._parameters, m._buffers):
@@ -298,6 +307,11 @@ class Module:
                             t.data = t.data.astype(dtype)
                             if t.grad is not None:
                                 t.grad = _internal.wrap(t.grad.data.astype(dtype))
+        return self
+
+    def cuda(self, device=None):
+        """Raises without a GPU backend (as PyTorch's CPU build does), naming the fix."""
+        _device.check_available("cuda" if device is None else device, f"{type(self).__name__}.cuda")
         return self
 
     def float(self):

@@ -6,6 +6,7 @@ given as ``zeros(2, 3)`` or ``zeros((2, 3))``.
 import numpy as np
 
 from .. import backend
+from .. import devices as _device
 from .. import random as _random
 from ..tensor import Tensor
 from .shape import _shape_args
@@ -23,6 +24,12 @@ def _random_float(dtype, op):
     return dtype
 
 
+def _on(device, where):
+    """Refuse a device this build cannot compute on (``device="cuda"`` without a GPU backend)."""
+    if device is not None:
+        _device.check_available(device, where)
+
+
 def _finish(arr, requires_grad):
     t = Tensor._make(arr)
     return t.requires_grad_(True) if requires_grad else t
@@ -34,6 +41,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     >>> gk.tensor([[1.0, 2.0]])          # float32
     >>> gk.tensor([1, 2])                # int64
     """
+    _on(device, "tensor")
     if isinstance(data, Tensor):
         data = data.data
     try:
@@ -48,6 +56,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
 
 def as_tensor(data, dtype=None, device=None):
     """Like ``tensor`` but shares memory with an ndarray when the dtype allows."""
+    _on(device, "as_tensor")
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     return Tensor(data, dtype=dtype)
@@ -58,18 +67,22 @@ def from_numpy(array):
 
 
 def zeros(*shape, dtype=None, requires_grad=False, device=None):
+    _on(device, "zeros")
     return _finish(np.zeros(_shape_args(shape), _float(dtype)), requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad=False, device=None):
+    _on(device, "ones")
     return _finish(np.ones(_shape_args(shape), _float(dtype)), requires_grad)
 
 
 def empty(*shape, dtype=None, requires_grad=False, device=None):
+    _on(device, "empty")
     return _finish(np.empty(_shape_args(shape), _float(dtype)), requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False, device=None):
+    _on(device, "full")
     if dtype is None:
         dtype = (backend.bool_ if isinstance(fill_value, bool) else backend.int64
                  if isinstance(fill_value, int) else backend.get_default_dtype())
@@ -77,24 +90,29 @@ def full(shape, fill_value, dtype=None, requires_grad=False, device=None):
     return _finish(np.full(shape, fill_value, backend.to_dtype(dtype)), requires_grad)
 
 
-def zeros_like(x, dtype=None, requires_grad=False):
+def zeros_like(x, dtype=None, requires_grad=False, device=None):
+    _on(device, "zeros_like")
     return _finish(np.zeros_like(x.data, dtype=backend.to_dtype(dtype)), requires_grad)
 
 
-def ones_like(x, dtype=None, requires_grad=False):
+def ones_like(x, dtype=None, requires_grad=False, device=None):
+    _on(device, "ones_like")
     return _finish(np.ones_like(x.data, dtype=backend.to_dtype(dtype)), requires_grad)
 
 
-def full_like(x, fill_value, dtype=None, requires_grad=False):
+def full_like(x, fill_value, dtype=None, requires_grad=False, device=None):
+    _on(device, "full_like")
     return _finish(np.full_like(x.data, fill_value, dtype=backend.to_dtype(dtype)), requires_grad)
 
 
-def empty_like(x, dtype=None, requires_grad=False):
+def empty_like(x, dtype=None, requires_grad=False, device=None):
+    _on(device, "empty_like")
     return _finish(np.empty_like(x.data, dtype=backend.to_dtype(dtype)), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
     """[start, end) in steps; int64 if all arguments are ints, else float32."""
+    _on(device, "arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -104,21 +122,25 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    _on(device, "linspace")
     return _finish(np.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    _on(device, "eye")
     return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad=False, generator=None, device=None):
     """Uniform on [0, 1), from the global generator (``gk.manual_seed``)."""
+    _on(device, "rand")
     g = generator or _random.get_generator()
     return _finish(g.random(_shape_args(shape)).astype(_random_float(dtype, "rand")), requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad=False, generator=None, device=None):
     """Standard normal, from the global generator."""
+    _on(device, "randn")
     g = generator or _random.get_generator()
     return _finish(g.standard_normal(_shape_args(shape)).astype(_random_float(dtype, "randn")),
                    requires_grad)
@@ -126,6 +148,7 @@ def randn(*shape, dtype=None, requires_grad=False, generator=None, device=None):
 
 def randint(low, high=None, size=None, dtype=None, generator=None, device=None):
     """Integers in [low, high) (``randint(high, size)`` also works, as in PyTorch)."""
+    _on(device, "randint")
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
             raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
@@ -140,15 +163,18 @@ def randint(low, high=None, size=None, dtype=None, generator=None, device=None):
     return Tensor._make(g.integers(low, high, size=size).astype(dt))
 
 
-def rand_like(x, dtype=None, requires_grad=False):
+def rand_like(x, dtype=None, requires_grad=False, device=None):
+    _on(device, "rand_like")
     return rand(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
 
 
-def randn_like(x, dtype=None, requires_grad=False):
+def randn_like(x, dtype=None, requires_grad=False, device=None):
+    _on(device, "randn_like")
     return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
 
 
-def randperm(n, dtype=None, generator=None):
+def randperm(n, dtype=None, generator=None, device=None):
+    _on(device, "randperm")
     g = generator or _random.get_generator()
     return Tensor._make(g.permutation(n).astype(backend.to_dtype(dtype) or backend.int64))
 
