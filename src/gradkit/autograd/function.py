@@ -231,3 +231,49 @@ def _user_frame():
 
 
 _make = Tensor._make
+
+
+# === once_differentiable: a backward that cannot itself be differentiated ==================
+class DelayedError(Function):
+    """Identity in forward; its backward raises ``message``. Put on the outputs of a backward
+    that was computed without a graph, so that differentiating it again fails loudly instead of
+    giving a silent zero."""
+
+    def forward(ctx, x, message):
+        ctx.message = message
+        return x
+
+    def backward(ctx, grad):
+        raise RuntimeError(ctx.message)
+
+
+def once_differentiable(backward):
+    """Decorate a custom Function's ``backward`` that is written with non-differentiable code
+    (NumPy, in-place updates): it runs without recording a graph, and a second derivative
+    through it (``create_graph=True``, then backward again) raises instead of being wrong::
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, grad_output):
+            ...
+
+    As ``torch.autograd.function.once_differentiable``.
+    """
+    import functools
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *args, **kwargs):
+        with grad_mode.no_grad():
+            outputs = backward(ctx, *args, **kwargs)
+        if not grad_mode.is_grad_enabled() or not any(
+                isinstance(a, Tensor) and a.requires_grad for a in args):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        message = ("trying to differentiate twice a function that was marked with "
+                   f"@once_differentiable ({backward.__qualname__})")
+        marked = tuple(None if o is None else
+                       DelayedError.apply(o.detach().requires_grad_(True), message=message)
+                       for o in ((outputs,) if single else outputs))
+        return marked[0] if single else marked
+
+    return wrapper

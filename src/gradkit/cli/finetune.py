@@ -28,6 +28,8 @@ loss (mean over the assistant's tokens) is measured before and after. ``--out`` 
     run.json      every setting, versions, seed, steps, tokens/s, wall time, eval losses
     loss.png      the training loss per optimizer step (needs matplotlib)
     samples.md    greedy replies to held-out prompts, before and after
+    checkpoint.safetensors   with --checkpoint-every N: the whole training state every N steps,
+                  for --resume after a crash or Ctrl-C (removed when the run completes)
 
 Everything here is glue over gradkit.models, gradkit.peft, gradkit.data and gradkit.optim;
 cli/__init__.py registers the command (``add_commands``) and reports its errors (``UsageError``: one
@@ -50,7 +52,8 @@ from ..nn.quantized import weight_bytes, weight_count
 __all__ = ["add_commands", "cmd_finetune"]
 
 FILES = {"weights": "adapter_model.safetensors", "config": "adapter_config.json",
-         "run": "run.json", "loss": "loss.png", "samples": "samples.md"}
+         "run": "run.json", "loss": "loss.png", "samples": "samples.md",
+         "checkpoint": "checkpoint.safetensors"}
 SAMPLE_PROMPTS = 3
 SAMPLE_TOKENS = 48
 
@@ -202,16 +205,85 @@ class _Progress:
             self.bar.close()
 
 
+class _TrainedWeights:
+    """The parameters being trained, by name: a LoRA run's adapter (and modules_to_save), or
+    every weight with --full. This is what a checkpoint holds of the model; the frozen base is
+    read again from MODEL when the run resumes."""
+
+    def __init__(self, model):
+        self.named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+
+    def state_dict(self):
+        return {n: p.detach() for n, p in self.named}
+
+    def load_state_dict(self, state, strict=True):
+        from .. import no_grad
+
+        names = [n for n, _ in self.named]
+        if list(state) != names:
+            raise UsageError("--resume: the checkpoint holds other trained parameters than this "
+                             f"run ({len(state)} vs {len(names)}); resume with the settings it "
+                             "was written with")
+        with no_grad():
+            for n, p in self.named:
+                p.copy_(state[n])
+
+
+# settings that may change between a run and its --resume (they do not change the arithmetic)
+_RESUME_FREE = ("func", "command", "command_line", "resume", "checkpoint_every", "quiet",
+                "overwrite", "out")
+
+
+def _resume_settings(args):
+    return {k: v for k, v in sorted(vars(args).items()) if k not in _RESUME_FREE}
+
+
+def _check_resume_settings(saved, args):
+    now = _resume_settings(args)
+    changed = [f"--{k.replace('_', '-')} {now.get(k)!r} (the checkpoint's: {saved.get(k)!r})"
+               for k in sorted(set(now) | set(saved)) if now.get(k) != saved.get(k)]
+    if changed:
+        raise UsageError(f"--resume: the run in {args.out} was started with other settings; "
+                         f"resume with the same ones: {'; '.join(changed)}")
+
+
+def checkpoint_path(args):
+    return os.path.join(args.out, FILES["checkpoint"])
+
+
+def _check_out(args):
+    """--out for a new run (cli.common.check_out), or, with --resume, a run's folder holding
+    its checkpoint."""
+    has_checkpoint = os.path.isfile(checkpoint_path(args))
+    if getattr(args, "resume", False):
+        if not has_checkpoint:
+            raise UsageError(f"--resume: {args.out} holds no checkpoint ({FILES['checkpoint']}) "
+                             "to resume from; run without --resume to start the run")
+        return
+    if has_checkpoint and not args.overwrite:
+        raise UsageError(f"--out {args.out}: holds an interrupted run's checkpoint; add --resume "
+                         "to continue it, or --overwrite to start again")
+    check_out(args.out, args.overwrite)
+
+
 def train(model, params, train_ds, collate, args, out, skip=None):
     """The loop: AdamW, cosine schedule with warm-up, accumulation, clipping. ``skip(labels)``
     says a batch has nothing to learn. Returns the per-step losses and the counts for
-    run.json."""
+    run.json.
+
+    With ``--checkpoint-every N`` the whole training state (the trained weights, AdamW's
+    moments, the schedule, the data order and position, the random generator, the losses so
+    far) is written to --out every N optimizer steps (``gradkit.io.save_checkpoint``); with
+    ``--resume`` the loop starts from it and continues exactly as the interrupted run would have.
+    """
+    from ..io import load_checkpoint, save_checkpoint
     from ..optim import AdamW
     from ..optim.lr_scheduler import get_cosine_schedule_with_warmup
 
     loader = _batches(train_ds, args.batch_size, collate, shuffle=True, seed=args.seed)
     k = args.grad_accum
-    per_epoch = math.ceil(len(loader) / k)
+    n_batches = len(loader)
+    per_epoch = math.ceil(n_batches / k)
     total = per_epoch * args.epochs
     if args.max_steps is not None:
         total = args.max_steps                 # overrides --epochs: fewer, or more passes
@@ -220,16 +292,36 @@ def train(model, params, train_ds, collate, args, out, skip=None):
     optimizer = AdamW(params, lr=args.lr, weight_decay=args.weight_decay,
                       clip_grad_norm=args.clip if args.clip > 0 else None)
     scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, total)
+    parts = {"model": _TrainedWeights(model), "optimizer": optimizer, "scheduler": scheduler,
+             "loader": loader}
+    every = getattr(args, "checkpoint_every", None)
 
     losses, skipped, tokens, step = [], 0, 0, 0
+    if getattr(args, "resume", False):
+        state = load_checkpoint(checkpoint_path(args), **parts)
+        _check_resume_settings(state["extra"]["settings"], args)
+        losses, skipped, tokens = list(state["extra"]["losses"]), state["extra"]["skipped"], \
+            state["extra"]["tokens"]
+        step = state["step"]
+        print(f"resumed from {checkpoint_path(args)} at step {step}/{total}", file=out,
+              flush=True)
+    start_epoch = loader.state_dict()["epoch"]
+
+    def save():
+        os.makedirs(args.out, exist_ok=True)
+        save_checkpoint(checkpoint_path(args), **parts, step=step,
+                        extra={"settings": _resume_settings(args), "losses": losses,
+                               "skipped": skipped, "tokens": tokens})
+
     progress = _Progress(total, out, args.quiet)
     model.train()
     start = time.perf_counter()
+    epoch = start_epoch
     try:
-        for epoch in range(epochs):
+        for epoch in range(start_epoch, epochs):
             group, group_loss, group_tokens = 0, 0.0, 0
-            batches = list(loader)
-            for i, batch in enumerate(batches):
+            first = loader.state_dict()["batch"]     # 0, or where a resumed epoch stands
+            for i, batch in enumerate(loader, first):
                 if skip is not None and skip(batch["labels"]):
                     skipped += 1
                 else:
@@ -238,7 +330,7 @@ def train(model, params, train_ds, collate, args, out, skip=None):
                     group += 1
                     group_loss += float(loss.item())
                     group_tokens += int(batch["attention_mask"].sum())
-                last = i == len(batches) - 1
+                last = i == n_batches - 1
                 if (i + 1) % k and not last:
                     continue
                 if group:    # the mean of the group's gradients (a last group may be short)
@@ -252,6 +344,8 @@ def train(model, params, train_ds, collate, args, out, skip=None):
                     elapsed = time.perf_counter() - start
                     progress.update(step, losses[-1], lr,
                                     tokens / elapsed if elapsed else 0.0)
+                    if every and step % every == 0 and step < total:
+                        save()
                 group, group_loss, group_tokens = 0, 0.0, 0
                 if step >= total:
                     break
@@ -344,7 +438,7 @@ def cmd_finetune(args, out=None):
     from ..data.chat import nothing_to_learn
 
     started = time.perf_counter()
-    check_out(args.out, args.overwrite)
+    _check_out(args)
     _conversations(args.data, "--data")
     if args.eval_data:
         _conversations(args.eval_data, "--eval-data")
@@ -431,6 +525,8 @@ def _write_run(args, model, targets, trainable, total_params, result, run, sampl
     run["wall_seconds"] = round(time.perf_counter() - started, 3)
     write_json(os.path.join(args.out, FILES["run"]), run)
     written.append(FILES["run"])
+    if os.path.exists(checkpoint_path(args)):  # the run is complete: nothing left to resume
+        os.unlink(checkpoint_path(args))
     print(f"wrote {', '.join(written)} to {args.out}", file=out)
 
 
@@ -498,7 +594,7 @@ def cmd_finetune_classify(args, out):
     from ..data import SentenceCollator
 
     started = time.perf_counter()
-    check_out(args.out, args.overwrite)
+    _check_out(args)
     targets = _check_method(args, None)
     if args.quantized:
         raise UsageError("--quantized keeps a GGUF language model's blocks; --task classify "
@@ -641,4 +737,10 @@ def add_commands(sub):
                    help="prompts for samples.md (default: the first user message of the first "
                         f"{SAMPLE_PROMPTS} held-out conversations)")
     t.add_argument("--quiet", action="store_true", help="no progress output during training")
+    t.add_argument("--checkpoint-every", type=positive_int, metavar="N",
+                   help="save the whole training state to --out every N optimizer steps "
+                        f"({FILES['checkpoint']}; removed when the run completes)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in --out from its checkpoint, exactly as "
+                        "it would have gone on (same settings)")
     f.set_defaults(func=cmd_finetune)

@@ -88,6 +88,8 @@ def save_checkpoint(path, *, model=None, optimizer=None, scheduler=None, scaler=
     try:
         save(state, path)
     except OSError as e:  # disk full, permissions, a folder in the way: the old file is untouched
+        if e.errno is None:  # gradkit's own message already (e.g. the folder does not exist)
+            raise
         intact = "the previous checkpoint there is intact" if os.path.exists(path) else \
             "no earlier checkpoint was there"
         raise OSError(e.errno, f"save_checkpoint: could not write {os.fspath(path)} "
