@@ -42,6 +42,8 @@ CHECKS = {
     "char_lm_sampling": {"loss": lambda a, b: a < 2.3 and b < 2.3 and abs(a - b) < 0.2,
                          "sample_chars_known": lambda a, b: a and b,
                          "sample_length": lambda a, b: a == b == 206},
+    "vae_mnist": {"test_loss": lambda a, b: a < 230 and b < 230 and _close(0.05)(a, b),
+                  "sample_shape": lambda a, b: a == b == [64, 1, 28, 28]},
 }
 # NAME: {key: check(gradkit_value)}, for the TensorFlow programs
 TF_CHECKS = {
@@ -50,7 +52,7 @@ TF_CHECKS = {
                                 "probabilities_sum": lambda a: abs(a - 1) < 1e-5},
     "tf_advanced_quickstart": {"accuracy": lambda a: a >= 0.75, "loss": lambda a: a < 0.8},
 }
-NEEDS_DATA = {"char_lm_sampling": "tinyshakespeare"}
+NEEDS_DATA = {"char_lm_sampling": "tinyshakespeare", "vae_mnist": "mnist"}
 NEEDS_FASHION = {"keras_fashion_mnist_cnn", "tf_advanced_quickstart"}
 
 
