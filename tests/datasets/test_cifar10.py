@@ -14,6 +14,12 @@ from gradkit.datasets import CorruptFileError, DatasetNotFoundError, cifar10
 FILES = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
 
 
+@pytest.fixture(autouse=True)
+def _three_records_per_file(monkeypatch):
+    """The files written here hold 3 records; the real ones 10,000 (checked in a folder)."""
+    monkeypatch.setattr(cifar_module, "_RECORDS_PER_FILE", 3)
+
+
 def _records(file_index, n=3):
     """n records: label (file_index + k) % 10; R plane = label, G = row, B = column + 100*k."""
     out, images, labels = bytearray(), [], []

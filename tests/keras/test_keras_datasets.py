@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import gradkit.datasets.cifar as cifar_module
 import gradkit.keras as keras
 
 
@@ -35,21 +36,22 @@ def test_to_categorical():
         keras.utils.to_categorical([1, 7], 5)
 
 
-def test_cifar10_load_data_is_channels_last_with_column_labels(tmp_path):
+def test_cifar10_load_data_is_channels_last_with_column_labels(tmp_path, monkeypatch):
     # a small folder in CIFAR-10's binary format: records of 1 label byte + 3,072 pixel bytes
-    # (1,024 red, then green, then blue, each 32 x 32 row-major)
+    # (1,024 red, then green, then blue, each 32 x 32 row-major); 3 per file, not 10,000
+    monkeypatch.setattr(cifar_module, "_RECORDS_PER_FILE", 3)
     rng = np.random.default_rng(0)
     folder = tmp_path / "cifar-10-batches-bin"
     folder.mkdir()
     records = {}
-    for name, n in [(f"data_batch_{i}.bin", 2) for i in range(1, 6)] + [("test_batch.bin", 3)]:
+    for name, n in [(f"data_batch_{i}.bin", 3) for i in range(1, 6)] + [("test_batch.bin", 3)]:
         rec = rng.integers(0, 256, (n, 3073), dtype=np.uint8)
         rec[:, 0] %= 10
         (folder / name).write_bytes(rec.tobytes())
         records[name] = rec
     (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data(path=str(tmp_path))
-    assert x_train.shape == (10, 32, 32, 3) and x_train.dtype == np.uint8
-    assert y_train.shape == (10, 1) and y_train.dtype == np.uint8
+    assert x_train.shape == (15, 32, 32, 3) and x_train.dtype == np.uint8
+    assert y_train.shape == (15, 1) and y_train.dtype == np.uint8
     assert x_test.shape == (3, 32, 32, 3) and y_test.shape == (3, 1)
     rec = records["test_batch.bin"][2]
     r, c = 7, 30

@@ -5,6 +5,7 @@ and ``test_batch.bin``: 10,000 records each, a record being 1 label byte followe
 bytes (1,024 red, then green, then blue, each 32 x 32 row-major). gradkit never reads the
 "python version" of CIFAR, whose batches are pickles: unpickling a downloaded file can run code.
 Members are read straight out of the tar by their exact names; nothing is extracted to disk.
+An extracted folder has no checksum: each of its files must hold exactly 10,000 records.
 """
 import tarfile
 
@@ -24,6 +25,7 @@ _URLS = ["https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"]
 _MD5 = "c32a1d4ab5d03f1284b67883e8d87530"  # of the archive, as published on the CIFAR page
 _FILES = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)], "test": ["test_batch.bin"]}
 _RECORD = 1 + 3 * 32 * 32
+_RECORDS_PER_FILE = 10_000   # in each of the six batch files
 
 
 def read_cifar_records(raw, source):
@@ -46,8 +48,19 @@ def _from_folder(split, root):
         folder = d / _ARCHIVE_DIR
         paths = [folder / f for f in _FILES[split]]
         if all(p.is_file() for p in paths):
-            return [(read_cifar_records(p.read_bytes(), p)) for p in paths]
+            return [_read_batch_file(p) for p in paths]
     return None
+
+
+def _read_batch_file(path):
+    """An extracted batch file, which has no checksum of its own: its records are counted."""
+    images, labels = read_cifar_records(path.read_bytes(), path)
+    if len(labels) != _RECORDS_PER_FILE:
+        raise CorruptFileError(
+            f"{path}: {len(labels):,} records, expected {_RECORDS_PER_FILE:,} in every CIFAR-10 "
+            f"batch file: the folder holds a partial or altered copy; {redownload_hint(path)}"
+        )
+    return images, labels
 
 
 def _from_archive(path, split):

@@ -14,6 +14,7 @@ So images start with the magic number 0x00000803, labels with 0x00000801. Files 
 magic number, size against the header, and the MD5 of the decompressed bytes.
 """
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from ._files import CorruptFileError, check_md5, find_or_download, redownload_hi
 __all__ = ["read_idx", "mnist", "fashion_mnist", "FASHION_MNIST_CLASSES"]
 
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_MAX_NDIM = 32   # NumPy 1's limit on an array's dimensions (NumPy 2's: 64)
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                          "Sneaker", "Bag", "Ankle boot")
@@ -60,11 +62,16 @@ def parse_idx(raw, path, expected_ndim=None):
             f"{path}: wrong magic number 0x{raw[:4].hex()}: a {ndim}-D IDX file, expected {want} "
             f"({what}); is this the {'labels' if ndim == 1 else 'images'} file under the wrong name?"
         )
+    if ndim > _MAX_NDIM:
+        raise CorruptFileError(
+            f"{path}: corrupted IDX header: it declares {ndim} dimensions (byte 3); MNIST's files "
+            f"have 1 (labels) or 3 (images), and gradkit reads at most {_MAX_NDIM}; {redownload_hint(path)}"
+        )
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise CorruptFileError(f"{path}: truncated IDX header ({len(raw)} bytes, needs {header}); {redownload_hint(path)}")
     shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    need = header + int(np.prod(shape)) * dtype.itemsize
+    need = header + math.prod(shape) * dtype.itemsize  # Python ints: np.prod would wrap at 2**63
     if len(raw) != need:
         dims = " x ".join(map(str, shape))
         state = "truncated" if len(raw) < need else "longer than its header says"

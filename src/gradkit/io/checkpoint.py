@@ -7,6 +7,9 @@ pickle. Module state_dicts are stored under their own keys (``fc1.weight``), so 
 the reverse. Anything that is not a tensor (an optimizer's step counts, learning rates, nested
 dicts and lists) goes into the metadata block as JSON, with each tensor replaced by its key.
 
+Reads take the tensors' size in memory once: each tensor is read from the file straight into
+its own array (``SafetensorsFile``), never through a copy of the whole file.
+
 Writes are atomic: the bytes go to a temporary file in the same directory, are fsynced, and the
 file is renamed over the target, so a crash mid-write leaves the previous file intact. The
 temporary file's name holds the writer's pid, so the next save of the same target can remove the
@@ -17,6 +20,7 @@ import os
 import re
 import secrets
 import stat
+import zipfile
 from collections import OrderedDict
 
 import numpy as np
@@ -69,6 +73,20 @@ def _unflatten(node, tensors):
         if "__tuple__" in node:
             return tuple(_unflatten(v, tensors) for v in node["__tuple__"])
     return node
+
+
+def flatten_state(obj, prefix=""):
+    """``(skeleton, arrays)``: a nested structure of tensors and plain values as JSON-able
+    ``skeleton`` (each tensor replaced by ``{"__tensor__": key}``) and ``{key: ndarray}``, keys
+    starting with ``prefix``: what ``save`` writes, for a caller that adds it to its own file."""
+    arrays = {}
+    return _flatten(obj, prefix, arrays), arrays
+
+
+def unflatten_state(skeleton, arrays):
+    """The inverse of ``flatten_state``; a malformed skeleton raises ValueError, KeyError,
+    TypeError or IndexError."""
+    return _unflatten(skeleton, arrays)
 
 
 _TEMP = re.compile(r"(\d+)\.[0-9a-f]{8}\.tmp")  # after the prefix: the writer's pid, a random token
@@ -144,27 +162,144 @@ def save(obj, path):
 
 
 def _header(path):
-    """The JSON header of a safetensors file, or None when the file does not start with one."""
+    """The JSON header of a safetensors file and where its data starts, or (None, 0) when the
+    file does not start with one."""
     with open(path, "rb") as f:
         head = f.read(8)
         n = int.from_bytes(head, "little")
         if len(head) < 8 or n > 100_000_000:  # safetensors' own limit on the header's size
-            return None
+            return None, 0
         try:
             header = json.loads(f.read(n))
         except (ValueError, RecursionError):  # bad UTF-8 or JSON, or nested too deeply
-            return None
-    return header if isinstance(header, dict) else None
+            return None, 0
+    return (header, 8 + n) if isinstance(header, dict) else (None, 0)
 
 
-def _import_ml_dtypes(path):
-    """NumPy knows bfloat16 only once ml_dtypes is imported (it registers the dtype)."""
+def _import_ml_dtypes(path, kind="bfloat16"):
+    """NumPy knows bfloat16 (and float8) only through the ml_dtypes package."""
     try:
-        import ml_dtypes  # noqa: F401
+        import ml_dtypes
     except ImportError:
-        raise ImportError(f"load: {path} holds bfloat16 tensors, which NumPy reads through the "
+        raise ImportError(f"load: {path} holds {kind} tensors, which NumPy reads through the "
                           f"ml_dtypes package; install it: {pip_install('bf16')} "
                           "(or pip install ml_dtypes)") from None
+    return ml_dtypes
+
+
+def pickle_error(path, what="load"):
+    """A ValueError for a PyTorch pickle checkpoint (``torch.save``: a zip holding ``data.pkl``,
+    or a raw pickle), or None when ``path`` is not one. Ask only once the file failed to parse
+    as safetensors: a safetensors header length can start with the same bytes."""
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(path) as z:
+                is_torch = any(name.endswith("data.pkl") for name in z.namelist())
+        except (zipfile.BadZipFile, OSError, EOFError):
+            is_torch = False
+    else:
+        is_torch = magic[:1] == b"\x80"   # the pickle protocol opcode
+    if not is_torch:
+        return None
+    return ValueError(f"{what}: {path} looks like a PyTorch pickle checkpoint (torch.save); "
+                      "gradkit never unpickles files. Convert it where you trust it: "
+                      "safetensors.torch.save_file(torch.load(path), 'model.safetensors')")
+
+
+# the safetensors dtypes NumPy reads natively (little-endian, as the format stores them)
+_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "U64": "<u8", "I32": "<i4",
+           "U32": "<u4", "I16": "<i2", "U16": "<u2", "I8": "i1", "U8": "u1", "BOOL": "?",
+           "C64": "<c8"}
+_ML_DTYPES = {"BF16": "bfloat16", "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2"}
+
+
+class SafetensorsFile:
+    """A safetensors file opened for reading: its header checked (by the safetensors package),
+    then each tensor read once, from the file straight into its own array.
+
+    ``metadata`` (the header's string dict), ``shapes``, ``dtypes`` and ``names`` (in file order)
+    come from the header alone; ``read(names, out)`` reads the data. Loading so takes the
+    tensors' size in memory once: no copy of the whole file, no memory map (a map would keep
+    the file open, cannot be replaced on Windows, and a program that truncates the file in
+    place, as ``safetensors.numpy.save_file`` does, would crash the one reading it)::
+
+        f = SafetensorsFile("model.safetensors")
+        f.shapes["fc.weight"]          # (10, 784), nothing read yet
+        arrays = f.read()              # {name: ndarray}, writable, the file untouched
+    """
+
+    def __init__(self, path, what="load"):
+        from safetensors import safe_open
+
+        self.path, self.what = os.fspath(path), what
+        if not os.path.exists(self.path):
+            raise FileNotFoundError(f"{what}: no such file: {self.path}")
+        header, self._start = _header(self.path)
+        try:
+            if header is None:
+                raise ValueError("no safetensors header")
+            with safe_open(self.path, framework="np") as f:  # checks every entry and offset
+                names = set(f.keys())
+        except Exception as e:  # safetensors raises its own error type for bad headers, sizes
+            raise self._not_safetensors(e) from None
+        self.metadata = header.pop("__metadata__", None) or {}
+        if set(header) != names:
+            raise self._not_safetensors(ValueError("inconsistent header"))
+        self.names = sorted(header, key=lambda k: header[k]["data_offsets"][0])
+        self.shapes = {k: tuple(header[k]["shape"]) for k in self.names}
+        self._offsets = {k: tuple(header[k]["data_offsets"]) for k in self.names}
+        self.dtypes = {k: self._dtype(header[k]["dtype"]) for k in self.names}
+
+    def _not_safetensors(self, e):
+        return pickle_error(self.path, self.what) or ValueError(
+            f"{self.what}: {self.path} is not a valid safetensors file: it is truncated or "
+            f"corrupted ({type(e).__name__}: {e}). Re-save or re-download it.")
+
+    def _dtype(self, name):
+        if name in _DTYPES:
+            return np.dtype(_DTYPES[name])
+        if name in _ML_DTYPES:
+            kind = _ML_DTYPES[name]
+            return np.dtype(getattr(_import_ml_dtypes(self.path, kind), kind))
+        raise ValueError(f"{self.what}: {self.path} holds {name} tensors, which gradkit cannot "
+                         f"read (it reads {', '.join(list(_DTYPES) + list(_ML_DTYPES))})")
+
+    def read(self, names=None, out=None):
+        """``{name: ndarray}`` for ``names`` (default: all), in file order. ``out``: optional
+        ``{name: array}`` of the same shapes to read into instead (what ``load_model`` does with
+        the model's own weights); one of another dtype or layout goes through a temporary."""
+        out = out or {}
+        wanted = set(self.names if names is None else names)
+        arrays = OrderedDict()
+        with open(self.path, "rb", buffering=0) as f:
+            for k in (k for k in self.names if k in wanted):
+                dest = out.get(k)
+                if dest is not None and dest.shape != self.shapes[k]:
+                    raise ValueError(f"{self.what}: {self.path}: {k} has shape {self.shapes[k]} "
+                                     f"in the file, {dest.shape} where it is read into")
+                direct = dest is not None and dest.dtype == self.dtypes[k] \
+                    and dest.flags.c_contiguous and dest.flags.writeable
+                a = dest if direct else np.empty(self.shapes[k], self.dtypes[k])
+                self._read_into(f, k, a)
+                if dest is not None and not direct:
+                    np.copyto(dest, a, casting="unsafe")
+                arrays[k] = a if dest is None else dest
+        return arrays
+
+    def _read_into(self, f, name, a):
+        begin, end = self._offsets[name]
+        buf = memoryview(a.reshape(-1).view(np.uint8))  # C-contiguous: a view of its bytes
+        if len(buf) != end - begin:
+            raise self._not_safetensors(ValueError(f"{name}: size differs from its shape"))
+        f.seek(self._start + begin)
+        done = 0
+        while done < len(buf):
+            n = f.readinto(buf[done:])
+            if not n:  # the file shrank since its header was checked
+                raise self._not_safetensors(EOFError(f"{name}: the file ends early"))
+            done += n
 
 
 def load(path, map_location=None, weights_only=True):
@@ -173,37 +308,15 @@ def load(path, map_location=None, weights_only=True):
     ``map_location`` and ``weights_only`` are accepted for PyTorch compatibility; gradkit only ever
     reads tensors and JSON, so every load is "weights only".
     """
-    from safetensors.numpy import load_file as _st_load_file
-
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load: no such file: {path}")
-    header = _header(path)
-    if header and any(isinstance(v, dict) and v.get("dtype") == "BF16" for v in header.values()):
-        _import_ml_dtypes(path)
-    try:
-        tensors = _st_load_file(path)
-    except Exception as e:  # safetensors raises its own error type for bad headers and sizes
-        # sniffed only now: a safetensors header length can start with these bytes too
-        with open(path, "rb") as f:
-            magic = f.read(4)
-        if magic == b"PK\x03\x04" or magic[:1] == b"\x80":
-            raise ValueError(f"load: {path} looks like a PyTorch pickle checkpoint (torch.save); "
-                             "gradkit never unpickles files. Convert it where you trust it: "
-                             "safetensors.torch.save_file(torch.load(path), 'model.safetensors')"
-                             ) from None
-        raise ValueError(f"load: {path} is not a valid safetensors file: it is truncated or "
-                         f"corrupted ({type(e).__name__}: {e}). Re-save or re-download it.") from None
-    meta = header.get("__metadata__") or {}
-    if _META_KEY in meta:
+    f = SafetensorsFile(path, "load")
+    tensors = f.read()
+    if _META_KEY in f.metadata:
         try:
-            return _unflatten(json.loads(meta[_META_KEY]), tensors)
+            return _unflatten(json.loads(f.metadata[_META_KEY]), tensors)
         except (ValueError, KeyError, TypeError, IndexError, RecursionError) as e:
-            raise ValueError(f"load: {path} has a valid safetensors body but its gradkit metadata "
-                             f"is malformed ({type(e).__name__}: {str(e)[:200]}); the file was "
-                             "not written by gk.save or was edited. Re-save it, or load the "
-                             "tensors alone with safetensors.numpy.load_file") from None
+            raise ValueError(f"load: {f.path} has a valid safetensors body but its gradkit "
+                             f"metadata is malformed ({type(e).__name__}: {str(e)[:200]}); the "
+                             "file was not written by gk.save or was edited. Re-save it, or load "
+                             "the tensors alone with safetensors.numpy.load_file") from None
     # a plain safetensors file (e.g. from safetensors.torch.save_file): tensors in file order
-    order = sorted((k for k in header if k != "__metadata__"),
-                   key=lambda k: header[k]["data_offsets"][0])
-    return OrderedDict((k, _internal.wrap(tensors[k])) for k in order)
+    return OrderedDict((k, _internal.wrap(a)) for k, a in tensors.items())

@@ -173,6 +173,8 @@ class Sequential(Model):
     shape is refused with a message naming the layer. Otherwise it builds at the first batch.
     """
 
+    _layers_by_index = True   # config["layers"][i] holds the weights "i.*" (saving checks them)
+
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._layers = []
@@ -302,6 +304,8 @@ class Functional(Model):
     """``Model(inputs, outputs)``: the graph of layer calls from ``keras.Input``s to outputs.
     Called on data, it runs the recorded calls in order. ``inputs`` may be one KerasTensor, a
     list, or a dict (then the data is a dict with the same keys or a list in that order)."""
+
+    _layers_by_index = True   # config["layers"][i] holds the weights "i.*" (saving checks them)
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Model.__init__(self, name=name, trainable=trainable, **kwargs)

@@ -33,6 +33,12 @@ def skipped():
         _skip[0] = old
 
 
+def is_skipping():
+    """True within a ``skipped()`` block: the weights being made are about to be loaded, so
+    other initialisers (Keras layers') skip their draws too."""
+    return _skip[0]
+
+
 def _skippable(init):
     @functools.wraps(init)
     def wrapper(tensor, *args, **kwargs):

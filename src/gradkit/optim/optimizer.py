@@ -363,26 +363,40 @@ class Optimizer:
     def load_state_dict(self, state_dict):
         """Restore the state and the group options from ``state_dict()``'s output (this
         optimizer's, or PyTorch's for the same parameter list). Arrays are copied and cast to
-        each parameter's dtype, so the loaded optimizer continues bit-identically."""
+        each parameter's dtype, so the loaded optimizer continues bit-identically.
+
+        The groups' sizes and, for the rules run by the base loop, each state tensor's shape
+        (``exp_avg``, ...: the shape of its parameter) are checked first: the state of another
+        model's optimizer is refused here, naming the parameter, not at the first step."""
         groups = self.param_groups
         saved_groups = copy.deepcopy(state_dict["param_groups"])
+        hint = ("; is this the state of another model's optimizer? Build the optimizer over the "
+                "parameters of the model the state was saved with, in the same order")
         if len(groups) != len(saved_groups):
             raise ValueError(f"loaded state dict has a different number of parameter groups "
-                             f"({len(saved_groups)}) than this optimizer ({len(groups)})")
+                             f"({len(saved_groups)}) than this optimizer ({len(groups)}){hint}")
         for i, (g, s) in enumerate(zip(groups, saved_groups)):
             if len(g["params"]) != len(s["params"]):
                 raise ValueError("loaded state dict contains a parameter group that doesn't match "
                                  f"the size of optimizer's group: group {i} has "
                                  f"{len(s['params'])} parameters in the state dict and "
-                                 f"{len(g['params'])} in the optimizer")
+                                 f"{len(g['params'])} in the optimizer{hint}")
         id_map = {}
         for g, s in zip(groups, saved_groups):
             for saved_index, p in zip(s["params"], g["params"]):
                 id_map[saved_index] = p
-        state = defaultdict(dict)
+        # the rules run by the base loop keep each state tensor shaped like its parameter; an
+        # optimizer with its own step() (LBFGS: flat vectors) keeps what it likes
+        shaped_like_params = type(self).step is Optimizer.step
+        saved = {}
         for k, v in state_dict["state"].items():
             if isinstance(k, str) and k.isdigit():  # written through JSON metadata: "0" -> 0
                 k = int(k)
+            saved[k] = v
+            if k in id_map and shaped_like_params:
+                _check_state_shapes(k, id_map[k], v, hint)
+        state = defaultdict(dict)
+        for k, v in saved.items():
             if k in id_map:
                 p = id_map[k]
                 state[p] = {name: _cast_state(p, value) for name, value in v.items()}
@@ -419,6 +433,15 @@ class Optimizer:
                  "clip_grad_value": None, **state}
         self.__dict__.update(state)
         self._scratch, self._views = {}, {}
+
+
+def _check_state_shapes(index, p, entries, hint):
+    """Each non-scalar state tensor of parameter ``index`` must have the parameter's shape."""
+    for name, value in entries.items():
+        shape = getattr(value, "shape", None)
+        if shape is not None and len(shape) > 0 and tuple(shape) != tuple(p.shape):
+            raise ValueError(f"loaded state dict does not fit parameter {index}: its {name} has "
+                             f"shape {tuple(shape)}, the parameter {tuple(p.shape)}{hint}")
 
 
 def _cast_state(p, value):

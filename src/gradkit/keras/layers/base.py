@@ -188,7 +188,10 @@ class Layer(Module):
         shape = () if shape is None else tuple(shape)
         dtype = np.dtype(dtype or self._dtype)
         init = initializers.get(initializer if initializer is not None else "zeros")
-        values = np.asarray(init(shape, dtype=dtype), dtype=dtype).reshape(shape)
+        if nn_init.is_skipping():  # the weight is about to be loaded (load_model): no draws
+            values = np.empty(shape, dtype)
+        else:
+            values = np.asarray(init(shape, dtype=dtype), dtype=dtype).reshape(shape)
         if name is None:
             name = f"variable_{len(self._parameters) + len(self._buffers)}"
         if trainable:
@@ -512,7 +515,8 @@ class Adapter(Layer):
 
     ``build`` makes the modules once with ``nn.init`` skipped (PyTorch's initialisation would be
     drawn only to be overwritten), then draws every weight from its Keras initializer: the Keras
-    draws are the only ones. Checking the inputs is the module's job (nn.functional's): when it
+    draws are the only ones. Built inside ``nn.init.skipped()`` (what ``load_model`` does, the
+    weights being read next), it draws none. Checking the inputs is the module's job (nn.functional's): when it
     refuses one, ``input_error`` says in Keras' terms what the layer was built for, and otherwise
     the layer adds its name to the module's message. For example ``Dense``::
 
@@ -563,8 +567,10 @@ class Adapter(Layer):
             setattr(self, name, module)
         self._modules_built = True
         weights = self._declared_weights()
+        draw = not nn_init.is_skipping()  # within nn.init.skipped() the weights are loaded next
         for w in weights:
-            w.set(np.asarray(w.init(w.shape, dtype=w.tensors[0].dtype)))
+            if draw:
+                w.set(np.asarray(w.init(w.shape, dtype=w.tensors[0].dtype)))
             if w.fixed or not self._trainable:
                 for t in w.tensors:
                     t.requires_grad_(False)
