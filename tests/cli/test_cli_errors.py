@@ -238,7 +238,7 @@ def test_predict_output_where_it_cannot_be_written(run):
 
 
 # === Ctrl-C ==================================================================================
-def test_ctrl_c_during_training_exits_130_and_leaves_no_run_folder(tmp_path):
+def test_ctrl_c_during_training_exits_130_and_leaves_only_its_checkpoint(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "gradkit", "train", "--epochs", "10000", "--out",
                           "long"], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
@@ -253,9 +253,13 @@ def test_ctrl_c_during_training_exits_130_and_leaves_no_run_folder(tmp_path):
         if p.poll() is None:
             p.kill()
     assert p.returncode == 130, err
-    assert err == ("gradkit train: interrupted (Ctrl-C); no run written to long; run the command "
-                   "again to train\n")
-    assert _debris(tmp_path / "long") == []
+    # saved at the end of the step, in one line with the command that resumes (the exact resume
+    # itself: test_cli_resume.py)
+    assert err.startswith("gradkit train: interrupted (Ctrl-C) in epoch ") and err.count("\n") == 1
+    assert err.endswith("; the training state is saved in long/checkpoint.safetensors; resume "
+                        "with: gradkit train --epochs 10000 --out long --resume\n"), err
+    assert _debris(tmp_path / "long") == ["long"]   # no staging folder, no run
+    assert os.listdir(tmp_path / "long") == ["checkpoint.safetensors"]
 
 
 # === hints ===================================================================================

@@ -3,6 +3,8 @@ checkpoints and resumed writes the same weights, bit for bit, and the same per-s
 an uninterrupted run (MiniLM, --task classify: LoRA dropout, shuffling, AdamW and the cosine
 schedule all have to continue where they stood)."""
 import json
+import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -45,10 +47,27 @@ def _argv(folder, out, *extra):
             "7", "--lr", "1e-3", "--lora-dropout", "0.2", "--out", str(out), *extra]
 
 
+@pytest.fixture(scope="module")
+def straight(minilm, tmp_path_factory):
+    """The uninterrupted run the others are compared with."""
+    folder = tmp_path_factory.mktemp("straight")
+    r = gradkit_cmd(*_argv(folder, folder / "straight"))
+    assert r.returncode == 0, r.stderr
+    return folder / "straight"
+
+
+def _same_run(a, b):
+    ra, rb = (json.loads((f / "run.json").read_text()) for f in (a, b))
+    assert len(rb["losses"]) == 7 and rb["losses"] == ra["losses"]
+    assert rb["eval_accuracy_after"] == ra["eval_accuracy_after"]
+    wa, wb = gk.load(a / "adapter_model.safetensors"), gk.load(b / "adapter_model.safetensors")
+    assert list(wa) == list(wb)
+    for k in wa:
+        assert np.array_equal(wa[k].numpy(), wb[k].numpy()), k
+
+
 @pytest.mark.data("sentiment")
-def test_sigkill_between_checkpoints_then_resume_gives_the_same_run(minilm, tmp_path):
-    straight = gradkit_cmd(*_argv(tmp_path, tmp_path / "straight"))
-    assert straight.returncode == 0, straight.stderr
+def test_sigkill_between_checkpoints_then_resume_gives_the_same_run(straight, tmp_path):
     out = tmp_path / "broken"
     killer = tmp_path / "killer.py"
     killer.write_text(KILLER.format(src=SRC))
@@ -70,15 +89,29 @@ def test_sigkill_between_checkpoints_then_resume_gives_the_same_run(minilm, tmp_
     assert "resumed from" in resumed.stdout and "at step 3/7" in resumed.stdout
     assert not (out / "checkpoint.safetensors").exists()   # the run is complete
 
-    a = json.loads((tmp_path / "straight" / "run.json").read_text())
-    b = json.loads((out / "run.json").read_text())
-    assert len(b["losses"]) == 7 and b["losses"] == a["losses"]
-    assert b["eval_accuracy_after"] == a["eval_accuracy_after"]
-    wa = gk.load(tmp_path / "straight" / "adapter_model.safetensors")
-    wb = gk.load(out / "adapter_model.safetensors")
-    assert list(wa) == list(wb)
-    for k in wa:
-        assert np.array_equal(wa[k].numpy(), wb[k].numpy()), k
+    _same_run(straight, out)
+
+
+@pytest.mark.data("sentiment")
+def test_ctrl_c_saves_at_a_step_end_and_the_printed_command_resumes(straight, tmp_path):
+    out = tmp_path / "interrupted"
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    p = subprocess.Popen([sys.executable, "-m", "gradkit", *_argv(tmp_path, out)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in p.stdout:           # the progress prints every step when stdout is not a terminal
+        if line.startswith("step 2/7"):
+            p.send_signal(signal.SIGINT)
+            break
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 130, err
+    assert "Traceback" not in err and "the training state is saved in" in err
+    assert (out / "checkpoint.safetensors").exists() and not (out / "run.json").exists()
+    command = err.strip().rsplit("resume with: ", 1)[1]
+    argv = shlex.split(command)
+    assert argv[0] == "gradkit" and argv[-1] == "--resume"
+    resumed = gradkit_cmd(*argv[1:])
+    assert resumed.returncode == 0, resumed.stderr
+    _same_run(straight, out)
 
 
 def test_resume_without_a_checkpoint_says_so(tmp_path):

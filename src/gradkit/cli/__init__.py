@@ -16,8 +16,8 @@ to a pretrained language model, fine-tune it, embed sentences, search text by me
 ``train`` builds a Keras-style model (``gradkit.keras``), fits it with a progress bar (keeping the
 last 10% of the training split for validation, as Keras' ``validation_split`` does), evaluates
 it on the test split and writes to ``--out`` (a new or empty folder, or an old run with
-``--overwrite``; written into a temporary sibling and renamed at the end, so a failed or
-interrupted run leaves nothing behind):
+``--overwrite``; written into a temporary sibling and renamed at the end, so a failed run
+leaves nothing behind, and an interrupted one only its checkpoint, for ``--resume``):
 
     model.keras     the whole model (architecture + weights, safetensors; keras.models.load_model)
     run.json        what evaluate/predict need to rebuild the inputs (data set, preprocessing,
@@ -26,12 +26,17 @@ interrupted run leaves nothing behind):
                     and the settings
     curves.png      loss and metrics per epoch (gradkit.plot.training_curves; needs matplotlib)
 
-then prints a summary table. Everything here is glue: the data come from ``gradkit.datasets``,
-the models from ``gradkit.keras.applications``, the training from ``Model.fit``.
+then prints a summary table. An unfinished run keeps only ``checkpoint.safetensors`` in
+``--out``: the whole training state, written every ``--checkpoint-every N`` steps and when
+Ctrl-C stops the run at the end of a step (exit status 130, with the command that resumes);
+``--resume`` continues it exactly as the uninterrupted run would have gone on, and the finished
+run replaces it. Everything here is glue: the data come from ``gradkit.datasets``, the models
+from ``gradkit.keras.applications``, the training from ``Model.fit`` (its ``BackupAndRestore``
+callback does the resuming; train_resume.py).
 
 Each command lives in the file named after its family: ``train.py`` (train, evaluate,
-predict), ``llm.py`` (chat, generate, embed, similar), ``finetune.py``; ``common.py`` holds what
-they share. This file only builds the parser from theirs, calls the command and reports its
+predict; the callbacks it adds to fit in ``train_resume.py``), ``llm.py`` (chat, generate,
+embed, similar), ``finetune.py``; ``common.py`` holds what they share. This file only builds the parser from theirs, calls the command and reports its
 errors. A problem is one line on stderr, never a traceback: exit status 2 for the user's
 mistake (``UsageError``, as argparse's usage errors), 130 for Ctrl-C, 1 otherwise.
 """

@@ -1,5 +1,7 @@
 """What every ``gradkit`` command shares: its two kinds of error, the types of its numeric
-options, a plain-text table, an atomic JSON write and a run folder written as a whole.
+options, a plain-text table, an atomic JSON write, a run folder written as a whole, and what a
+training command needs to stop on Ctrl-C and resume (a flag set by SIGINT and checked at the
+end of each step, the settings a resumed run must share, the command that resumes it).
 
 A problem is one line on stderr, never a traceback: exit status 2 for the user's mistake
 (``UsageError``, as argparse's usage errors), 1 otherwise (``CLIError``).
@@ -8,15 +10,20 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import secrets
+import shlex
 import shutil
+import signal
 import tempfile
+import threading
 
 from ..io import atomic_write_bytes
 
 __all__ = ["CLIError", "UsageError", "Interrupted", "number", "positive_int", "positive_float",
            "non_negative_float", "fraction", "open_fraction", "probability", "fmt", "plural",
-           "table", "write_json", "check_out", "staged_folder"]
+           "table", "write_json", "check_out", "staged_folder", "interrupt_at_step_end",
+           "resume_command", "check_resume_settings"]
 
 
 class CLIError(Exception):
@@ -124,12 +131,14 @@ def check_out(folder, overwrite, names=None):
 
 
 @contextlib.contextmanager
-def staged_folder(folder, overwrite, names):
+def staged_folder(folder, overwrite, names, own=()):
     """Yield a new, empty temporary sibling of ``folder`` to write the run into; when the block
     ends normally, it becomes ``folder`` in one rename (an old run that --overwrite replaces is
     removed only then). On any error or Ctrl-C the temporary folder, and any parent folder made
     for it, is removed: a run is there whole or not at all, never half, never mixed with an
-    older one."""
+    older one (a killed run's temporary folder is removed by the next run into ``folder``).
+    ``own``: files the run itself keeps in ``folder`` while it runs (its checkpoint, for
+    --resume); a folder holding only these is replaced without --overwrite."""
     folder = os.path.abspath(folder)
     parent = os.path.dirname(folder)
     made = []  # the missing parents, outermost first
@@ -137,7 +146,9 @@ def staged_folder(folder, overwrite, names):
     while not os.path.lexists(p):
         made.insert(0, p)
         p = os.path.dirname(p)
-    stage = os.path.join(parent, f".{os.path.basename(folder)}.{secrets.token_hex(4)}.partial")
+    _remove_dead_stages(parent, os.path.basename(folder))
+    stage = os.path.join(parent, f".{os.path.basename(folder)}.{os.getpid()}."
+                                 f"{secrets.token_hex(4)}.partial")
     try:
         os.makedirs(parent, exist_ok=True)
         os.mkdir(stage)
@@ -148,7 +159,8 @@ def staged_folder(folder, overwrite, names):
     old = None
     try:
         yield stage
-        check_out(folder, overwrite, names)  # again: it may have been written meanwhile
+        only_own = os.path.isdir(folder) and set(os.listdir(folder)) <= set(own)
+        check_out(folder, overwrite or only_own, names)  # again: it may have been written meanwhile
         if os.path.lexists(folder):  # an empty folder, or the run --overwrite replaces
             old = stage[:-len(".partial")] + ".old"
             os.rename(folder, old)
@@ -167,9 +179,78 @@ def staged_folder(folder, overwrite, names):
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _remove_dead_stages(parent, name):
+    """Remove the temporary folders ``.{name}.{pid}.{token}.partial`` of runs whose process is
+    gone (killed: SIGKILL leaves no chance to clean up). POSIX only (``os.kill(pid, 0)``)."""
+    if os.name != "posix" or not os.path.isdir(parent):
+        return
+    pattern = re.compile(re.escape(f".{name}.") + r"(\d+)\.[0-9a-f]{8}\.partial")
+    for entry in os.listdir(parent):
+        m = pattern.fullmatch(entry)
+        if not m or int(m[1]) == os.getpid():
+            continue
+        try:
+            os.kill(int(m[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+        except OSError:  # the process exists, under another user
+            pass
+
+
 def _remove_empty(folders):
     for f in reversed(folders):
         try:
             os.rmdir(f)
         except OSError:
             break
+
+
+# === Ctrl-C at a step's end, and resuming ====================================================
+@contextlib.contextmanager
+def interrupt_at_step_end():
+    """Within the block the first Ctrl-C (SIGINT) does not interrupt: it sets the flag yielded
+    (a ``threading.Event``), which the training loop checks at the end of each step to save a
+    checkpoint and stop there, never in the middle of a step. A second Ctrl-C interrupts at once
+    (KeyboardInterrupt), for a step that takes too long. Outside the main thread, where no
+    signal handler can be set, Ctrl-C keeps its usual effect."""
+    flag = threading.Event()
+
+    def on_sigint(signum, frame):
+        if flag.is_set():
+            raise KeyboardInterrupt
+        flag.set()
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def resume_command(command_line, folder):
+    """The command that continues an interrupted run: the one that started it
+    (``args.command_line``), without --overwrite and --out, plus ``--out FOLDER --resume``."""
+    words, skip = [], False
+    for w in shlex.split(command_line or "gradkit train"):
+        if skip:
+            skip = False
+            continue
+        if w in ("--out", "--resume", "--overwrite") or w.startswith(("--out=", "--resume=")):
+            skip = w == "--out"
+            continue
+        words.append(w)
+    return shlex.join(words + ["--out", folder, "--resume"])
+
+
+def check_resume_settings(saved, now, folder):
+    """A resumed run must train as the interrupted one would have: ``now`` (option -> value)
+    equal to the ``saved`` settings, else a UsageError naming each option that differs."""
+    changed = [f"--{k.replace('_', '-')} {now.get(k)!r} (the checkpoint's: {saved.get(k)!r})"
+               for k in sorted(set(now) | set(saved)) if now.get(k) != saved.get(k)]
+    if changed:
+        raise UsageError(f"--resume: the run in {folder} was started with other settings; "
+                         f"resume with the same ones: {'; '.join(changed)}")

@@ -44,8 +44,9 @@ import time
 
 import numpy as np
 
-from .common import (UsageError, check_out, fraction, non_negative_float, open_fraction,
-                     positive_float, positive_int, write_json)
+from .common import (Interrupted, UsageError, check_out, check_resume_settings, fraction,
+                     interrupt_at_step_end, non_negative_float, open_fraction, positive_float,
+                     positive_int, resume_command, write_json)
 from .llm import NO_DEFAULTS_NOTE, load_language_model
 from ..nn.quantized import weight_bytes, weight_count
 
@@ -238,15 +239,6 @@ def _resume_settings(args):
     return {k: v for k, v in sorted(vars(args).items()) if k not in _RESUME_FREE}
 
 
-def _check_resume_settings(saved, args):
-    now = _resume_settings(args)
-    changed = [f"--{k.replace('_', '-')} {now.get(k)!r} (the checkpoint's: {saved.get(k)!r})"
-               for k in sorted(set(now) | set(saved)) if now.get(k) != saved.get(k)]
-    if changed:
-        raise UsageError(f"--resume: the run in {args.out} was started with other settings; "
-                         f"resume with the same ones: {'; '.join(changed)}")
-
-
 def checkpoint_path(args):
     return os.path.join(args.out, FILES["checkpoint"])
 
@@ -299,7 +291,7 @@ def train(model, params, train_ds, collate, args, out, skip=None):
     losses, skipped, tokens, step = [], 0, 0, 0
     if getattr(args, "resume", False):
         state = load_checkpoint(checkpoint_path(args), **parts)
-        _check_resume_settings(state["extra"]["settings"], args)
+        check_resume_settings(state["extra"]["settings"], _resume_settings(args), args.out)
         losses, skipped, tokens = list(state["extra"]["losses"]), state["extra"]["skipped"], \
             state["extra"]["tokens"]
         step = state["step"]
@@ -317,40 +309,51 @@ def train(model, params, train_ds, collate, args, out, skip=None):
     model.train()
     start = time.perf_counter()
     epoch = start_epoch
+    again = resume_command(getattr(args, "command_line", None) or "gradkit finetune", args.out)
     try:
-        for epoch in range(start_epoch, epochs):
-            group, group_loss, group_tokens = 0, 0.0, 0
-            first = loader.state_dict()["batch"]     # 0, or where a resumed epoch stands
-            for i, batch in enumerate(loader, first):
-                if skip is not None and skip(batch["labels"]):
-                    skipped += 1
-                else:
-                    loss = model(**batch).loss
-                    loss.backward()                  # adds to the group's .grad
-                    group += 1
-                    group_loss += float(loss.item())
-                    group_tokens += int(batch["attention_mask"].sum())
-                last = i == n_batches - 1
-                if (i + 1) % k and not last:
-                    continue
-                if group:    # the mean of the group's gradients (a last group may be short)
-                    lr = scheduler.get_last_lr()[0]          # the rate this step uses
-                    optimizer.step(grad_scale=1.0 / group if group > 1 else None)
-                    optimizer.zero_grad()
-                    scheduler.step()
-                    step += 1
-                    tokens += group_tokens
-                    losses.append(group_loss / group)
-                    elapsed = time.perf_counter() - start
-                    progress.update(step, losses[-1], lr,
-                                    tokens / elapsed if elapsed else 0.0)
-                    if every and step % every == 0 and step < total:
-                        save()
+        with interrupt_at_step_end() as interrupted:  # Ctrl-C: save at a step's end, then stop
+            for epoch in range(start_epoch, epochs):
                 group, group_loss, group_tokens = 0, 0.0, 0
+                first = loader.state_dict()["batch"]     # 0, or where a resumed epoch stands
+                for i, batch in enumerate(loader, first):
+                    if skip is not None and skip(batch["labels"]):
+                        skipped += 1
+                    else:
+                        loss = model(**batch).loss
+                        loss.backward()                  # adds to the group's .grad
+                        group += 1
+                        group_loss += float(loss.item())
+                        group_tokens += int(batch["attention_mask"].sum())
+                    last = i == n_batches - 1
+                    if (i + 1) % k and not last:
+                        continue
+                    if group:    # the mean of the group's gradients (a last group may be short)
+                        lr = scheduler.get_last_lr()[0]          # the rate this step uses
+                        optimizer.step(grad_scale=1.0 / group if group > 1 else None)
+                        optimizer.zero_grad()
+                        scheduler.step()
+                        step += 1
+                        tokens += group_tokens
+                        losses.append(group_loss / group)
+                        elapsed = time.perf_counter() - start
+                        progress.update(step, losses[-1], lr,
+                                        tokens / elapsed if elapsed else 0.0)
+                        if every and step % every == 0 and step < total:
+                            save()
+                        if interrupted.is_set() and step < total:  # Ctrl-C: stop, resumable
+                            save()
+                            raise Interrupted(
+                                f"interrupted (Ctrl-C) after step {step}/{total}; the training "
+                                f"state is saved in {checkpoint_path(args)}; resume with: {again}")
+                    group, group_loss, group_tokens = 0, 0.0, 0
+                    if step >= total:
+                        break
                 if step >= total:
                     break
-            if step >= total:
-                break
+    except KeyboardInterrupt:  # a second Ctrl-C, in the middle of a step
+        kept = (f"its last checkpoint is kept: resume with: {again}"
+                if os.path.isfile(checkpoint_path(args)) else "run the command again to train")
+        raise Interrupted(f"interrupted (Ctrl-C) during step {step + 1}; {kept}") from None
     finally:
         progress.close()
     seconds = time.perf_counter() - start

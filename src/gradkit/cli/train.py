@@ -7,14 +7,13 @@ import math
 import os
 import shlex
 import sys
-import time
 
 import numpy as np
 
 from ..ops import kernels
-from .common import (Interrupted, UsageError, check_out, fmt, fraction,
-                     non_negative_float, plural, positive_float, positive_int, staged_folder,
-                     table, write_json)
+from .common import (Interrupted, UsageError, fmt, fraction, interrupt_at_step_end,
+                     non_negative_float, plural, positive_float, positive_int, resume_command,
+                     staged_folder, table, write_json)
 
 __all__ = ["add_commands", "cmd_train", "cmd_evaluate", "cmd_predict", "load_data", "build_model",
            "TASKS"]
@@ -186,6 +185,9 @@ def _read_run(path):
     run_file = os.path.join(folder, FILES["run"])
     model_file = os.path.join(folder, FILES["model"])
     missing = [f for f in (run_file, model_file) if not os.path.isfile(f)]
+    if len(missing) == 2 and os.path.isfile(os.path.join(folder, "checkpoint.safetensors")):
+        raise UsageError(f"{path}: holds only the checkpoint of an interrupted run; finish it "
+                         f"first: the command that started it, with --resume")
     if len(missing) == 2:
         raise UsageError(f"{path}: not a gradkit run folder (expected {FILES['run']} and "
                          f"{FILES['model']} in it); train one first: gradkit train --out {path}")
@@ -232,31 +234,18 @@ def _provenance(args):
             "command": getattr(args, "command_line", None)}
 
 
-def _step_losses(losses, n, batch_size):
-    """A callback appending each training step's own loss to ``losses``. fit logs the running
-    mean m_k over the epoch's N_k samples so far, so step k's loss is
-    (m_k N_k - m_{k-1} N_{k-1}) / (N_k - N_{k-1}); every batch but an epoch's last has
-    ``batch_size`` of the ``n`` samples."""
-    from ..keras.callbacks import LambdaCallback
-
-    seen = {"n": 0, "mean": 0.0}
-
-    def begin(epoch, logs):
-        seen.update(n=0, mean=0.0)
-
-    def end(step, logs):
-        n_k = min(seen["n"] + batch_size, n)
-        m_k = float(logs["loss"])
-        losses.append((m_k * n_k - seen["mean"] * seen["n"]) / (n_k - seen["n"]))
-        seen.update(n=n_k, mean=m_k)
-
-    return LambdaCallback(on_epoch_begin=begin, on_train_batch_end=end)
-
-
 def cmd_train(args, out=None):
+    """Train, evaluate and write the run (see the package's docstring). ``--checkpoint-every N``
+    saves the whole training state to --out every N steps, Ctrl-C saves it at the end of the
+    step and stops (exit status 130, printing the command that resumes), and ``--resume``
+    continues from it exactly as the uninterrupted run would have gone on: the same weights
+    and per-step losses, bit for bit (keras.callbacks.BackupAndRestore)."""
     out = out or sys.stdout
     from .. import manual_seed
+    from . import train_resume   # imports gradkit.keras: only when training
 
+    args.resume = getattr(args, "resume", False)
+    args.command_line = getattr(args, "command_line", None)
     task = TASKS[args.dataset]
     run = {"model": args.model, "dataset": args.dataset, "seed": args.seed,
            "epochs": args.epochs or task["epochs"], "batch_size": args.batch_size or task["batch_size"],
@@ -266,8 +255,12 @@ def cmd_train(args, out=None):
     run["data_dir"] = os.path.abspath(args.data_dir) if args.data_dir else None
     run.update(_provenance(args))
     folder = args.out or os.path.join("runs", f"{args.model}-{args.dataset}")
-    check_out(folder, args.overwrite, FILES.values())   # before minutes of loading and training
-
+    settings = train_resume.settings(run, args)
+    again = resume_command(args.command_line or train_resume.command_of(run, args), folder)
+    resumed = train_resume.check_folder(args, folder, settings, again, FILES)  # before any work
+    checkpoint = os.path.join(folder, train_resume.CHECKPOINT)
+    if args.overwrite and os.path.isfile(checkpoint):
+        os.remove(checkpoint)  # an interrupted run that --overwrite starts again
     try:
         manual_seed(args.seed)
         with _reading_data(args):
@@ -281,20 +274,32 @@ def cmd_train(args, out=None):
               f"{plural(len(x_fit), 'training sample')}{held}, {plural(len(x_test), 'test sample')}, "
               f"{plural(model.count_params(), 'parameter')}", file=out)
 
-        with staged_folder(folder, args.overwrite, FILES.values()) as stage:
-            step_loss = []
-            start = time.perf_counter()
-            history = model.fit(x_fit, y_fit, epochs=run["epochs"], batch_size=run["batch_size"],
-                                validation_data=val, shuffle=True, verbose=0 if args.quiet else 1,
-                                callbacks=[_step_losses(step_loss, len(x_fit), run["batch_size"])])
-            seconds = time.perf_counter() - start
+        log = train_resume.RunLog(settings, run, len(x_fit), run["batch_size"])
+        if resumed:
+            state, saved = resumed
+            run = dict(saved["run"], data_dir=run["data_dir"],
+                       resumed=list(saved["run"].get("resumed", [])) + [_provenance(args)])
+            log.run = run
+            print(f"resuming from {checkpoint}: epoch {state['epoch'] + 1}, after step "
+                  f"{state['step']}", file=out)
+        names = list(FILES.values()) + [train_resume.CHECKPOINT]
+        with staged_folder(folder, args.overwrite or args.resume, names,
+                           own=[train_resume.CHECKPOINT]) as stage:
+            with interrupt_at_step_end() as interrupted:
+                backup = train_resume.Checkpoints(
+                    folder, getattr(args, "checkpoint_every", None), interrupted, again)
+                history = model.fit(x_fit, y_fit, epochs=run["epochs"],
+                                    batch_size=run["batch_size"], validation_data=val,
+                                    shuffle=True, verbose=0 if args.quiet else 1,
+                                    callbacks=[log, backup])
+            seconds = log.seconds
             test = model.evaluate(x_test, y_test, batch_size=256, verbose=0, return_dict=True)
 
             model.save(os.path.join(stage, FILES["model"]))
             write_json(os.path.join(stage, FILES["run"]), run)
             hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
             metrics = {"model": args.model, "dataset": args.dataset, "settings": run,
-                       "history": hist, "step_loss": step_loss,
+                       "history": hist, "step_loss": log.step_loss,
                        "steps_per_epoch": math.ceil(len(x_fit) / run["batch_size"]),
                        "test": {k: float(v) for k, v in test.items()},
                        "train_seconds": round(seconds, 3), "parameters": int(model.count_params()),
@@ -310,6 +315,9 @@ def cmd_train(args, out=None):
             except ImportError as e:
                 print(f"note: {FILES['curves']} not written: {e}", file=out)
     except KeyboardInterrupt:
+        if os.path.isfile(checkpoint):
+            raise Interrupted(f"interrupted (Ctrl-C); no run written to {folder}; its last "
+                              f"checkpoint is kept: resume with: {again}") from None
         raise Interrupted(f"interrupted (Ctrl-C); no run written to {folder}; run the command "
                           "again to train") from None
 
@@ -471,7 +479,9 @@ def add_commands(sub):
     t = sub.add_parser("train", help="train a model, evaluate it, save it (the default command)",
                        description="Train a model with Keras-style fit, evaluate it on the test "
                                    "split, and write model.keras, run.json, metrics.json and "
-                                   "curves.png to --out; print a summary table.",
+                                   "curves.png to --out; print a summary table. Ctrl-C saves "
+                                   "the training state at the end of the step and prints the "
+                                   "command that resumes it (--resume).",
                        epilog=f"Defaults per data set: {defaults}. Models: images (digits, "
                               "mnist, fashion-mnist) take mlp, cnn or lstm (rows as time "
                               "steps); boston-housing takes mlp; tiny-shakespeare takes mlp, "
@@ -499,6 +509,14 @@ def add_commands(sub):
     t.add_argument("--seq-len", type=positive_int, default=64, metavar="T",
                    help="characters per training sequence for tiny-shakespeare (default: 64)")
     t.add_argument("--quiet", action="store_true", help="no progress output during training")
+    t.add_argument("--checkpoint-every", type=positive_int, metavar="N",
+                   help="save the whole training state to --out every N steps (checkpoint."
+                        "safetensors; replaced by the run when it completes). Ctrl-C saves it "
+                        "too, at the end of the step, and prints the command that resumes")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in --out from its checkpoint, exactly as "
+                        "it would have gone on (same weights and losses); give the same "
+                        "settings as the run that saved it")
     _data_options(t)
     t.set_defaults(func=cmd_train)
 

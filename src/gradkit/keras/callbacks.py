@@ -10,6 +10,12 @@ here resets its own state in ``on_train_begin``, so one instance can serve sever
 A callback stops training by setting ``self.model.stop_training = True``: ``fit`` finishes the
 current batch and stops.
 
+A callback that keeps counters across epochs (best value, epochs without improvement, ...) has
+``state_dict()`` / ``load_state_dict()``; BackupAndRestore saves them with the model and puts
+them back on resume, after every callback has reset itself in ``on_train_begin``. A run resumed
+in the middle of an epoch calls ``on_epoch_begin`` again for that epoch and continues at the
+batch after the saved one: state kept for one epoch only is best reset when batch 0 ends.
+
     History             what fit returns: per-epoch logs (always added)
     ProgbarLogger       the progress display (added unless verbose=0)
     EarlyStopping       stop when a monitored value stops improving; restore the best weights
@@ -18,6 +24,7 @@ current batch and stops.
     CSVLogger           one CSV row per epoch
     TerminateOnNaN      stop at the batch whose loss is NaN or inf
     LambdaCallback      a callback from plain functions
+    BackupAndRestore    save the whole training state; an interrupted fit continues from it
 """
 import csv
 import math
@@ -29,11 +36,12 @@ import warnings
 
 import numpy as np
 
+from .. import _internal
 from ..optim import lr_scheduler
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
            "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger",
-           "TerminateOnNaN", "LambdaCallback"]
+           "TerminateOnNaN", "LambdaCallback", "BackupAndRestore"]
 
 
 class Callback:
@@ -75,7 +83,10 @@ class Callback:
 
 class CallbackList:
     """Calls each hook on every callback, in order (the user's, then History and the progress
-    display, so that these see what the others added to the logs)."""
+    display, so that these see what the others added to the logs). A callback that saves the
+    state of the others (``runs_last = True``: BackupAndRestore) comes after them all, so that
+    it saves what every callback did at that batch or epoch, and restores after each has reset
+    itself in ``on_train_begin``."""
 
     def __init__(self, callbacks=None, model=None, params=None):
         self.callbacks = list(callbacks or [])
@@ -83,6 +94,7 @@ class CallbackList:
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks must be keras.callbacks.Callback instances; got "
                                 f"{type(cb).__name__}")
+        self.callbacks.sort(key=lambda cb: bool(getattr(cb, "runs_last", False)))  # stable
         for cb in self.callbacks:
             cb.set_model(model)
             cb.set_params(params or {})
@@ -114,6 +126,15 @@ class History(Callback):
         for k, v in (logs or {}).items():
             self.history.setdefault(k, []).append(v)
         self.model.history = self
+
+    def state_dict(self):
+        """The epochs so far: a resumed fit's History holds the earlier ones too."""
+        return {"history": {k: [float(v) for v in vs] for k, vs in self.history.items()},
+                "epoch": list(self.epoch)}
+
+    def load_state_dict(self, state):
+        self.history = {k: list(vs) for k, vs in state["history"].items()}
+        self.epoch = [int(e) for e in state["epoch"]]
 
     def plot(self, path, title=None):
         """Write a PNG of loss and metrics per epoch (``gradkit.plot.training_curves``; needs
@@ -406,6 +427,17 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
+    def state_dict(self):
+        return {"wait": self.wait, "stopped_epoch": self.stopped_epoch,
+                "best_epoch": self.best_epoch, "best": self.best,
+                "best_weights": self.best_weights}
+
+    def load_state_dict(self, state):
+        self.wait, self.stopped_epoch = int(state["wait"]), int(state["stopped_epoch"])
+        self.best_epoch, self.best = int(state["best_epoch"]), float(state["best"])
+        weights = state["best_weights"]
+        self.best_weights = None if weights is None else [_internal.as_array(w) for w in weights]
+
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
@@ -453,6 +485,13 @@ class ModelCheckpoint(Callback):
         self.best = worst if self.initial_value_threshold is None else \
             float(self.initial_value_threshold)
         self.saved, self._batches, self._epoch = [], 0, 0
+
+    def state_dict(self):
+        return {"best": self.best, "batches": self._batches, "saved": list(self.saved)}
+
+    def load_state_dict(self, state):
+        self.best, self._batches = float(state["best"]), int(state["batches"])
+        self.saved = list(state["saved"])
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -555,6 +594,16 @@ class ReduceLROnPlateau(Callback):
             mode=self.direction, factor=self.factor, patience=max(self.patience - 1, 0),
             threshold=self.min_delta, threshold_mode="abs", cooldown=max(self.cooldown - 1, 0),
             eps=0.0)
+
+    def state_dict(self):
+        return {"best": self.plateau.best, "num_bad_epochs": self.plateau.num_bad_epochs,
+                "cooldown_counter": self.plateau.cooldown_counter}
+
+    def load_state_dict(self, state):
+        # the learning rate itself is the optimizer's state, saved with it
+        self.plateau.best = float(state["best"])
+        self.plateau.num_bad_epochs = int(state["num_bad_epochs"])
+        self.plateau.cooldown_counter = int(state["cooldown_counter"])
 
     @property
     def best(self):
@@ -663,3 +712,101 @@ def _lambda_hook(name, fn):
                 "on_predict_begin", "on_predict_end"):
         return lambda logs=None: fn(logs)
     return lambda index, logs=None: fn(index, logs)
+
+
+# === BackupAndRestore =========================================================================
+class BackupAndRestore(Callback):
+    """Back up the whole training state; a ``fit`` that was interrupted continues from it.
+
+    At the start of ``fit``, if ``backup_dir`` holds a backup, everything is restored from it:
+    the weights, the optimizer's state, the epoch (and, with ``save_freq=N``, the batch inside
+    it), the data order, gradkit's random generator, the running loss and metrics, and the state
+    of the fit's other callbacks (History, EarlyStopping, ...). Training then continues as if it
+    had never stopped: its weights and logged losses are those of an uninterrupted run, bit for
+    bit. During ``fit`` it saves a backup at the end of each epoch (``save_freq='epoch'``) or
+    every ``save_freq`` batches, each replacing the last, and deletes it when ``fit`` completes
+    (``delete_checkpoint=True``; an exception or a kill leaves it for the next ``fit``).
+
+        backup = keras.callbacks.BackupAndRestore("backups/run1")
+        model.fit(x, y, epochs=10, callbacks=[backup])   # killed during epoch 5; run it again:
+        model.fit(x, y, epochs=10, callbacks=[backup])   # continues in epoch 5
+
+    The fit that resumes must be the same one: the same model (built before ``fit``, as Keras
+    requires), compile settings, data, ``batch_size`` and callbacks in the same order; a backup
+    saved by another fit is refused, naming the difference. With gradient accumulation a backup
+    due between two updates waits for the next update. Where gradkit differs from Keras 3: one
+    file, ``backup_dir/checkpoint.safetensors``, written by ``gradkit.io.save_checkpoint``
+    (atomic, so a crash while saving leaves the previous backup: no second copy is kept;
+    checksummed, so a damaged file says so); a backup taken inside an epoch resumes at the next
+    batch, not at the epoch's start; at the end only that file (and the folder, if that leaves it
+    empty) is deleted, never other files. ``save_freq=False`` saves only when ``save_backup()``
+    is called. Defaults: ``save_freq='epoch'``, ``delete_checkpoint=True``.
+    """
+
+    runs_last = True  # after the other callbacks: save what they did, restore after their reset
+    FILENAME = "checkpoint.safetensors"
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("BackupAndRestore: backup_dir is empty; give the folder to keep the "
+                             "backup in, e.g. BackupAndRestore('backups/run1')")
+        valid_int = isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq > 0
+        if not (valid_int or save_freq is False or save_freq == "epoch"):
+            raise ValueError(f"BackupAndRestore: save_freq must be 'epoch', a positive number of "
+                             f"batches or False; got {save_freq!r}")
+        self.backup_dir = os.fspath(backup_dir)
+        self.path = os.path.join(self.backup_dir, self.FILENAME)
+        self.save_freq, self.delete_checkpoint = save_freq, delete_checkpoint
+        self._every = save_freq if valid_int else None  # batches between backups
+        self.restored = None  # (epoch, batch) the last fit resumed at, or None
+        self._batches, self._due = 0, False
+
+    def on_train_begin(self, logs=None):
+        self._batches, self._due, self.restored = 0, False, None
+        if not os.path.exists(self.path):
+            return
+        try:
+            self.restored = self.model._fit_run.load(self.path)
+        except ValueError as e:
+            raise ValueError(f"BackupAndRestore: cannot resume from {self.path}: {e}. Resume "
+                             "with the same model, compile settings, data and callbacks, or "
+                             f"delete {self.backup_dir} to start over") from None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._every is not None:
+            self._batches += 1
+            self._due = self._due or self._batches >= self._every
+        if self._due and self.model._fit_run.between_updates:
+            self.save_backup()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch" or self._due:  # every update of the epoch is done here
+            self.save_backup()
+
+    def save_backup(self):
+        """Save the training state now (fit calls it as ``save_freq`` says; a callback may call
+        it at a batch's end for one more). Raises the OSError of a failed write, saying that the
+        previous backup is intact."""
+        run = self.model._fit_run if self.model is not None else None
+        if run is None:
+            raise RuntimeError("BackupAndRestore.save_backup: no fit is running; it saves the "
+                               "state of a fit, from one of its callbacks")
+        try:
+            os.makedirs(self.backup_dir, exist_ok=True)
+            run.save(self.path)
+        except OSError as e:
+            raise type(e)(f"BackupAndRestore: cannot write the backup {self.path} "
+                          f"({e.strerror or e}); the previous backup is left as it was. Free "
+                          f"disk space or make {self.backup_dir} writable") from e
+        self._batches, self._due = 0, False
+
+    def on_train_end(self, logs=None):
+        if not self.delete_checkpoint:
+            return
+        if os.path.exists(self.path):
+            os.remove(self.path)
+        try:
+            os.rmdir(self.backup_dir)  # only if empty: other files are not ours to delete
+        except OSError:
+            pass

@@ -2,14 +2,22 @@
 
 * **Arrays**: ``x`` and ``y`` as NumPy arrays, gradkit Tensors or nested lists; ``x`` may be a
   list or dict of arrays (a model with several inputs). Batched by a ``gradkit.data.DataLoader``
-  over a ``TensorDataset``, shuffled each epoch when ``shuffle=True`` (the order comes from
-  gradkit's global generator, so ``gradkit.manual_seed`` / ``tf.random.set_seed`` fixes it).
+  over a ``TensorDataset``, shuffled each epoch when ``shuffle=True``.
 * **A dataset of batches**: a ``DataLoader``, a ``tf.data.Dataset``, a list of batches, or any
   iterable (a generator too) yielding ``(x, y)`` or ``(x, y, sample_weight)`` — ``y`` must
   then be None. Re-iterable sources start over each epoch; a one-pass iterator (a generator)
   is consumed ``steps_per_epoch`` batches per epoch.
 * **A map-style ``gradkit.data.Dataset``** of samples: wrapped in a DataLoader with
   ``batch_size`` and ``shuffle``.
+
+The order of an epoch. ``epoch(e, start, seed)`` yields epoch ``e``'s batches from batch
+``start`` on. For arrays and map-style Datasets the order is derived from ``(seed, e)`` alone
+(``gradkit.data``'s samplers), where ``seed`` is the model's data seed, drawn once from
+gradkit's global generator (so ``gradkit.manual_seed`` / ``tf.random.set_seed`` fixes it). Two
+``fit`` calls, the second with ``initial_epoch=k``, therefore see the orders of one longer fit,
+and a run resumed at (epoch, batch) sees what it would have seen. A DataLoader passed in keeps
+its own position (``state_dict()``, saved by BackupAndRestore); any other iterable starts its
+pass again, and a resumed epoch skips the batches already done.
 
 ``validation_split=f`` keeps the LAST fraction f of the arrays for validation, cut BEFORE any
 shuffling, as Keras does: if the arrays are sorted (by class, by date) the validation set is
@@ -106,10 +114,18 @@ def class_weights_for(y, class_weight):
 
 
 # === the two kinds of data ====================================================================
+def _seek(loader, shuffle, epoch, start, seed):
+    """Put our own DataLoader at batch ``start`` of epoch ``epoch`` of the order of ``seed``."""
+    loader.load_state_dict({"epoch": epoch, "batch": start, "seed": seed,
+                            # RandomSampler's state: epoch e's order is drawn from (seed, e)
+                            "sampler": {"seed": seed, "epoch": epoch} if shuffle else None})
+
+
 class ArrayData:
     """Arrays in memory, batched by a DataLoader."""
 
     is_arrays = True
+    saved_loader = None  # the position is (epoch, batch, seed): nothing else to save
 
     def __init__(self, x, y, sample_weight, batch_size, shuffle, steps):
         self.x, self.y, self.sample_weight = x, y, sample_weight
@@ -124,14 +140,20 @@ class ArrayData:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.batch_size = int(batch_size)
         arrays = self.x_leaves + self.y_leaves + ([self.w] if self.w is not None else [])
+        self.shuffle = bool(shuffle)
+        # seed=0: the order's seed is given to epoch(); None would draw one from the global
+        # generator here, an RNG side effect of every fit, evaluate and predict
         self.loader = gk_data.DataLoader(gk_data.TensorDataset(*arrays), batch_size=self.batch_size,
-                                         shuffle=bool(shuffle))
+                                         shuffle=self.shuffle, seed=0)
         self.steps = steps
         self.num_batches = len(self.loader) if steps is None else min(int(steps), len(self.loader))
 
-    def epoch(self):
+    def epoch(self, epoch=0, start=0, seed=0):
+        """(x, y, w) batches of epoch ``epoch`` from batch ``start`` on, in the order of
+        ``(seed, epoch)``."""
+        _seek(self.loader, self.shuffle, epoch, start, seed)
         nx, ny = len(self.x_leaves), len(self.y_leaves)
-        for k, batch in enumerate(self.loader):
+        for k, batch in enumerate(self.loader, start):
             if self.steps is not None and k >= self.steps:
                 break
             batch = list(batch)
@@ -142,12 +164,19 @@ class ArrayData:
 
 
 class IterableData:
-    """Batches from a DataLoader, a tf.data.Dataset, a list of batches or any iterable."""
+    """Batches from a DataLoader, a tf.data.Dataset, a list of batches or any iterable.
+
+    ``owned``: ``source`` is the DataLoader that ``adapt`` made over a map-style Dataset, so its
+    order is ours to set from (seed, epoch), as for arrays."""
 
     is_arrays = False
 
-    def __init__(self, source, steps, where):
+    def __init__(self, source, steps, where, owned=False, shuffle=False):
         self.source, self.steps, self.where = source, steps, where
+        self.owned, self.shuffle = owned, shuffle
+        # a DataLoader passed in knows its own position: a checkpoint saves it
+        self._positioned = owned or (callable(getattr(source, "state_dict", None))
+                                     and callable(getattr(source, "load_state_dict", None)))
         # a generator or other iterator: one pass only (iter() on it returns itself); never
         # call iter() here on a DataLoader, which would start (and shuffle) an epoch
         self._one_pass = isinstance(source, collections.abc.Iterator)
@@ -163,14 +192,26 @@ class IterableData:
             raise ValueError(f"{where}: the dataset is empty (0 batches)")
         self.num_batches = steps if steps is not None else n
 
-    def epoch(self):
+    @property
+    def saved_loader(self):
+        """The DataLoader whose ``state_dict()`` a checkpoint keeps: one passed in (None else)."""
+        return self.source if self._positioned and not self.owned else None
+
+    def epoch(self, epoch=0, start=0, seed=0):
+        """The batches of this epoch from batch ``start`` on (see the module docstring)."""
+        if self.owned:
+            _seek(self.source, self.shuffle, epoch, start, seed)
         if self._one_pass:
             if self._iterator is None:
                 self._iterator = self.source
             it = self._iterator
         else:
             it = iter(self.source)
-        k = 0
+        if start and not self._positioned:  # a resumed epoch: skip the batches already done
+            for _ in range(start):
+                if next(it, _END) is _END:
+                    return
+        k = start
         while self.steps is None or k < self.steps:
             try:
                 batch = next(it)
@@ -185,6 +226,9 @@ class IterableData:
                 return
             yield unpack(batch, self.where)
             k += 1
+
+
+_END = object()
 
 
 def unpack(batch, where):
@@ -222,7 +266,8 @@ def adapt(x, y, sample_weight, batch_size, shuffle, steps, where, need_y=True):
                          "(x, y, sample_weight) batches instead")
     if isinstance(x, gk_data.Dataset) and not isinstance(x, gk_data.IterableDataset) \
             and not isinstance(x, gk_data.DataLoader):
-        x = gk_data.DataLoader(x, batch_size=batch_size or 32, shuffle=bool(shuffle))
+        loader = gk_data.DataLoader(x, batch_size=batch_size or 32, shuffle=bool(shuffle), seed=0)
+        return IterableData(loader, steps, where, owned=True, shuffle=bool(shuffle))
     if not hasattr(x, "__iter__"):
         raise TypeError(f"{where}: cannot use a {type(x).__name__} as data; pass arrays (x, y), "
                         "a DataLoader, a tf.data.Dataset or an iterable of (x, y) batches")

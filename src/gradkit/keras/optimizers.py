@@ -282,12 +282,18 @@ class Optimizer:
         return cls(**config)
 
     def state_dict(self):
-        """The gradkit optimizer's state (PyTorch's structure) and the step count."""
-        return {"iterations": self.iterations,
-                "inner": self._inner.state_dict() if self._inner is not None else None}
+        """The gradkit optimizer's state (PyTorch's structure), the step count and the learning
+        rate when it is a number (a callback such as ReduceLROnPlateau may have changed it)."""
+        state = {"iterations": self.iterations,
+                 "inner": self._inner.state_dict() if self._inner is not None else None}
+        if not callable(self._learning_rate):
+            state["learning_rate"] = float(self._learning_rate)
+        return state
 
     def load_state_dict(self, state):
         self.iterations = int(state["iterations"])
+        if state.get("learning_rate") is not None and not callable(self._learning_rate):
+            self._learning_rate = float(state["learning_rate"])
         if state.get("inner") is not None:
             if self._inner is None:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: build the optimizer "

@@ -4,9 +4,11 @@
 
     check the data before any step: empty, different lengths, NaN/inf (whole arrays), then at
         the first batch the labels against the model's outputs (the loss's check_targets)
-    for each epoch:
+    callbacks.on_train_begin                        BackupAndRestore may move the start to a
+                                                    saved (epoch, batch) and restore the rest
+    for each epoch from initial_epoch:
         reset the metrics;                          callbacks.on_epoch_begin
-        for each batch (x, y, sample_weight):
+        for each batch (x, y, sample_weight)        in the order of (data seed, epoch):
             y_pred = model(x)                       the model in training mode
             loss = loss_fn(y, y_pred, w) + sum(model.losses)
             loss.backward()                         gradients add up in .grad over k batches
@@ -18,6 +20,11 @@
         callbacks.on_epoch_end(epoch, logs);        stop if a callback asked (EarlyStopping)
     put the model back in the mode it had;          return the History
 
+The shuffle order of epoch e comes from the model's data seed and e alone (drawn once from
+gradkit's global generator, at the first ``compile``), so ``fit(epochs=2)`` then
+``fit(initial_epoch=2, epochs=4)`` trains exactly as ``fit(epochs=4)``; what a checkpoint of a
+running fit holds is in fit_state.py.
+
 ``evaluate`` and ``predict`` run the model in inference mode without recording a graph, in
 batches, and restore the mode the model had. The optimizer is ``gradkit.optim`` underneath
 (see optimizers.py) and the batches come from ``gradkit.data`` (see data_adapter.py).
@@ -28,11 +35,13 @@ import warnings
 import numpy as np
 
 from .. import _internal
+from .. import data as gk_data
 from .. import metrics as metrics_module
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from . import callbacks as callbacks_module
 from . import data_adapter, losses, optimizers
+from .fit_state import FitRun
 from .registry import is_plain
 
 __all__ = ["Trainer"]
@@ -50,6 +59,12 @@ class _Mean:
 
     def result(self):
         return self.total / self.count if self.count else float("nan")
+
+    def state_dict(self):
+        return {"total": self.total, "count": self.count}
+
+    def load_state_dict(self, state):
+        self.total, self.count = float(state["total"]), int(state["count"])
 
 
 def _as_list(x):
@@ -84,7 +99,10 @@ class Trainer:
         self._metric_ids, self._weighted_metric_ids = [], []
         self._metrics = None            # metric objects, made at the first batch
         self._loss_tracker = _Mean()
+        self._metric_states = None      # saved metric states, loaded once the metrics exist
         self._compile_config = None
+        self._data_seed = None          # the shuffle order's seed, drawn at the first compile
+        self._fit_run = None            # the fit in progress (fit_state.FitRun)
 
     # ==========================================================================================
     # compile
@@ -105,6 +123,10 @@ class Trainer:
             shapes, as in Keras. ``weighted_metrics`` also receive the sample weights.
         ``run_eagerly``, ``jit_compile``, ``steps_per_execution`` are accepted and ignored
         (gradkit always runs eagerly).
+
+        The first compile also draws the model's data seed from gradkit's global generator:
+        ``fit``'s shuffle order for epoch e comes from it and e (seed before building the model,
+        as ``tf.random.set_seed(0)`` at the top of a script does, to fix it).
         """
         if isinstance(loss, dict):
             loss_fns = {k: losses.get(v) for k, v in loss.items()}
@@ -120,6 +142,8 @@ class Trainer:
         self._metrics = None
         self.compiled = True
         self._compile_config = self._make_compile_config()
+        if self._data_seed is None:
+            self._data_seed = gk_data.check_seed(None, "compile")
 
     def _make_compile_config(self):
         try:
@@ -164,11 +188,13 @@ class Trainer:
 
         x, y: arrays (x may be a list/dict for several inputs), or x a dataset of (x, y)
             batches (DataLoader, tf.data.Dataset, iterable) with y None.
-        batch_size: for arrays; defaults to 32. shuffle: reshuffle arrays every epoch.
+        batch_size: for arrays; defaults to 32. shuffle: reshuffle arrays every epoch (epoch
+            e's order comes from the model's data seed and e, see the module docstring).
         validation_split: the LAST fraction of the arrays, cut before shuffling (Keras' rule).
         validation_data: (x_val, y_val[, sample_weight]) or a dataset.
         class_weight: {class: weight}, multiplying each sample's loss by its class's weight.
-        initial_epoch: the epoch to start from (for resuming); epochs is the last one.
+        initial_epoch: the epoch to start from (for resuming); epochs is the last one. A
+            ``callbacks.BackupAndRestore`` with a backup overrides it (and restores the rest).
         gradient_accumulation_steps: k > 1 averages the gradients of k batches per update
             (the optimizer's own setting when None).
         verbose: 'auto' or 1 (a progress bar; one line per epoch when stdout is not a
@@ -200,21 +226,31 @@ class Trainer:
                   "batch_size": getattr(train, "batch_size", None),
                   "metrics": names + (["val_" + n for n in names] if val is not None else [])}
         cbs = callbacks_module.CallbackList(_as_list(callbacks) + extra, model=self, params=params)
+        if self._data_seed is None:  # a model whose compile did not draw one
+            self._data_seed = gk_data.check_seed(None, "fit")
 
         # ---- the loop
+        run = self._fit_run = FitRun(self, cbs, train, epochs, initial_epoch)
         was_training = self.training
         self.stop_training = False
         variables = None
         epoch_logs = {}
-        cbs.on_train_begin()
+        checked = False
         try:
-            for epoch in range(initial_epoch, epochs):
+            cbs.on_train_begin()  # BackupAndRestore (last) may restore a saved run into `run`
+            first_epoch, first_step = run.epoch, run.step
+            for epoch in range(first_epoch, epochs):
+                start = first_step if epoch == first_epoch else 0
+                run.epoch, run.step, run.epoch_done = epoch, start, False
                 self.reset_metrics()
+                if start:  # a resumed epoch: the running means of its first `start` batches
+                    self._load_running_state(run.running)
                 cbs.on_epoch_begin(epoch)
                 self.train()
                 pending, stopped_in_epoch = 0, False
-                for step, (xb, yb, wb) in enumerate(train.epoch()):
-                    first = epoch == initial_epoch and step == 0
+                for step, (xb, yb, wb) in enumerate(train.epoch(epoch, start, self._data_seed),
+                                                    start):
+                    first, checked = not checked, True
                     if first and not train.is_arrays:
                         data_adapter.check_arrays(xb, yb, wb, where)
                     cbs.on_train_batch_begin(step)
@@ -226,16 +262,19 @@ class Trainer:
                     if pending == accumulate:
                         self.optimizer.apply_stored_gradients(variables, micro_batches=pending)
                         pending = 0
+                    run.step, run.pending = step + 1, pending
                     cbs.on_train_batch_end(step, logs)
                     if self.stop_training:
                         stopped_in_epoch = True
                         break
                 if pending and not stopped_in_epoch:  # the epoch's last, shorter group
                     self.optimizer.apply_stored_gradients(variables, micro_batches=pending)
+                    run.pending = 0
                 epoch_logs = self._logs()
                 if val is not None and not stopped_in_epoch and _due(epoch, validation_freq):
                     val_logs = self._run_evaluation(val, cbs, "fit (validation)")
                     epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+                run.epoch_done = True
                 cbs.on_epoch_end(epoch, epoch_logs)
                 if self.stop_training:
                     break
@@ -243,6 +282,7 @@ class Trainer:
             self.train(was_training)
             for v in variables or []:
                 v.grad = None
+            self._fit_run = None
         cbs.on_train_end(epoch_logs)
         self.history = history
         return history
@@ -336,6 +376,7 @@ class Trainer:
             return  # NaN predictions would poison the metrics; the loss says it all
         if self._metrics is None:
             self._build_metrics(y, y_pred)
+            self._load_metric_states()
         for m, weighted in self._metrics:
             m.update_state(y, y_pred, sample_weight=sample_weight if weighted else None)
 
@@ -348,8 +389,32 @@ class Trainer:
     def reset_metrics(self):
         """Reset the running loss and every metric (fit does it at each epoch)."""
         self._loss_tracker = _Mean()
+        self._metric_states = None
         for m, _ in self._metrics or []:
             m.reset_state()
+
+    def _running_state(self):
+        """The epoch's running loss and metric states (what a mid-epoch checkpoint keeps)."""
+        return {"loss": self._loss_tracker.state_dict(),
+                "metrics": None if self._metrics is None
+                else [m.state_dict() for m, _ in self._metrics]}
+
+    def _load_running_state(self, state):
+        self._loss_tracker.load_state_dict(state["loss"])
+        self._metric_states = state["metrics"]
+        self._load_metric_states()
+
+    def _load_metric_states(self):
+        """Saved metric states into the metrics, once they exist (the first batch builds them)."""
+        if self._metric_states is None or self._metrics is None:
+            return
+        if len(self._metric_states) != len(self._metrics):
+            raise ValueError(f"fit: the checkpoint holds {len(self._metric_states)} metric states "
+                             f"for {len(self._metrics)} metrics ({self.metrics_names[1:]}); "
+                             "compile with the metrics of the run that saved it")
+        for (m, _), state in zip(self._metrics, self._metric_states):
+            m.load_state_dict(state)
+        self._metric_states = None
 
     @property
     def metrics(self):

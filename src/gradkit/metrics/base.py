@@ -16,7 +16,12 @@ metric, reading and writing the same state:
 
 Mind the argument order: Keras passes the truth first, torchmetrics the predictions first.
 ``__call__`` is Keras' (the TensorFlow tutorials call ``train_accuracy(labels, predictions)``).
+
+``state_dict()`` / ``load_state_dict()`` save and restore the running state, so that an epoch
+resumed from a checkpoint in its middle continues the same running value (``fit`` does this).
 """
+import copy
+
 import numpy as np
 
 from .. import _internal
@@ -181,6 +186,24 @@ class Metric:
     def from_config(cls, config):
         return cls(**config)
 
+    # --- checkpoints -------------------------------------------------------------------
+    def state_dict(self):
+        """The running state: every attribute to which ``reset_state()`` gives a new value
+        (found by resetting a copy; the configuration is left alone). Numbers, arrays, None
+        and lists of them, copied: what ``gradkit.io.save_checkpoint`` stores."""
+        fresh = copy.copy(self)
+        fresh.reset_state()
+        mine = vars(self)
+        return {k: copy.deepcopy(mine[k]) for k, v in vars(fresh).items()
+                if k in mine and v is not mine[k]}
+
+    def load_state_dict(self, state):
+        """Continue from ``state_dict()``'s running state (arrays read back as gradkit Tensors
+        by ``gk.load`` are turned into NumPy arrays again)."""
+        self.reset_state()
+        for k, v in state.items():
+            setattr(self, k, _plain(v))
+
     # --- PyTorch-style (torchmetrics) ----------------------------------------------------
     def update(self, preds, target, sample_weight=None):
         """torchmetrics order: predictions first. Same state as ``update_state(target, preds)``."""
@@ -195,6 +218,15 @@ class Metric:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def _plain(v):
+    """A loaded state value as the metric keeps it: arrays as NumPy, lists as lists."""
+    if isinstance(v, Tensor):
+        return _internal.as_array(v).copy()
+    if isinstance(v, (list, tuple)):
+        return type(v)(_plain(x) for x in v)
+    return v
 
 
 class Mean(Metric):
