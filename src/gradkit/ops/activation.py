@@ -42,7 +42,8 @@ class Relu(Function):
 
     def backward(ctx, grad):
         (y,) = ctx.saved
-        return piecewise_scale(grad, y, (y.data > 0).astype(grad.data.dtype))
+        # NOTE: y != 0, not y > 0: a NaN passes its gradient through, as PyTorch's (x <= 0 ? 0 : g)
+        return piecewise_scale(grad, y, (y.data != 0).astype(grad.data.dtype))
 
 
 class LeakyRelu(Function):

@@ -9,6 +9,7 @@ Backward spreads the gradient back over the reduced axes (``_expand_back``).
 === booleans         all any
 """
 import builtins
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -118,7 +119,9 @@ class Var(Function):
         dims, correction, keepdim = ctx.args
         n = _count(x.shape, dims)
         centred = x - mean(x, dims, keepdim=True)
-        return _expand_back(grad, x.shape, dims, keepdim) * centred * (2.0 / (n - correction))
+        # n <= correction: PyTorch divides by max(n - c, 0) = 0, so the gradient is inf · 0 = nan
+        scale = 2.0 / (n - correction) if n > correction else math.inf
+        return _expand_back(grad, x.shape, dims, keepdim) * centred * scale
 
 
 class Prod(Function):
@@ -286,6 +289,8 @@ class AMax(Function):
         x, y = ctx.saved
         dims, keepdim = ctx.args
         mask = x.data == y.data
+        if np.isnan(y.data).any():  # a NaN is its slice's extreme (as max(dim), PyTorch's max())
+            mask |= np.isnan(x.data)
         w = mask / mask.sum(axis=dims, keepdims=True).astype(grad.data.dtype)
         return _expand_back(grad, x.shape, dims, keepdim) * Tensor._make(w)
 

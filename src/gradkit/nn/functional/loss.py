@@ -84,8 +84,16 @@ def _class_targets(input, target, op, ignore_index):
     C = input.shape[1] if input.ndim > 1 else input.shape[0]
     expected = (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ()
     if t.shape != expected:
+        if t.size == int(np.prod(expected)):      # e.g. a (N, 1) column of labels
+            fix = f"reshape it: y.reshape({', '.join(map(str, expected)) or '()'})"
+        elif input.ndim > 1 and t.ndim and t.shape[0] != input.shape[0]:
+            fix = (f"the input holds {input.shape[0]} samples and the target {t.shape[0]}: "
+                   "pass the targets of the same batch")
+        else:
+            fix = ("pass one integer class id per position, or class probabilities (floats) of "
+                   "the input's shape")
         raise ValueError(f"{op}: expected target shape {expected} for input shape {input.shape}, "
-                         f"got {t.shape}")
+                         f"got {t.shape}; {fix}")
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= C))
     if bad.any():
@@ -93,6 +101,17 @@ def _class_targets(input, target, op, ignore_index):
         raise IndexError(f"{op}: target {int(t[pos])} at position {pos} is out of range for "
                          f"{C} classes (valid labels: 0 to {C - 1})")
     return t, valid, C
+
+
+def _class_weights(weight, C, dtype, op):
+    """The per-class weights as an array of shape (C,), or None."""
+    if weight is None:
+        return None
+    w = weight.data if isinstance(weight, Tensor) else np.asarray(weight, dtype)
+    if w.shape != (C,):
+        raise ValueError(f"{op}: weight must hold one value per class, shape ({C},) for {C} "
+                         f"classes; got shape {w.shape}")
+    return w
 
 
 def _pick(logp, t, valid):
@@ -108,7 +127,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     targets (PyTorch's rule), so weighted and ignored targets are averaged correctly."""
     t, valid, C = _class_targets(input, target, "nll_loss", ignore_index)
     picked = _pick(input, t, valid)
-    w = np.ones(C, input.dtype) if weight is None else (weight.data if isinstance(weight, Tensor) else np.asarray(weight, input.dtype))
+    w = _class_weights(weight, C, input.dtype, "nll_loss")
+    w = np.ones(C, input.dtype) if w is None else w
     wt = np.where(valid, w[np.where(valid, t, 0)], 0).astype(input.dtype)
     loss = -picked * _internal.wrap(wt)
     if reduction == "mean":
@@ -191,7 +211,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     dim = 1 if input.ndim > 1 else 0
     logp = ops.log_softmax(input, dim=dim)
     C = input.shape[dim]
-    w = None if weight is None else (weight.data if isinstance(weight, Tensor) else np.asarray(weight, input.dtype))
+    w = _class_weights(weight, C, input.dtype, "cross_entropy")
     wshape = (1, C) + (1,) * (input.ndim - 2) if input.ndim > 1 else (C,)
     tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
     if tdata.dtype.kind == "f":  # class probabilities
@@ -212,10 +232,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if reduction == "mean":
             return loss.sum() / float(max(loss.data.size, 1))
         return _reduce(loss, reduction, "cross_entropy")
+    # checked here too, so that an error names cross_entropy rather than nll_loss
+    t, valid, _ = _class_targets(input, target, "cross_entropy", ignore_index)
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     if not label_smoothing:
         return nll
-    t, valid, _ = _class_targets(input, target, "cross_entropy", ignore_index)
     smooth = -ops.sum(logp if w is None else logp * _internal.wrap(w.reshape(wshape)), dim)
     smooth = smooth * _internal.wrap(valid.astype(input.dtype))
     if reduction == "mean":
