@@ -51,8 +51,8 @@ from . import optim  # noqa: E402
 
 # imported on first use, so that `import gradkit` stays fast: gk.data, gk.utils.data (PyTorch's
 # torch.utils.data), gk.keras, ...
-_LAZY_SUBPACKAGES = frozenset({"data", "datasets", "keras", "metrics", "models", "peft", "tf",
-                               "utils"})
+_LAZY_SUBPACKAGES = frozenset({"data", "datasets", "distributed", "keras", "metrics", "models",
+                               "onnx", "peft", "serialization", "tf", "utils", "vision"})
 
 
 def __getattr__(name):

@@ -47,6 +47,7 @@ NEEDS = [
     (re.compile(r"minilm_path\("), "fixture", "minilm_folder"),
     (re.compile(r"fashion_mnist|FashionMNIST"), "data", "fashion-mnist"),
     (re.compile(r"\bmnist\b(?!_)"), "data", "mnist"),
+    (re.compile(r"\bMNIST\("), "data", "mnist"),         # gradkit.vision.datasets.MNIST(...)
     (re.compile(r"boston_housing"), "data", "boston_housing"),
     (re.compile(r"tiny_shakespeare"), "data", "tinyshakespeare"),
     (re.compile(r"sentiment_sentences"), "data", "sentiment"),

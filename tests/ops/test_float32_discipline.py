@@ -1006,6 +1006,9 @@ EXCLUDED_GK = {
     "sort", "topk",
     # draws int64 indices; the float32 weights are only read
     "multinomial",
+    # devices and switches (gradkit/devices.py, backends/): no arrays
+    "device", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
+    "set_float32_matmul_precision", "get_float32_matmul_precision",
 }
 EXCLUDED_F = set()
 EXCLUDED_TENSOR = {
@@ -1014,7 +1017,9 @@ EXCLUDED_TENSOR = {
     # metadata, or a conversion out of gradkit (Python numbers, lists, ndarrays)
     "dim", "size", "numel", "element_size", "is_floating_point", "item", "tolist", "numpy",
     "__init__", "__array__", "__float__", "__int__", "__index__", "__bool__", "__len__",
-    "__hash__", "__repr__", "__str__",
+    "__hash__", "__repr__", "__str__", "__format__",
+    # raises without a GPU backend (tests/test_devices.py)
+    "cuda",
     # (values, indices), as gk.sort/gk.topk above
     "sort", "topk",
     # factories with self's dtype unless told: checked in tests/ops/test_sorting.py
@@ -1026,8 +1031,11 @@ EXCLUDED_NN = {
     # built from a quantized weight, not from sizes; they compute in the input's dtype (float32
     # and float64 against PyTorch in tests/nn/test_quantized.py)
     "QuantizedLinear", "QuantizedEmbedding",
+    # holds a module and calls it (no math of its own): tests/nn/test_parallel.py
+    "DataParallel",
 }
-EXCLUDED_OPTIM = {"Optimizer"}  # the abstract base
+# the abstract base; LBFGS needs a closure, its float32 run is in tests/optim/test_lbfgs.py
+EXCLUDED_OPTIM = {"Optimizer", "LBFGS"}
 
 
 def _public(module, names=None):

@@ -100,3 +100,22 @@ def test_stops_at_once_at_a_minimum():
 
     opt.step(closure)
     assert opt.state[p]["func_evals"] == 1 and np.array_equal(p.detach().numpy(), np.zeros(3))
+
+
+def test_float32_parameters_stay_float32_and_so_does_the_state():
+    model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 1))
+    opt = gk.optim.LBFGS(model.parameters(), history_size=3, line_search_fn="strong_wolfe")
+    x, y = gk.randn(6, 4), gk.randn(6, 1)
+
+    def closure():
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        return loss
+
+    for _ in range(2):
+        opt.step(closure)
+    assert all(p.dtype == gk.float32 for p in model.parameters())
+    state = opt.state[next(iter(model.parameters()))]
+    assert state["d"].dtype == np.float32 and state["prev_flat_grad"].dtype == np.float32
+    assert all(a.dtype == np.float32 for a in state["old_dirs"] + state["old_stps"])

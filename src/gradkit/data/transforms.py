@@ -88,8 +88,8 @@ class Compose(Transform):
 class ToFloat(Transform):
     """Cast to float32 and scale: ``y = x * scale``.
 
-    ``scale`` defaults to ``1/255`` for uint8 input (pixels to [0, 1], as torchvision's
-    ``ToTensor``) and to ``1`` for anything else.
+    ``scale`` defaults to ``1/255`` for uint8 input (pixels to [0, 1], computed as ``x / 255``:
+    the same float32 numbers as torchvision's ``ToTensor``) and to ``1`` for anything else.
     """
 
     def __init__(self, scale=None, dtype=np.float32):
@@ -97,10 +97,13 @@ class ToFloat(Transform):
 
     def __call__(self, x, rng=None):
         x = np.asarray(x)
-        scale = self.scale if self.scale is not None else (1 / 255 if x.dtype == np.uint8 else 1)
         y = x.astype(self.dtype)
-        if scale != 1:
-            y *= self.dtype.type(scale)
+        if self.scale is None and x.dtype == np.uint8:
+            # x / 255 as torchvision's ToTensor computes it: x * (1/255) differs from it in the
+            # last bit for half of the 256 values
+            y /= self.dtype.type(255)
+        elif self.scale is not None and self.scale != 1:
+            y *= self.dtype.type(self.scale)
         return y
 
     def extra_repr(self):
@@ -128,9 +131,9 @@ class Normalize(Transform):
         self._cache = {}
 
     def _params(self, dtype, shape):
-        """mean and 1/std shaped to broadcast against a batch of ``shape``, in ``dtype`` (cached)."""
+        """mean and std shaped to broadcast against a batch of ``shape``, in ``dtype`` (cached)."""
         if self.mean.ndim == 0 and self.std.ndim == 0:
-            return dtype.type(self.mean), dtype.type(1 / self.std)
+            return dtype.type(self.mean), dtype.type(self.std)
         channels = max(self.mean.size, self.std.size)
         if len(shape) < 2 or shape[self.dim] != channels:
             got = shape[self.dim] if len(shape) >= 2 else None
@@ -144,17 +147,17 @@ class Normalize(Transform):
             bshape = [1] * len(shape)
             bshape[self.dim] = channels
             mean = np.broadcast_to(self.mean, (channels,)).reshape(bshape).astype(dtype)
-            inv_std = (1 / np.broadcast_to(self.std, (channels,))).reshape(bshape).astype(dtype)
-            self._cache[key] = mean, inv_std
+            std = np.broadcast_to(self.std, (channels,)).reshape(bshape).astype(dtype)
+            self._cache[key] = mean, std
         return self._cache[key]
 
     def __call__(self, x, rng=None):
         x = np.asarray(x)
         dtype = _float_dtype(x)
-        mean, inv_std = self._params(dtype, x.shape)
+        mean, std = self._params(dtype, x.shape)
         y = x.astype(dtype)  # a copy: the caller's batch is never modified
         y -= mean
-        y *= inv_std
+        y /= std  # a division, not * (1/std): the same float32 numbers as torchvision's Normalize
         return y
 
     def extra_repr(self):

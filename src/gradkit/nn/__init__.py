@@ -37,3 +37,6 @@ __all__ += ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d
 from . import quantized  # noqa: E402
 from .quantized import QuantizedEmbedding, QuantizedLinear  # noqa: E402
 __all__ += ["QuantizedLinear", "QuantizedEmbedding", "quantized"]
+from . import parallel  # noqa: E402
+from .parallel import DataParallel  # noqa: E402
+__all__ += ["DataParallel", "parallel"]
