@@ -65,8 +65,8 @@ def _setup(side, config, batch, seq, threads):
             return model(ids, labels=ids).loss
 
         def grads():
-            return {n: p.grad.data.copy() for n, p in model.named_parameters()}
-        return step, model.zero_grad, grads, lambda loss: float(loss.data)
+            return {n: p.grad.array.copy() for n, p in model.named_parameters()}
+        return step, model.zero_grad, grads, lambda loss: float(loss.array)
 
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM

@@ -65,9 +65,9 @@ def main():
 
     # same numbers first: a benchmark of a wrong result measures nothing
     gx, tx = gk.tensor(x_np), torch.tensor(x_np)
-    np.testing.assert_allclose(gk_step(gx, True).data, torch_step(tx, True).detach().numpy(),
+    np.testing.assert_allclose(gk_step(gx, True).array, torch_step(tx, True).detach().numpy(),
                                rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(g_conv.weight.grad.data, t_conv.weight.grad.numpy(), rtol=1e-3,
+    np.testing.assert_allclose(g_conv.weight.grad.array, t_conv.weight.grad.numpy(), rtol=1e-3,
                                atol=1e-3)
 
     rows = []

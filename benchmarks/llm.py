@@ -82,7 +82,7 @@ class GradkitSide:
 
     def load_llm(self, path):
         self.llm = self.models.LlamaForCausalLM.from_pretrained(path)
-        return sum(p.data.nbytes for p in self.llm.parameters())
+        return sum(p.array.nbytes for p in self.llm.parameters())
 
     def tokenize(self, text):
         tok = self.llm.tokenizer
@@ -92,7 +92,7 @@ class GradkitSide:
         cache = self.llm.make_cache(ids.shape[1])
         with self.gk.no_grad():
             return self.llm(self.gk.from_numpy(ids), past_key_values=cache,
-                            logits_to_keep=1).logits.data[0, -1]
+                            logits_to_keep=1).logits.array[0, -1]
 
     def decode(self, ids, n):
         times, out = [time.perf_counter()], []

@@ -272,9 +272,9 @@ def _adam_case(gk, torch, name):
     g_opt = gk.optim.Adam(gparams, lr=1e-3)
     t_opt = torch.optim.Adam(tparams, lr=1e-3)
     # the prototype: parameters, gradients and both moments as flat float32 buffers
-    sizes = [p.data.size for p in gparams]
+    sizes = [p.array.size for p in gparams]
     n = sum(sizes)
-    w = np.concatenate([p.data.reshape(-1) for p in gparams])
+    w = np.concatenate([p.array.reshape(-1) for p in gparams])
     gflat = np.concatenate([gr.reshape(-1) for gr in grads])
     m, v, tmp = np.zeros(n, np.float32), np.zeros(n, np.float32), np.empty(n, np.float32)
     state = {"t": 0}
@@ -614,7 +614,7 @@ def case_conv_layout(gk, torch):
         with torch.no_grad():
             return torch.nn.functional.conv2d(tx, tw, padding=1)
 
-    ref = gradkit().data
+    ref = gradkit().array
     _close(nhwc(), ref, "conv NHWC")
     _close(per_sample(), ref, "conv per sample")
     return {"gradkit": gradkit, "NumPy NHWC: columns (N·Ho·Wo, kh·kw·C), one GEMM": nhwc,

@@ -273,7 +273,7 @@ def _reset(model, initial):
     """Put the initial adapter weights back (the float run trained them in place)."""
     own = dict(model.named_parameters())
     for k, v in initial.items():
-        own[k].data[...] = v
+        own[k].array[...] = v
     return model
 
 

@@ -51,7 +51,7 @@ def check(gk_fn, torch_fn=None, shapes=None, inputs=None, rtol=RTOL, atol=ATOL, 
     for g, t in zip(go, to):
         t = t.detach().numpy()
         assert g.shape == tuple(t.shape), f"shape {g.shape} vs torch {tuple(t.shape)}"
-        np.testing.assert_allclose(g.data, t, rtol=rtol, atol=atol, err_msg="forward value")
+        np.testing.assert_allclose(g.array, t, rtol=rtol, atol=atol, err_msg="forward value")
     if not grad or not any(diff):
         return go
     # a random upstream gradient for each float output, the same in both
@@ -67,7 +67,7 @@ def check(gk_fn, torch_fn=None, shapes=None, inputs=None, rtol=RTOL, atol=ATOL, 
         if not g.requires_grad:
             continue
         tg = t.grad.numpy() if t.grad is not None else np.zeros(t.shape)
-        gg = g.grad.data if g.grad is not None else np.zeros(g.shape)
+        gg = g.grad.array if g.grad is not None else np.zeros(g.shape)
         np.testing.assert_allclose(gg, tg, rtol=rtol, atol=atol, err_msg=f"gradient of input {i}")
     if gradcheck:
         gx2 = [_to_gk(a, grad and d) for a, d in zip(inputs, diff)]

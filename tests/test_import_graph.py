@@ -138,7 +138,7 @@ def test_the_checker_sees_a_cycle_through_a_function_level_import():
     graph = _graph()
     # the allowed block is exempt, and nothing else in tensor.py points up
     assert "gradkit.ops" not in graph["gradkit.tensor"]
-    assert set(graph["gradkit.tensor"]) == {"gradkit.backend", "gradkit.devices"}
+    assert set(graph["gradkit.tensor"]) == {"gradkit.backend", "gradkit.devices", "gradkit.random"}
     # a function-level import counts: ops/activation.py's dropout draws from gradkit.random
     assert "gradkit.random" in graph["gradkit.ops.activation"]
 

@@ -97,7 +97,7 @@ print(f"version {t._vc[0]}")
 def test_bump_version_switches_the_in_place_check_on():
     x = gradkit.tensor([1.0, 2.0], requires_grad=True)
     y = (x * x).sum()                     # saves x
-    x.data[0] = 5.0
+    x.array[0] = 5.0
     _internal.bump_version(x)
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         y.backward()
@@ -105,7 +105,7 @@ def test_bump_version_switches_the_in_place_check_on():
 
 def test_share_version_makes_a_write_to_the_base_visible_through_the_view():
     base = gradkit.tensor([1.0, 2.0])
-    view = _internal.share_version(_internal.wrap(base.data[:1]), base)
+    view = _internal.share_version(_internal.wrap(base.array[:1]), base)
     _internal.bump_version(base)
     assert view._version == base._version == 1
 
@@ -122,5 +122,5 @@ def test_name_error_prefixes_once_and_keeps_the_innermost_layer():
 
 def test_as_array_reads_a_tensor_that_requires_grad_without_a_copy():
     x = gradkit.tensor([1.0, 2.0], requires_grad=True)
-    assert _internal.as_array(x) is x.data
+    assert _internal.as_array(x) is x.array
     assert _internal.as_array([1, 2], np.float32).dtype == np.float32

@@ -49,7 +49,7 @@ def as_array(value, dtype=None):
     """``value`` as an ndarray: a Tensor's own array (no copy; a tensor that requires grad is
     read as its values, as ``.detach()`` would), anything else through ``np.asarray``."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     return np.asarray(value, dtype=dtype)
 
 

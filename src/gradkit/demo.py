@@ -35,7 +35,7 @@ def main():
     print(f"network 2-8-1 (tanh, sigmoid) on XOR; initial loss {loss.item():.4f}")
     print("backpropagated gradients:")
     for name, p in zip(["W1", "b1", "W2", "b2"], params):
-        print(f"  d loss / d {name} = {np.array2string(p.grad.data.ravel(), precision=4)}")
+        print(f"  d loss / d {name} = {np.array2string(p.grad.array.ravel(), precision=4)}")
 
     ok = gk.autograd.gradcheck(lambda *ps: bce(forward(ps, x), t), tuple(params))
     print(f"gradient check against central differences: {'passed' if ok else 'FAILED'}")
@@ -51,7 +51,7 @@ def main():
                 p -= lr * p.grad
         if step in (1, 10, 100, 1000):
             print(f"step {step:4d}  loss {loss.item():.4f}")
-    pred = forward(params, x).data.ravel()
+    pred = forward(params, x).array.ravel()
     print(f"predictions for (0,0) (0,1) (1,0) (1,1): {np.array2string(pred, precision=3)}")
     print(f"the code of this demo, to read and change: {os.path.abspath(__file__)}")
     return ok

@@ -1,15 +1,17 @@
 """The Tensor: an ndarray, whether it requires grad, its ``.grad``, and the node that made it.
 
 Every method here is a short call into ``gradkit.ops`` (where forward and backward are written
-side by side); this file is the map of what a tensor can do. ``.data`` is the NumPy array itself
-(no copy); ``.grad`` is a Tensor or None; ``grad_fn`` is the recorded op (None for leaves).
+side by side); this file is the map of what a tensor can do. ``.array`` is the NumPy array itself
+(no copy); ``.data`` is a Tensor sharing it, cut from the graph (PyTorch's); ``.grad`` is a Tensor or None; ``grad_fn`` is the recorded op (None for leaves).
 """
+import sys
 import weakref
 
 import numpy as np
 
 from . import backend
 from . import devices as _device
+from . import random as _random
 
 _new = object.__new__
 
@@ -22,14 +24,14 @@ class Tensor:
     tensor([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_vc", "_hooks", "__weakref__")
+    __slots__ = ("array", "grad", "requires_grad", "_node", "_vc", "_hooks", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
     _tf_value = False          # True on tf.Variable: numpy() works on it and what it computes
 
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
-            data = data.data
-        self.data = _to_array(data, dtype)
+            data = data.array
+        self.array = _to_array(data, dtype)
         self.grad = None
         self._node = None
         self._vc = [0]
@@ -42,7 +44,7 @@ class Tensor:
     def _make(data, node=None):
         """Fast internal constructor: ``data`` is already an ndarray of the right dtype."""
         t = _new(Tensor)
-        t.data = data
+        t.array = data
         t.grad = None
         t._node = node
         t.requires_grad = node is not None
@@ -52,16 +54,30 @@ class Tensor:
 
     # ------------------------------------------------------------------ attributes
     @property
+    def data(self):
+        """The values as a Tensor cut from the graph, sharing this tensor's memory, as PyTorch's
+        ``.data``: ``p.data.add_(u)``, ``p.data.normal_(0, 0.02)``, ``p.data.copy_(w)`` write into
+        ``p``. Unlike ``detach()``, writes through it are hidden from autograd (it has its own
+        version counter), so prefer ``with gk.no_grad():`` and ``detach()`` in new code.
+        ``p.data = t`` replaces ``p``'s values (shape and dtype included). ``.array`` is the NumPy
+        array itself."""
+        return Tensor._make(self.array)
+
+    @data.setter
+    def data(self, value):
+        self.array = value.array if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
     def shape(self):
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def grad_fn(self):
@@ -82,11 +98,11 @@ class Tensor:
 
     @property
     def itemsize(self):
-        return self.data.itemsize
+        return self.array.itemsize
 
     @property
     def nbytes(self):
-        return self.data.nbytes
+        return self.array.nbytes
 
     @property
     def _version(self):
@@ -102,19 +118,19 @@ class Tensor:
 
     def size(self, dim=None):
         """The shape (``x.size()``) or one dimension (``x.size(0)``), as in PyTorch."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def numel(self):
-        return self.data.size
+        return self.array.size
 
     def dim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def element_size(self):
-        return self.data.itemsize
+        return self.array.itemsize
 
     def is_floating_point(self):
-        return self.data.dtype.kind == "f"
+        return self.array.dtype.kind == "f"
 
     # ------------------------------------------------------------------ conversion
     def numpy(self):
@@ -124,26 +140,26 @@ class Tensor:
         if self.requires_grad and _grad.enabled and not _from_tf_values(self):
             raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; use "
                                "tensor.detach().numpy()")
-        return self.data
+        return self.array
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item(): only a tensor with one element can be converted to a Python "
-                             f"scalar; this one has shape {self.shape} ({self.data.size} elements). "
+                             f"scalar; this one has shape {self.shape} ({self.array.size} elements). "
                              "Reduce it first (e.g. .sum() or .mean()) or index one element.")
-        return self.data.reshape(()).item()
+        return self.array.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __array__(self, dtype=None, copy=None):
         # NumPy's protocol: np.array(t) asks for a copy (copy=True), np.asarray(t) shares the
         # memory when it can (copy=None), as with a PyTorch tensor
-        a = self.data if dtype is None else self.data.astype(dtype, copy=False)
-        if copy is False and a is not self.data:
-            raise ValueError(f"np.asarray(copy=False): converting a {self.data.dtype} tensor to "
+        a = self.array if dtype is None else self.array.astype(dtype, copy=False)
+        if copy is False and a is not self.array:
+            raise ValueError(f"np.asarray(copy=False): converting a {self.array.dtype} tensor to "
                              f"{np.dtype(dtype)} needs a copy")
-        return a.copy() if copy and a is self.data else a
+        return a.copy() if copy and a is self.array else a
 
     def __float__(self):
         return float(self.item())
@@ -152,33 +168,33 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self.array.dtype.kind not in "iub" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"bool(): the truth value of a tensor with {self.data.size} elements "
+        if self.array.size != 1:
+            raise RuntimeError(f"bool(): the truth value of a tensor with {self.array.size} elements "
                                "is ambiguous; use .any() or .all()")
-        return bool(self.data.reshape(()))
+        return bool(self.array.reshape(()))
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self.array.shape[0]))
 
     __hash__ = object.__hash__
 
     def __format__(self, spec):
         """``f"{loss:.4f}"``: a one-element tensor formats as its number; without a spec, any
         tensor formats as ``str(t)``."""
-        if self.data.size == 1:
-            return format(self.data.reshape(()).item(), spec)
+        if self.array.size == 1:
+            return format(self.array.reshape(()).item(), spec)
         if not spec:
             return str(self)
         raise TypeError(f"unsupported format string {spec!r} for a tensor of shape "
@@ -186,11 +202,11 @@ class Tensor:
                         "format each value, e.g. [f'{v:.4f}' for v in t.tolist()]")
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(self.array, separator=", ", precision=4, prefix="tensor(")
         extra = []
-        if self.data.dtype not in (backend.float32, backend.int64, backend.bool_) or self.data.size == 0:
-            extra.append(f"dtype={self.data.dtype}")
-        elif self.data.dtype == backend.float32:
+        if self.array.dtype not in (backend.float32, backend.int64, backend.bool_) or self.array.size == 0:
+            extra.append(f"dtype={self.array.dtype}")
+        elif self.array.dtype == backend.float32:
             extra.append("dtype=float32")
         if self._node is not None:
             extra.append(f"grad_fn=<{self._node.name()}>")
@@ -202,9 +218,9 @@ class Tensor:
 
     # ------------------------------------------------------------------ autograd
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self.array.dtype.kind != "f":
             raise RuntimeError(f"requires_grad: only floating point tensors can require gradients; "
-                               f"this one is {self.data.dtype}. Convert it first, e.g. x.float()")
+                               f"this one is {self.array.dtype}. Convert it first, e.g. x.float()")
         if not requires_grad and self._node is not None:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach() instead")
         self.requires_grad = bool(requires_grad)
@@ -212,7 +228,7 @@ class Tensor:
 
     def detach(self):
         """A new leaf sharing the same array (and version counter), cut from the graph."""
-        t = Tensor._make(self.data)
+        t = Tensor._make(self.array)
         t._vc = self._vc
         return t
 
@@ -294,7 +310,7 @@ class Tensor:
         if device is not None:
             _device.check_available(device, "Tensor.to")
         dtype = backend.to_dtype(dtype)
-        if dtype is None or dtype == self.data.dtype:
+        if dtype is None or dtype == self.array.dtype:
             return self.clone() if copy else self
         return _ops.cast(self, dtype)
 
@@ -462,6 +478,26 @@ class Tensor:
 
     def fill_(self, value):
         return _ops.inplace(self, lambda x, _: _ops.full_like(x, value), None)
+
+    # in-place random fills, as PyTorch's (``p.data.normal_(0, 0.02)``); they draw from gradkit's
+    # global generator (``gk.manual_seed``), or from ``generator`` (a NumPy Generator)
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return self._draw_(lambda rng: rng.normal(mean, std, self.shape), generator)
+
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+        return self._draw_(lambda rng: rng.uniform(from_, to, self.shape), generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        p = p.array if isinstance(p, Tensor) else p
+        return self._draw_(lambda rng: rng.random(self.shape) < p, generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return self._draw_(lambda rng: rng.exponential(1.0 / lambd, self.shape), generator)
+
+    def _draw_(self, draw, generator):
+        values = draw(generator if generator is not None else _random.get_generator())
+        return _ops.inplace(self, lambda x, _: Tensor._make(np.asarray(values, x.dtype)), None,
+                            name=sys._getframe(1).f_code.co_name)
 
     def __setitem__(self, index, value):
         _ops.setitem(self, index, value)
@@ -781,7 +817,7 @@ def _flat(data):
 
 def _nested_tensors_to_list(data):
     if isinstance(data, Tensor):
-        return data.data
+        return data.array
     if isinstance(data, (list, tuple)):
         return [_nested_tensors_to_list(d) for d in data]
     return data
@@ -818,14 +854,14 @@ def _from_tf_values(t):
 
 def _implicit_grad(out, gradient, op):
     if gradient is None:
-        if out.data.size != 1:
+        if out.array.size != 1:
             raise RuntimeError(
                 f"{op}: grad can be implicitly created only for scalar outputs; this output has "
                 f"shape {out.shape}. Pass gradient= a tensor of that shape, or reduce the output "
                 "first (e.g. loss.sum() or loss.mean()).")
-        return Tensor._make(np.ones_like(out.data))
+        return Tensor._make(np.ones_like(out.array))
     if not isinstance(gradient, Tensor):
-        gradient = Tensor._make(np.asarray(gradient, dtype=out.data.dtype))
+        gradient = Tensor._make(np.asarray(gradient, dtype=out.array.dtype))
     if gradient.shape != out.shape:
         raise RuntimeError(f"{op}: gradient has shape {gradient.shape} but the output has shape "
                            f"{out.shape}; they must match")

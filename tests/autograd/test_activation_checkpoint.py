@@ -29,7 +29,7 @@ def _grads(net, x, run, seed=1):
     y = run(net, x)
     loss = (y * y).sum() + y.sum()
     loss.backward()
-    return [loss.data.copy(), x.grad.data.copy()] + [p.grad.data.copy() for p in net.parameters()]
+    return [loss.array.copy(), x.grad.array.copy()] + [p.grad.array.copy() for p in net.parameters()]
 
 
 def _same(a, b, atol):
@@ -59,10 +59,10 @@ def test_dropout_masks_are_replayed():
     # and the replay leaves the generator where the forward left it: later draws are unchanged
     gk.manual_seed(3)
     net(x)
-    after_plain = gk.rand(4).data
+    after_plain = gk.rand(4).array
     gk.manual_seed(3)
     checkpoint(net, x).sum().backward()
-    np.testing.assert_array_equal(gk.rand(4).data, after_plain)
+    np.testing.assert_array_equal(gk.rand(4).array, after_plain)
 
 
 def test_nested_checkpoints_and_a_sequence_of_them():
@@ -96,7 +96,7 @@ def test_a_function_returning_a_tuple():
         net.zero_grad()
         x.grad = w.grad = None
         loss_of(run(f, x)).backward()
-        return [x.grad.data, w.grad.data] + [p.grad.data for p in net.parameters()]
+        return [x.grad.array, w.grad.array] + [p.grad.array for p in net.parameters()]
 
     outs = checkpoint(f, x)
     assert isinstance(outs, tuple) and outs[3].dtype == gk.float32 and outs[1].shape == (4, 5)
@@ -118,7 +118,7 @@ def test_parameters_get_gradients_when_no_input_requires_grad():
 def _grads_params(net, run):
     net.zero_grad()
     (run() ** 2).sum().backward()
-    return [p.grad.data.copy() for p in net.parameters()]
+    return [p.grad.array.copy() for p in net.parameters()]
 
 
 def test_keyword_arguments_non_tensor_arguments_and_frozen_parameters():
@@ -134,7 +134,7 @@ def test_keyword_arguments_non_tensor_arguments_and_frozen_parameters():
         net.zero_grad()
         x.grad = scale.grad = None
         (run() ** 2).sum().backward()
-        return [x.grad.data, scale.grad.data] + [p.grad.data for p in net.trainable_parameters()]
+        return [x.grad.array, scale.grad.array] + [p.grad.array for p in net.trainable_parameters()]
 
     plain = grads(lambda: f(x, 2, scale=scale))
     _same(plain, grads(lambda: checkpoint(f, x, 2, scale=scale)), 1e-12)
@@ -147,7 +147,7 @@ def test_gk_grad_through_a_checkpoint_writes_no_grad_attribute():
     w = net[3].weight
     expected = gk.grad((net(x) ** 2).sum(), [x, w])
     got = gk.grad((checkpoint(net, x) ** 2).sum(), [x, w])
-    _same([g.data for g in expected], [g.data for g in got], 1e-12)
+    _same([g.array for g in expected], [g.array for g in got], 1e-12)
     assert all(p.grad is None for p in net.parameters())
 
 
@@ -212,7 +212,7 @@ def test_equals_torch_utils_checkpoint_on_the_same_net():
                               torch.nn.Linear(16, 3)).double()
     ours = [m for m in net if not isinstance(m, nn.Dropout)]
     for a, b in zip(ours, ref):
-        b.load_state_dict({k: torch.tensor(v.data) for k, v in a.state_dict().items()})
+        b.load_state_dict({k: torch.tensor(v.array) for k, v in a.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((6, 5))
     xg = gk.tensor(x, requires_grad=True)
     xt = torch.tensor(x, requires_grad=True)
@@ -220,10 +220,10 @@ def test_equals_torch_utils_checkpoint_on_the_same_net():
     yt = torch.utils.checkpoint.checkpoint(ref, xt, use_reentrant=False)
     (y ** 2).sum().backward()
     (yt ** 2).sum().backward()
-    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(xg.grad.data, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y.array, yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(xg.grad.array, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
     for a, b in zip([p for m in ours for p in m.parameters()], ref.parameters()):
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a.grad.array, b.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_the_graph_keeps_the_inputs_not_the_activations():
@@ -246,4 +246,4 @@ def test_the_graph_keeps_the_inputs_not_the_activations():
     assert held["checkpoint"] < 1.5 * one  # the output only
     node = checkpoint(net, x).grad_fn
     assert node.parents[0] is x
-    assert all(s.data is p.data for s, p in zip(node.saved, node.parents))
+    assert all(s.array is p.array for s, p in zip(node.saved, node.parents))

@@ -298,7 +298,7 @@ def test_outputs_share_the_node_name_and_only_one_output_used():
     s, p = GK.AddMul.apply(a, b, 3.0)
     assert repr(s.grad_fn) == repr(p.grad_fn) == "<AddMulBackward>"
     p.sum().backward()  # s got no gradient: backward receives zeros for it
-    np.testing.assert_allclose(a.grad.data, b.data)
+    np.testing.assert_allclose(a.grad.array, b.array)
 
 
 def test_materialize_grads_off_gives_none_for_an_unused_output():
@@ -359,7 +359,7 @@ def test_setup_context_form_with_defaults_and_keywords():
 def test_keyword_argument_is_an_input():
     x = gk.tensor([1.0, 2.0], dtype=gk.float64, requires_grad=True)
     GK.MulConstant.apply(x, constant=4.0).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [4.0, 4.0])
+    np.testing.assert_allclose(x.grad.array, [4.0, 4.0])
 
 
 def test_gradient_of_a_broadcast_shape_is_summed_down():
@@ -436,7 +436,7 @@ def test_saved_tensors_are_freed_after_backward():
     y = GK.MyReLU.apply(x).sum()
     y.backward(retain_graph=True)
     y.backward()  # retained once: fine
-    np.testing.assert_allclose(x.grad.data, [2.0, 0.0])
+    np.testing.assert_allclose(x.grad.array, [2.0, 0.0])
     with pytest.raises(RuntimeError, match=r"MyReLUBackward: trying to backward through the graph "
                                            r"a second time"):
         y.backward()
@@ -476,7 +476,7 @@ def test_wrong_number_of_gradients_names_function_and_counts():
 def test_trailing_nones_are_accepted():
     fn = _fn(lambda ctx, g: (g, g, None, None))
     xs = _run(fn, (3,), (3,))
-    np.testing.assert_allclose(xs[1].grad.data, np.ones(3))
+    np.testing.assert_allclose(xs[1].grad.array, np.ones(3))
 
 
 def test_wrong_gradient_shape_names_input_and_shapes():
@@ -506,7 +506,7 @@ def test_gradient_for_an_input_that_needs_none_is_dropped():
     fn = _fn(lambda ctx, g: (g * 2, g * 3))
     x, y = gk.ones(3, requires_grad=True), gk.ones(3)
     fn.apply(x, y).sum().backward()
-    np.testing.assert_allclose(x.grad.data, 2 * np.ones(3))
+    np.testing.assert_allclose(x.grad.array, 2 * np.ones(3))
     assert y.grad is None
 
 
@@ -566,7 +566,7 @@ def test_subclass_of_a_pytorch_form_function_gets_its_own_node_class():
     y = Quadruple.apply(x)
     assert repr(y.grad_fn) == "<QuadrupleBackward>"
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [4.0, 4.0])
+    np.testing.assert_allclose(x.grad.array, [4.0, 4.0])
 
 
 def test_hooks_and_retain_grad_on_outputs():
@@ -575,6 +575,6 @@ def test_hooks_and_retain_grad_on_outputs():
     p.retain_grad()
     s.register_hook(lambda g: g * 10)
     (s + 2 * p).sum().backward()
-    np.testing.assert_allclose(p.grad.data, [2.0, 2.0])
+    np.testing.assert_allclose(p.grad.array, [2.0, 2.0])
     # d/da of 10 * 2a (s, hooked) + 2 a² (p)
-    np.testing.assert_allclose(a.grad.data, 20 + 4 * a.data)
+    np.testing.assert_allclose(a.grad.array, 20 + 4 * a.array)

@@ -32,14 +32,14 @@ def test_chain_rule_by_hand_three_layer_network_matches_torch():
     tl.backward()
     assert gl.item() == pytest.approx(tl.item(), rel=1e-12)
     for k in vals:
-        np.testing.assert_allclose(gp[k].grad.data, tp[k].grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(gp[k].grad.array, tp[k].grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_gradients_accumulate_across_backward_calls():
     x = gk.tensor([1.0, 2.0], requires_grad=True)
     (x * 3).sum().backward()
     (x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [3 + 2, 3 + 4])
+    np.testing.assert_allclose(x.grad.array, [3 + 2, 3 + 4])
 
 
 def test_shared_subexpression_gradient_is_summed():
@@ -55,7 +55,7 @@ def test_many_gradients_meeting_at_a_node_and_a_leaf_are_summed():
     h = x * 1.0
     y = h + h + h + x + x                    # h gets 3 gradients, x 3 (via h's node) + 2
     y.backward()
-    assert type(x.grad.data) is np.ndarray and x.grad.dtype == gk.float32
+    assert type(x.grad.array) is np.ndarray and x.grad.dtype == gk.float32
     assert x.grad.item() == 5
 
 
@@ -66,14 +66,14 @@ def test_accumulation_never_writes_a_gradient_array_someone_else_holds():
     w = gk.tensor([3.0, 4.0], requires_grad=True)
     up = np.ones(2, np.float32)
     ((x + w) + x).backward(gk.from_numpy(up))
-    np.testing.assert_array_equal(w.grad.data, [1, 1])
-    np.testing.assert_array_equal(x.grad.data, [2, 2])
+    np.testing.assert_array_equal(w.grad.array, [1, 1])
+    np.testing.assert_array_equal(x.grad.array, [2, 2])
     np.testing.assert_array_equal(up, [1, 1])
     # a .grad set by the caller is added to, not written into
     mine = np.zeros(2, np.float32)
     x.grad = gk.from_numpy(mine)
     (x * 3 + x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [4, 4])
+    np.testing.assert_array_equal(x.grad.array, [4, 4])
     np.testing.assert_array_equal(mine, [0, 0])
 
 
@@ -88,7 +88,7 @@ def test_a_grad_that_a_hook_sets_during_backward_is_not_written_into():
         x.grad = gk.from_numpy(mine)
     m.register_hook(reset)
     (m.sum() + (x + x).sum()).backward()
-    np.testing.assert_array_equal(x.grad.data, [1, 1])
+    np.testing.assert_array_equal(x.grad.array, [1, 1])
     np.testing.assert_array_equal(mine, [0, 0])
 
 
@@ -98,7 +98,7 @@ def test_implicit_gradient_only_for_scalars():
         (x * 2).backward()
     y = x * 2
     y.backward(gk.tensor([1.0, 2.0, 3.0]))
-    np.testing.assert_allclose(x.grad.data, [2, 4, 6])
+    np.testing.assert_allclose(x.grad.array, [2, 4, 6])
     with pytest.raises(RuntimeError, match="gradient has shape"):
         (x * 2).backward(gk.ones(2))
 
@@ -131,9 +131,9 @@ def test_retain_graph_allows_second_backward():
     x = gk.tensor([0.5, 1.0], requires_grad=True)
     y = x.tanh().sum()
     y.backward(retain_graph=True)
-    g1 = x.grad.data.copy()
+    g1 = x.grad.array.copy()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * g1)
+    np.testing.assert_allclose(x.grad.array, 2 * g1)
 
 
 def test_deep_chain_of_100000_ops_has_no_recursion_error():
@@ -224,21 +224,21 @@ def test_detach_cuts_the_graph():
     y = x * x
     z = y.detach() * x
     z.backward()
-    np.testing.assert_allclose(x.grad.data, [4.0])   # y treated as the constant 4
-    assert y.detach().data is y.data
+    np.testing.assert_allclose(x.grad.array, [4.0])   # y treated as the constant 4
+    assert y.detach().array is y.array
 
 
 def test_tensor_hook_modifies_gradient_and_can_be_removed():
     x = gk.tensor([1.0, 2.0], requires_grad=True)
     seen = []
-    h = x.register_hook(lambda g: seen.append(g.data.copy()) or g * 10)
+    h = x.register_hook(lambda g: seen.append(g.array.copy()) or g * 10)
     (x * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [30, 30])
+    np.testing.assert_allclose(x.grad.array, [30, 30])
     np.testing.assert_allclose(seen[0], [3, 3])
     h.remove()
     x.grad = None
     (x * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [3, 3])
+    np.testing.assert_allclose(x.grad.array, [3, 3])
 
 
 def test_hook_on_intermediate_tensor_and_retain_grad():
@@ -252,15 +252,15 @@ def test_hook_on_intermediate_tensor_and_retain_grad():
     yt.retain_grad()
     yt.register_hook(lambda g: g * 0.5)
     (yt * yt).sum().backward()
-    np.testing.assert_allclose(x.grad.data, xt.grad.numpy())
-    np.testing.assert_allclose(y.grad.data, yt.grad.numpy())
+    np.testing.assert_allclose(x.grad.array, xt.grad.numpy())
+    np.testing.assert_allclose(y.grad.array, yt.grad.numpy())
 
 
 def test_functional_grad_does_not_touch_dot_grad():
     x = gk.tensor([1.0, 2.0], requires_grad=True)
     w = gk.tensor([3.0, 4.0], requires_grad=True)
     (gx,) = gk.grad((x * w).sum(), x)
-    np.testing.assert_allclose(gx.data, [3, 4])
+    np.testing.assert_allclose(gx.array, [3, 4])
     assert x.grad is None and w.grad is None
 
 
@@ -271,7 +271,7 @@ def test_functional_grad_unused_input():
         gk.grad((x * 2).sum(), [x, u])
     gx, gu = gk.grad((x * 2).sum(), [x, u], allow_unused=True)
     assert gu is None
-    np.testing.assert_allclose(gx.data, [2, 2])
+    np.testing.assert_allclose(gx.array, [2, 2])
 
 
 def test_functional_grad_with_respect_to_intermediate():
@@ -279,13 +279,13 @@ def test_functional_grad_with_respect_to_intermediate():
     h = x * 3
     y = (h * h).sum()
     (gh,) = gk.grad(y, h)
-    np.testing.assert_allclose(gh.data, 2 * h.data)
+    np.testing.assert_allclose(gh.array, 2 * h.array)
 
 
 def test_grad_outputs_vector_jacobian_product():
     x = gk.tensor([1.0, 2.0, 3.0], dtype=gk.float64, requires_grad=True)
     (g,) = gk.grad(x * x, x, grad_outputs=gk.tensor([1.0, 0.0, 2.0], dtype=gk.float64))
-    np.testing.assert_allclose(g.data, [2, 0, 12])
+    np.testing.assert_allclose(g.array, [2, 0, 12])
 
 
 def test_multiple_roots_and_non_scalar_gradient_accumulation_dtype():
@@ -301,4 +301,4 @@ def test_mixed_precision_graph_gives_each_leaf_its_own_dtype():
     assert y.dtype == gk.float64
     y.backward()
     assert a.grad.dtype == gk.float32 and b.grad.dtype == gk.float64
-    np.testing.assert_allclose(a.grad.data, b.data.astype(np.float32), rtol=1e-6)
+    np.testing.assert_allclose(a.grad.array, b.array.astype(np.float32), rtol=1e-6)

@@ -12,8 +12,8 @@ def test_second_derivative_of_tanh():
     (g,) = gk.grad(x.tanh().sum(), x, create_graph=True)
     (h,) = gk.grad(g.sum(), x)
     t = np.tanh(xs)
-    np.testing.assert_allclose(g.data, 1 - t ** 2, rtol=1e-12)
-    np.testing.assert_allclose(h.data, -2 * t * (1 - t ** 2), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(g.array, 1 - t ** 2, rtol=1e-12)
+    np.testing.assert_allclose(h.array, -2 * t * (1 - t ** 2), rtol=1e-10, atol=1e-14)
 
 
 def test_third_derivative_of_polynomial():
@@ -32,7 +32,7 @@ def test_backward_with_create_graph_gives_grad_with_history():
     g = x.grad
     x.grad = None
     g.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [6 * 1.5])
+    np.testing.assert_allclose(x.grad.array, [6 * 1.5])
 
 
 def _mlp(lib, params, x):
@@ -59,7 +59,7 @@ def test_hessian_vector_product_of_two_layer_mlp_matches_torch():
     tv = sum((g * torch.tensor(v)).sum() for g, v in zip(tg, vs))
     thvp = torch.autograd.grad(tv, tp)
     for a, b in zip(hvp, thvp):
-        np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(a.array, b.numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_hessian_vector_product_with_relu_softmax_and_matmul_broadcast():
@@ -78,7 +78,7 @@ def test_hessian_vector_product_with_relu_softmax_and_matmul_broadcast():
     tW = torch.tensor(W, requires_grad=True)
     (tg,) = torch.autograd.grad(f(torch, tW, torch.tensor(x)), tW, create_graph=True)
     (thv,) = torch.autograd.grad((tg * torch.tensor(v)).sum(), tW)
-    np.testing.assert_allclose(hv.data, thv.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(hv.array, thv.numpy(), rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["relu", "abs", "leaky_relu", "hardtanh"])
@@ -95,8 +95,8 @@ def test_second_derivative_of_piecewise_linear_ops_is_zero_as_in_torch(name):
     (h,) = gk.grad((g * g).sum(), x)
     (tg,) = torch.autograd.grad(tf(xt).sum(), xt, create_graph=True)
     (th,) = torch.autograd.grad((tg * tg).sum(), xt)
-    np.testing.assert_array_equal(g.data, tg.detach().numpy())
-    np.testing.assert_array_equal(h.data, th.numpy(force=True))
+    np.testing.assert_array_equal(g.array, tg.detach().numpy())
+    np.testing.assert_array_equal(h.array, th.numpy(force=True))
 
 
 def test_second_derivative_of_clamp_is_zero():
@@ -105,5 +105,5 @@ def test_second_derivative_of_clamp_is_zero():
     x = gk.tensor([-1.5, -0.5, 0.5, 2.0], dtype=gk.float64, requires_grad=True)
     (g,) = gk.grad(gk.clamp(x, -1.0, 1.0).sum(), x, create_graph=True)
     (h,) = gk.grad((g * g).sum(), x)
-    np.testing.assert_array_equal(g.data, [0, 1, 1, 0])
-    np.testing.assert_array_equal(h.data, [0, 0, 0, 0])
+    np.testing.assert_array_equal(g.array, [0, 1, 1, 0])
+    np.testing.assert_array_equal(h.array, [0, 0, 0, 0])

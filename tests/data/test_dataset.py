@@ -102,7 +102,7 @@ def test_tensors_that_require_grad_are_read_as_their_values():
     from gradkit.data import default_collate
     w = gradkit.tensor(np.arange(6, dtype=np.float32).reshape(3, 2), requires_grad=True)
     ds = TensorDataset(w, gradkit.tensor([0, 1, 2]))
-    assert ds.tensors[0] is w.data
+    assert ds.tensors[0] is w.array
     np.testing.assert_array_equal(ds[1][0], [2.0, 3.0])
     batch = default_collate([w, w * 2])
     assert isinstance(batch, np.ndarray) and batch.shape == (2, 3, 2) and batch[1, 2, 1] == 10.0

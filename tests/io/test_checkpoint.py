@@ -34,7 +34,7 @@ def test_pytorch_safetensors_file_loads_into_gradkit_and_back(tmp_path):
     g = GNet()
     g.load_state_dict(gk.load(tmp_path / "torch.safetensors"))
     x = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
-    np.testing.assert_allclose(g(gk.tensor(x)).data,
+    np.testing.assert_allclose(g(gk.tensor(x)).array,
                                t.fc2(torch.relu(t.fc1(torch.tensor(x)))).detach().numpy(), rtol=1e-5, atol=1e-6)
     # and the reverse: gradkit writes, PyTorch reads
     with gk.no_grad():
@@ -43,7 +43,7 @@ def test_pytorch_safetensors_file_loads_into_gradkit_and_back(tmp_path):
     sd = safetensors.torch.load_file(tmp_path / "gk.safetensors")
     t2 = TNet()
     t2.load_state_dict(sd)
-    np.testing.assert_array_equal(t2.fc1.weight.detach().numpy(), g.fc1.weight.data)
+    np.testing.assert_array_equal(t2.fc1.weight.detach().numpy(), g.fc1.weight.array)
 
 
 def test_nested_state_round_trip(tmp_path):
@@ -53,7 +53,7 @@ def test_nested_state_round_trip(tmp_path):
     gk.save(state, tmp_path / "opt.safetensors")
     back = gk.load(tmp_path / "opt.safetensors")
     assert back["state"][0]["step"] == 3 and back["state"][0]["flag"] is True
-    np.testing.assert_array_equal(back["state"][1]["exp_avg"].data, np.zeros((2, 2)))
+    np.testing.assert_array_equal(back["state"][1]["exp_avg"].array, np.zeros((2, 2)))
     assert back["state"][1]["exp_avg"].dtype == gk.float64
     assert back["param_groups"][0]["betas"] == (0.9, 0.999)
     assert back["param_groups"][0]["params"] == [0, 1] and back["param_groups"][0]["name"] is None
@@ -63,7 +63,7 @@ def test_nested_state_round_trip(tmp_path):
 def test_dtypes_round_trip(tmp_path, dtype):
     a = (np.arange(6).reshape(2, 3) % 2 == 0) if dtype is np.bool_ else np.arange(6).reshape(2, 3).astype(dtype)
     gk.save({"a": a}, tmp_path / "d.safetensors")
-    b = gk.load(tmp_path / "d.safetensors")["a"].data
+    b = gk.load(tmp_path / "d.safetensors")["a"].array
     assert b.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(b, a)
 
@@ -103,7 +103,7 @@ def test_crash_mid_write_leaves_previous_file_intact(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert p.read_bytes() == before
     assert [f.name for f in tmp_path.iterdir()] == ["ckpt.safetensors"]   # no temp file left behind
-    np.testing.assert_array_equal(gk.load(p)["w"].data, np.ones(3))
+    np.testing.assert_array_equal(gk.load(p)["w"].array, np.ones(3))
 
 
 def test_unsupported_objects_are_refused(tmp_path):

@@ -41,11 +41,11 @@ def _manual(model, optimizer, x, y, k, epochs):
     for _ in range(epochs):
         for g in range(0, len(starts), k):
             group = starts[g:g + k]
-            total = [np.zeros_like(v.data) for v in variables]
+            total = [np.zeros_like(v.array) for v in variables]
             for i in group:
                 loss = loss_fn(y[i:i + BATCH], model(x[i:i + BATCH], training=True))
                 for t, grad in zip(total, gk.grad(loss, variables)):
-                    t += grad.data
+                    t += grad.array
             optimizer.zero_grad()
             for v, t in zip(variables, total):
                 v.grad = gk.tensor(t / len(group))

@@ -188,7 +188,7 @@ def test_terminate_on_nan_stops_within_the_step_and_names_epoch_and_batch(capsys
 
     def inject(batch, logs):
         if len(batches) == 6 + 3:           # epoch 2 (1-based), batch 4: poison one weight
-            m.layers[0].linear.weight.data[0, 0] = np.nan
+            m.layers[0].linear.weight.array[0, 0] = np.nan
 
     ton = cb.TerminateOnNaN()
     h = m.fit(X, Y, epochs=5, batch_size=8, verbose=0, callbacks=[

@@ -302,7 +302,7 @@ def test_keras_adam_is_gradkit_adam_with_keras_defaults():
 def _one_update(optimizer, grad):
     w = gk.nn.Parameter(np.zeros(3, np.float32))
     optimizer.apply_gradients([(gk.tensor(np.asarray(grad, np.float32)), w)])
-    return w.data
+    return w.array
 
 
 def test_clipping_and_decoupled_weight_decay():
@@ -314,10 +314,10 @@ def test_clipping_and_decoupled_weight_decay():
     opt = keras.optimizers.SGD(1.0, global_clipnorm=2.5)
     a, b = gk.nn.Parameter(np.zeros(2, np.float32)), gk.nn.Parameter(np.zeros(1, np.float32))
     opt.apply_gradients([(gk.tensor([3.0, 0.0]), a), (gk.tensor([4.0]), b)])
-    np.testing.assert_allclose(np.r_[a.data, b.data], [-1.5, 0, -2.0], rtol=1e-5)
+    np.testing.assert_allclose(np.r_[a.array, b.array], [-1.5, 0, -2.0], rtol=1e-5)
     w = gk.nn.Parameter(np.ones(2, np.float32))
     keras.optimizers.SGD(0.1, weight_decay=0.5).apply_gradients([(gk.zeros(2), w)])
-    np.testing.assert_allclose(w.data, [0.95, 0.95])       # w - lr·λ·w
+    np.testing.assert_allclose(w.array, [0.95, 0.95])       # w - lr·λ·w
     with pytest.raises(ValueError, match="clipnorm or global_clipnorm, not both"):
         keras.optimizers.Adam(clipnorm=1, global_clipnorm=1)
 
@@ -328,13 +328,13 @@ def test_learning_rate_is_settable_and_schedules_follow_iterations():
     opt.apply_gradients([(gk.ones(1), w)])
     opt.learning_rate = 0.01
     opt.apply_gradients([(gk.ones(1), w)])
-    np.testing.assert_allclose(w.data, [-0.11], rtol=1e-6)
+    np.testing.assert_allclose(w.array, [-0.11], rtol=1e-6)
     sched = keras.optimizers.schedules.ExponentialDecay(1.0, decay_steps=1, decay_rate=0.5)
     opt = keras.optimizers.SGD(learning_rate=sched)
     w = gk.nn.Parameter(np.zeros(1, np.float32))
     for _ in range(3):
         opt.apply_gradients([(gk.ones(1), w)])
-    np.testing.assert_allclose(w.data, [-(1 + 0.5 + 0.25)], rtol=1e-6)
+    np.testing.assert_allclose(w.array, [-(1 + 0.5 + 0.25)], rtol=1e-6)
 
 
 def test_minimize_with_a_callable_loss():
@@ -342,4 +342,4 @@ def test_minimize_with_a_callable_loss():
     opt = keras.optimizers.SGD(learning_rate=0.25)
     for _ in range(20):
         opt.minimize(lambda: (w * w).sum(), [w])
-    assert abs(float(w.data[0])) < 1e-3
+    assert abs(float(w.array[0])) < 1e-3

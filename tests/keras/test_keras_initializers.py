@@ -43,11 +43,11 @@ def test_the_keras_rules_are_nn_init_calls_with_a_generator():
     limit = math.sqrt(6 / (fan_in + fan_out))
     t = gk.empty(*shape)
     init.uniform_(t, -limit, limit, generator=np.random.default_rng(1))
-    np.testing.assert_array_equal(I.GlorotUniform(seed=1)(shape), t.data)
+    np.testing.assert_array_equal(I.GlorotUniform(seed=1)(shape), t.array)
     std = math.sqrt(2 / fan_in) / 0.87962566103423978
     init.trunc_normal_(t, 0.0, std, -2 * std, 2 * std, generator=np.random.default_rng(2))
-    np.testing.assert_array_equal(I.HeNormal(seed=2)(shape), t.data)
+    np.testing.assert_array_equal(I.HeNormal(seed=2)(shape), t.array)
     flat = gk.empty(3 * 3 * 4, 8)
     init.orthogonal_(flat, 1.5, generator=np.random.default_rng(3))
     np.testing.assert_array_equal(I.Orthogonal(gain=1.5, seed=3)(shape),
-                                  flat.data.reshape(shape))
+                                  flat.array.reshape(shape))

@@ -92,7 +92,7 @@ def _digest(layer):
         h.update(np.ascontiguousarray(w).tobytes())
     for name, t in layer.state_dict().items():
         h.update(f"{name}{t.dtype}{t.shape}".encode())
-        h.update(np.ascontiguousarray(t.data).tobytes())
+        h.update(np.ascontiguousarray(t.array).tobytes())
     h.update(repr([n for n, p in layer.named_parameters() if p.requires_grad]).encode())
     h.update(repr((len(layer.trainable_weights), len(layer.non_trainable_weights),
                    layer.count_params())).encode())
@@ -174,7 +174,7 @@ OUTPUT_SUMS = {
 @pytest.mark.parametrize("kind", list(CASES))
 def test_outputs_on_the_seeded_weights_are_the_recorded_ones(kind):
     layer = _built(kind)
-    y = np.asarray(layer(*_inputs(kind)).data, np.float64)
+    y = np.asarray(layer(*_inputs(kind)).array, np.float64)
     assert (y.sum(), (y * y).sum()) == pytest.approx(OUTPUT_SUMS[kind], rel=1e-5, abs=1e-6)
 
 
@@ -430,7 +430,7 @@ def test_a_new_adapter_is_its_module_its_weights_and_its_call():
     x = np.random.default_rng(0).standard_normal((2, 6, 5)).astype(np.float32)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(gk_random, "_generator", counting)
-        y = np.asarray(layer(x).data)
+        y = np.asarray(layer(x).array)
     assert counting.drawn == 3 * 5 * 4                         # the glorot kernel, nothing else
     kernel, bias = layer.get_weights()
     assert kernel.shape == (3, 5, 4) and np.all(bias == 1)
@@ -487,5 +487,5 @@ def test_gamma_with_scale_false_stays_fixed_when_the_layer_is_unfrozen(cls):
     layer.trainable = False
     layer.trainable = True
     gamma = (layer.norm if cls is L.LayerNormalization else layer.bn).weight
-    assert not gamma.requires_grad and np.all(gamma.data == 1)
+    assert not gamma.requires_grad and np.all(gamma.array == 1)
     assert all(w is not gamma for w in layer.weights)

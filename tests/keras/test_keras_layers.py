@@ -19,7 +19,7 @@ def _x(*shape):
 
 
 def _np(t):
-    return np.asarray(t.data if hasattr(t, "data") else t)
+    return np.asarray(t.array if hasattr(t, "array") else t)
 
 
 # === Dense ====================================================================================
@@ -51,12 +51,12 @@ def test_dense_gradients_match_torch():
     x = gk.tensor(_x(6, 3), requires_grad=True)
     (d(x) ** 2).sum().backward()
     kernel, bias = d.get_weights()
-    tx = torch.tensor(x.data, requires_grad=True)
+    tx = torch.tensor(x.array, requires_grad=True)
     tk = torch.tensor(kernel, requires_grad=True)
     tb = torch.tensor(bias, requires_grad=True)
     (torch.tanh(tx @ tk + tb) ** 2).sum().backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(d.linear.weight.grad.data.T, tk.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x.grad.array, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(d.linear.weight.grad.array.T, tk.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_input_shape_builds_at_construction_and_set_weights_checks_shapes():
@@ -106,7 +106,7 @@ def test_conv2d_nhwc_matches_torch_conv2d_on_permuted_input(kernel, strides, pad
     g = _x(*y.shape)
     (y * gk.tensor(g)).sum().backward()
     (ty * torch.tensor(g)).sum().backward()
-    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy().transpose(0, 2, 3, 1),
+    np.testing.assert_allclose(gx.grad.array, tx.grad.numpy().transpose(0, 2, 3, 1),
                                rtol=1e-4, atol=1e-5)
 
 

@@ -51,7 +51,7 @@ def test_categorical_crossentropy_is_its_formula_and_torchs(shape, from_logits, 
     y_pred = gk.tensor(out, requires_grad=True)
     values = losses.categorical_crossentropy(y, y_pred, from_logits=from_logits,
                                              label_smoothing=ls)
-    np.testing.assert_allclose(values.data, _cce_numpy(y, out, from_logits, ls),
+    np.testing.assert_allclose(values.array, _cce_numpy(y, out, from_logits, ls),
                                rtol=1e-12, atol=1e-14)
     values.sum().backward()
 
@@ -62,14 +62,14 @@ def test_categorical_crossentropy_is_its_formula_and_torchs(shape, from_logits, 
                                                  torch.tensor(y).permute(dims),
                                                  reduction="none", label_smoothing=ls)
     t_values.sum().backward()
-    np.testing.assert_allclose(values.data, t_values.detach().numpy(), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(y_pred.grad.data, t_out.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(values.array, t_values.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(y_pred.grad.array, t_out.grad.numpy(), rtol=1e-10, atol=1e-14)
 
     loss = losses.CategoricalCrossentropy(from_logits=from_logits, label_smoothing=ls)
     w = rng.uniform(0, 2, shape[:-1])
     expected = (_cce_numpy(y, out, from_logits, ls) * w).sum() / w.size
     value = loss(y, gk.tensor(out), sample_weight=w)  # Keras: Σ w·ℓ / number of values
-    assert float(value.data) == pytest.approx(expected, rel=1e-12)
+    assert float(value.array) == pytest.approx(expected, rel=1e-12)
 
 
 def test_categorical_crossentropy_differentiates_a_y_true_with_a_graph_as_tensorflow_does():
@@ -84,8 +84,8 @@ def test_categorical_crossentropy_differentiates_a_y_true_with_a_graph_as_tensor
     t_student = torch.tensor(out, requires_grad=True)
     torch.nn.functional.cross_entropy(t_student, torch.softmax(t_teacher, -1),
                                       label_smoothing=0.1).backward()
-    np.testing.assert_allclose(teacher.grad.data, t_teacher.grad.numpy(), rtol=1e-10, atol=1e-15)
-    np.testing.assert_allclose(student.grad.data, t_student.grad.numpy(), rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(teacher.grad.array, t_teacher.grad.numpy(), rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(student.grad.array, t_student.grad.numpy(), rtol=1e-10, atol=1e-15)
 
 
 # === SparseCategoricalCrossentropy ============================================================
@@ -99,7 +99,7 @@ def test_sparse_categorical_crossentropy_is_its_formula_and_torchs(from_logits, 
     labels = ids[:, None] if label_shape == "column" else ids
     y_pred = gk.tensor(out, requires_grad=True)
     values = losses.sparse_categorical_crossentropy(labels, y_pred, from_logits=from_logits)
-    np.testing.assert_allclose(values.data, _cce_numpy(np.eye(c)[ids], out, from_logits, 0.0),
+    np.testing.assert_allclose(values.array, _cce_numpy(np.eye(c)[ids], out, from_logits, 0.0),
                                rtol=1e-12, atol=1e-14)
     values.sum().backward()
 
@@ -108,7 +108,7 @@ def test_sparse_categorical_crossentropy_is_its_formula_and_torchs(from_logits, 
     dims = (0, logits.ndim - 1, *range(1, logits.ndim - 1))
     torch.nn.functional.cross_entropy(logits.permute(dims), torch.tensor(ids),
                                       reduction="sum").backward()
-    np.testing.assert_allclose(y_pred.grad.data, t_out.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(y_pred.grad.array, t_out.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
 def test_sparse_categorical_crossentropy_ignore_class_and_float_ids():
@@ -118,10 +118,10 @@ def test_sparse_categorical_crossentropy_ignore_class_and_float_ids():
                                                     ignore_class=-1)
     keep = ids != -1
     expected = np.where(keep, -_log_softmax(out)[np.arange(6), np.where(keep, ids, 0)], 0)
-    np.testing.assert_allclose(values.data, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(values.array, expected, rtol=1e-12, atol=1e-14)
     as_floats = losses.sparse_categorical_crossentropy(np.array([0.0, 2.0, 1.0]),
                                                        gk.tensor(out[:3]), from_logits=True)
-    np.testing.assert_allclose(as_floats.data, -_log_softmax(out[:3])[[0, 1, 2], [0, 2, 1]],
+    np.testing.assert_allclose(as_floats.array, -_log_softmax(out[:3])[[0, 1, 2], [0, 2, 1]],
                                rtol=1e-12, atol=1e-14)
 
 
@@ -145,7 +145,7 @@ def test_binary_crossentropy_is_its_formula_and_torchs(shape, from_logits, ls):
     y = rng.integers(0, 2, shape).astype(np.float64)
     y_pred = gk.tensor(out, requires_grad=True)
     values = losses.binary_crossentropy(y, y_pred, from_logits=from_logits, label_smoothing=ls)
-    np.testing.assert_allclose(values.data, _bce_numpy(y, out, from_logits, ls),
+    np.testing.assert_allclose(values.array, _bce_numpy(y, out, from_logits, ls),
                                rtol=1e-12, atol=1e-14)
     values.sum().backward()
 
@@ -158,10 +158,10 @@ def test_binary_crossentropy_is_its_formula_and_torchs(shape, from_logits, ls):
         t_values = torch.nn.functional.binary_cross_entropy(torch.clamp(t_out, EPS, 1 - EPS),
                                                             t_y, reduction="none")
     t_values.mean(-1).sum().backward()
-    np.testing.assert_allclose(y_pred.grad.data, t_out.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(y_pred.grad.array, t_out.grad.numpy(), rtol=1e-10, atol=1e-14)
 
     flat = losses.BinaryCrossentropy(from_logits=from_logits, label_smoothing=ls)
-    assert float(flat(y[:, 0], gk.tensor(out[:, :1])).data) == pytest.approx(
+    assert float(flat(y[:, 0], gk.tensor(out[:, :1])).array) == pytest.approx(
         _bce_numpy(y[:, :1], out[:, :1], from_logits, ls).mean(), rel=1e-12)
 
 

@@ -65,7 +65,7 @@ def run_keras(optimizer, w0, grads):
     trajectory = []
     for gs in grads:
         optimizer.apply_gradients(zip([gk.tensor(g) for g in gs], ws))
-        trajectory.append([w.data.copy() for w in ws])
+        trajectory.append([w.array.copy() for w in ws])
     return trajectory
 
 
@@ -80,7 +80,7 @@ def run_optim(make, w0, grads, before_step=None):
             before_step(ws, opt)
         opt.step()
         opt.zero_grad()
-        trajectory.append([w.data.copy() for w in ws])
+        trajectory.append([w.array.copy() for w in ws])
     return trajectory
 
 
@@ -150,7 +150,7 @@ def test_keras_weight_decay_is_decoupled_for_every_optimizer(keras_name, keras_k
     def decay(ws, opt):
         with gk.no_grad():
             for w in ws:
-                w.data *= 1 - opt.param_groups[0]["lr"] * lam
+                w.array *= 1 - opt.param_groups[0]["lr"] * lam
     want = run_optim(lambda ps: getattr(gk.optim, optim_name)(ps, **optim_kw), w0, grads,
                      before_step=decay)
     assert_same(got, want, rtol=1e-11)

@@ -18,7 +18,7 @@ def test_regularization_losses_are_keras_penalties(kind):
     else:
         layer = keras.layers.Conv2D(2, 3, **reg)
         x = rng.standard_normal((4, 6, 6, 1)).astype(np.float32)
-    y = layer(x).data
+    y = layer(x).array
     kernel = layer.get_weights()[0]
     k, b, a = (float(t.item()) for t in layer.losses)
     assert k == pytest.approx(0.1 * np.sum(kernel.astype(np.float64) ** 2), rel=1e-5)

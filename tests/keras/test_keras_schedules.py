@@ -115,7 +115,7 @@ def test_an_optimizer_uses_the_schedule_at_its_iteration_count():
     moved = []
     for t in range(8):
         assert opt.learning_rate == pytest.approx(float(s(t)), rel=1e-15)
-        before = float(w.data[0])
+        before = float(w.array[0])
         opt.apply_gradients([(gk.ones(1, dtype=gk.float64), w)])
-        moved.append(before - float(w.data[0]))
+        moved.append(before - float(w.array[0]))
     np.testing.assert_allclose(moved, _keras_lrs(s, 8), rtol=1e-12)

@@ -40,10 +40,10 @@ def test_frozen_batchnorm_keeps_its_moving_statistics_through_fit_and_uses_them(
     assert bn.gamma.grad is None and bn.beta.grad is None  # no gradient buffers either
     assert not any(v is bn.gamma or v is bn.beta for v in model.optimizer.variables)
     # outputs: (h - moving_mean) / sqrt(moving_var + eps) · gamma + beta, in training too
-    h = dense(x).data
+    h = dense(x).array
     expected = (h - mean) / np.sqrt(var + bn.epsilon) * gamma + beta
-    np.testing.assert_allclose(bn(dense(x), training=True).data, expected, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(bn(dense(x)).data, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(bn(dense(x), training=True).array, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(bn(dense(x)).array, expected, rtol=1e-5, atol=1e-5)
 
 
 def test_frozen_dense_is_not_updated_and_gets_no_gradient():
@@ -69,7 +69,7 @@ def test_freezing_a_model_freezes_its_layers_and_unfreezing_keeps_gamma_fixed():
     inner.trainable = False
     assert not bn.trainable and len(outer.trainable_weights) == 2
     x = _data(16)[0]
-    np.testing.assert_allclose(outer(x, training=True).data, outer(x).data, rtol=1e-6)
+    np.testing.assert_allclose(outer(x, training=True).array, outer(x).array, rtol=1e-6)
     inner.trainable = True
     # scale=False: gamma is never trained, whoever sets trainable
     assert bn.trainable and not bn.bn.weight.requires_grad and bn.bn.bias.requires_grad

@@ -19,7 +19,7 @@ def _x(*shape, dtype=np.float32):
 
 
 def _np(t):
-    return np.asarray(t.data if hasattr(t, "data") else t)
+    return np.asarray(t.array if hasattr(t, "array") else t)
 
 
 def _merge(f, b, mode):

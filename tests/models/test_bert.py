@@ -52,7 +52,7 @@ DOCUMENTS = [
 
 
 def _np(t):
-    return t.detach().numpy() if hasattr(t, "detach") else np.asarray(t.data)
+    return t.detach().numpy() if hasattr(t, "detach") else np.asarray(t.array)
 
 
 def _reference(ref_bert, sentences, sort=False):
@@ -93,13 +93,13 @@ def test_minilm_hidden_states_match_transformers(minilm, ref_bert, sort):
         assert len(Tokens(mask).groups) > 1
     with gk.no_grad():
         out = minilm(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-    h = out.last_hidden_state.data
+    h = out.last_hidden_state.array
     assert h.dtype == np.float32 and h.shape == tuple(ref.last_hidden_state.shape)
     # padding positions are zeros here and arbitrary in transformers (its eager and sdpa
     # attentions differ there by 1e-4): compare the real tokens
     np.testing.assert_allclose(h[mask], ref.last_hidden_state.numpy()[mask], atol=1e-4, rtol=0)
     assert not h[~mask].any()
-    np.testing.assert_allclose(out.pooler_output.data, ref.pooler_output.numpy(), atol=1e-4,
+    np.testing.assert_allclose(out.pooler_output.array, ref.pooler_output.numpy(), atol=1e-4,
                                rtol=0)
     assert out[0] is out.last_hidden_state
 
@@ -116,7 +116,7 @@ def test_minilm_sentence_embeddings_match_transformers(encoder, ref_bert):
     np.testing.assert_allclose(one, expected[3], atol=1e-4, rtol=0)
     raw = encoder.encode(SENTENCES[:4], normalize_embeddings=False, convert_to_numpy=False)
     assert isinstance(raw, gk.Tensor) and raw.dtype == np.float32
-    assert not np.allclose(np.linalg.norm(raw.data, axis=1), 1.0, atol=1e-3)
+    assert not np.allclose(np.linalg.norm(raw.array, axis=1), 1.0, atol=1e-3)
     assert encoder.training is False and encoder.max_seq_length == 256
 
 
@@ -185,15 +185,15 @@ def test_tiny_outputs_and_gradients_match_transformers(lengths, left):
 
     real = mask.astype(bool)
     assert out.last_hidden_state.dtype == np.float64
-    np.testing.assert_allclose(out.last_hidden_state.data[real],
+    np.testing.assert_allclose(out.last_hidden_state.array[real],
                                _np(t_out.last_hidden_state)[real], atol=1e-10, rtol=0)
     # the pooler reads position 0: padding in a left-padded row (zeros here, arbitrary there)
     first = real[:, 0]
-    np.testing.assert_allclose(out.pooler_output.data[first], _np(t_out.pooler_output)[first],
+    np.testing.assert_allclose(out.pooler_output.array[first], _np(t_out.pooler_output)[first],
                                atol=1e-10, rtol=0)
     params = dict(ref.named_parameters())
     for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.data, _np(params[name].grad), atol=1e-10, rtol=0,
+        np.testing.assert_allclose(p.grad.array, _np(params[name].grad), atol=1e-10, rtol=0,
                                    err_msg=name)
 
 
@@ -211,12 +211,12 @@ def test_sentence_encoder_gradients_match_torch():
     m = torch.from_numpy(mask)[..., None].double()
     t_e = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=1)
     (t_e * torch.from_numpy(w)).sum().backward()
-    np.testing.assert_allclose(e.data, _np(t_e), atol=1e-10, rtol=0)
+    np.testing.assert_allclose(e.array, _np(t_e), atol=1e-10, rtol=0)
     params = dict(ref.named_parameters())
     for name, p in ours.named_parameters():
         if name.startswith("pooler."):  # the pooler does not take part in sentence embeddings
             continue
-        np.testing.assert_allclose(p.grad.data, _np(params[name].grad), atol=1e-10, rtol=0,
+        np.testing.assert_allclose(p.grad.array, _np(params[name].grad), atol=1e-10, rtol=0,
                                    err_msg=name)
 
 
@@ -231,7 +231,7 @@ def test_bert_for_masked_lm_checkpoint_loads(tmp_path):
     ids = np.array([[2, 7, 9, 11, 3]])
     with torch.no_grad():
         expected = mlm.bert(torch.from_numpy(ids)).last_hidden_state.numpy()
-    np.testing.assert_allclose(ours(ids).last_hidden_state.data, expected, atol=1e-5)
+    np.testing.assert_allclose(ours(ids).last_hidden_state.array, expected, atol=1e-5)
 
 
 # === the folder format ======================================================
@@ -243,9 +243,9 @@ def test_save_pretrained_round_trips_through_gradkit_and_transformers(encoder, t
                               return_tensors="np")
     mask = batch["attention_mask"].astype(bool)
     with gk.no_grad():
-        before = encoder.bert(batch["input_ids"], batch["attention_mask"]).last_hidden_state.data
+        before = encoder.bert(batch["input_ids"], batch["attention_mask"]).last_hidden_state.array
         again = BertModel.from_pretrained(tmp_path)
-        after = again(batch["input_ids"], batch["attention_mask"]).last_hidden_state.data
+        after = again(batch["input_ids"], batch["attention_mask"]).last_hidden_state.array
     np.testing.assert_array_equal(after, before)
     assert again.tokenizer is not None
     reloaded = SentenceEncoder.from_pretrained(tmp_path)

@@ -24,7 +24,7 @@ SENTENCES = ["A man is eating food.", "The movie was a waste of two hours.",
 
 
 def _np(t):
-    return t.detach().numpy() if hasattr(t, "detach") else np.asarray(t.data)
+    return t.detach().numpy() if hasattr(t, "detach") else np.asarray(t.array)
 
 
 def _tiny_pair(**overrides):
@@ -57,13 +57,13 @@ def _check_parity(ours, ref, labels, problem_type):
     assert ref.config.problem_type == problem_type  # transformers chose the same loss
     assert out.logits.dtype == np.float64 and out.logits.shape == (len(labels), ours.num_labels)
     assert out[0] is out.loss and out[1] is out.logits
-    np.testing.assert_allclose(out.logits.data, _np(t_out.logits), atol=1e-10, rtol=0)
-    np.testing.assert_allclose(out.loss.data, _np(t_out.loss), atol=1e-10, rtol=0)
+    np.testing.assert_allclose(out.logits.array, _np(t_out.logits), atol=1e-10, rtol=0)
+    np.testing.assert_allclose(out.loss.array, _np(t_out.loss), atol=1e-10, rtol=0)
     params = dict(ref.named_parameters())
     grads = {name: p.grad for name, p in ours.named_parameters()}
     assert set(grads) == set(params)
     for name, g in grads.items():
-        np.testing.assert_allclose(g.data, _np(params[name].grad), atol=1e-9, rtol=0,
+        np.testing.assert_allclose(g.array, _np(params[name].grad), atol=1e-9, rtol=0,
                                    err_msg=name)
 
 
@@ -90,13 +90,13 @@ def test_gradient_checkpointing_reaches_the_encoder():
     ids, mask, types = _batch()
     labels = np.array([0, 1, 2, 1])
     ours(ids, mask, types, labels=labels).loss.backward()
-    plain = {n: p.grad.data.copy() for n, p in ours.named_parameters()}
+    plain = {n: p.grad.array.copy() for n, p in ours.named_parameters()}
     ours.zero_grad()
     ours.gradient_checkpointing_enable()
     assert ours.bert.encoder.gradient_checkpointing and ours.is_gradient_checkpointing
     ours(ids, mask, types, labels=labels).loss.backward()
     for n, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.data, plain[n], atol=1e-12, rtol=0, err_msg=n)
+        np.testing.assert_allclose(p.grad.array, plain[n], atol=1e-12, rtol=0, err_msg=n)
     ours.gradient_checkpointing_disable()
     assert not ours.bert.encoder.gradient_checkpointing
 
@@ -143,18 +143,18 @@ def test_minilm_fresh_head_warns_and_matches_transformers(classifier, minilm_fol
     assert len(fresh) == 1 and "['classifier.weight', 'classifier.bias']" in fresh[0]
     assert "TRAIN this model" in fresh[0] and "pooler" not in fresh[0]  # the file has a pooler
     assert model.training is False and model.classifier.weight.dtype == np.float32
-    w = model.classifier.weight.data
-    assert w.shape == (2, 384) and 0.01 < w.std() < 0.03 and not model.classifier.bias.data.any()
+    w = model.classifier.weight.array
+    assert w.shape == (2, 384) and 0.01 < w.std() < 0.03 and not model.classifier.bias.array.any()
 
     ref = transformers.BertForSequenceClassification.from_pretrained(
         minilm_folder, num_labels=2, dtype=torch.float32).eval()
     with torch.no_grad():
         ref.classifier.weight.copy_(torch.from_numpy(w))
-        ref.classifier.bias.copy_(torch.from_numpy(model.classifier.bias.data))
+        ref.classifier.bias.copy_(torch.from_numpy(model.classifier.bias.array))
     batch = _tokens(model)
     assert batch["attention_mask"].min() == 0  # padded
     with gk.no_grad():
-        logits = model(**batch).logits.data
+        logits = model(**batch).logits.array
     assert logits.shape == (3, 2)
     np.testing.assert_allclose(logits, _transformers_logits(ref, batch), atol=1e-4, rtol=0)
 
@@ -172,7 +172,7 @@ def test_save_pretrained_round_trips_through_transformers_and_gradkit(minilm_fol
     model.save_pretrained(tmp_path)
     batch = _tokens(model)
     with gk.no_grad():
-        before = model(**batch).logits.data
+        before = model(**batch).logits.array
 
     theirs, info = transformers.BertForSequenceClassification.from_pretrained(
         tmp_path, dtype=torch.float32, output_loading_info=True)
@@ -188,12 +188,12 @@ def test_save_pretrained_round_trips_through_transformers_and_gradkit(minilm_fol
     assert isinstance(again, BertForSequenceClassification) and again.tokenizer is not None
     assert again.config.id2label == labels
     with gk.no_grad():
-        np.testing.assert_array_equal(again(**batch).logits.data, before)
+        np.testing.assert_array_equal(again(**batch).logits.array, before)
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # the classifier head is skipped silently
             encoder = BertModel.from_pretrained(tmp_path)
-        np.testing.assert_array_equal(encoder(**batch).pooler_output.data,
-                                      model.bert(**batch).pooler_output.data)
+        np.testing.assert_array_equal(encoder(**batch).pooler_output.array,
+                                      model.bert(**batch).pooler_output.array)
 
 
 def test_masked_lm_checkpoint_gets_a_fresh_pooler(tmp_path):
@@ -205,12 +205,12 @@ def test_masked_lm_checkpoint_gets_a_fresh_pooler(tmp_path):
                                          r"'bert.pooler.dense.bias', 'classifier.weight', "
                                          r"'classifier.bias'\]"):
         ours = BertForSequenceClassification.from_pretrained(tmp_path)
-    assert not ours.bert.pooler.dense.bias.data.any()
+    assert not ours.bert.pooler.dense.bias.array.any()
     ids = np.array([[2, 7, 9, 11, 3]])
     with torch.no_grad():
         expected = mlm.bert(torch.from_numpy(ids)).last_hidden_state.numpy()
     with gk.no_grad():
-        got = ours.bert(ids).last_hidden_state.data
+        got = ours.bert(ids).last_hidden_state.array
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
 
 

@@ -47,16 +47,16 @@ def _bert_step(model, ids, mask):
 
 
 def _grads(model):
-    return {n: p.grad.data.copy() for n, p in model.named_parameters() if p.grad is not None}
+    return {n: p.grad.array.copy() for n, p in model.named_parameters() if p.grad is not None}
 
 
 def _compare(model, step, atol):
     model.gradient_checkpointing_disable()
-    loss = step(model).data.copy()
+    loss = step(model).array.copy()
     plain = _grads(model)
     model.gradient_checkpointing_enable()
     assert model.is_gradient_checkpointing
-    np.testing.assert_allclose(step(model).data, loss, rtol=0, atol=atol)
+    np.testing.assert_allclose(step(model).array, loss, rtol=0, atol=atol)
     ckpt = _grads(model)
     assert set(ckpt) == set(plain) and plain
     for name in plain:

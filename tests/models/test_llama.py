@@ -40,8 +40,8 @@ def test_smollm2_logits_match_transformers(smol, ref_llama, which):
     with gk.no_grad():
         got = smol(np.array([ids])).logits
     assert got.dtype == np.float32
-    np.testing.assert_allclose(got.data, expected, atol=1e-3, rtol=0)
-    np.testing.assert_array_equal(got.data.argmax(-1), expected.argmax(-1))
+    np.testing.assert_allclose(got.array, expected, atol=1e-3, rtol=0)
+    np.testing.assert_array_equal(got.array.argmax(-1), expected.argmax(-1))
 
 
 def test_smollm2_greedy_generation_matches_transformers(smol, ref_llama):
@@ -49,8 +49,8 @@ def test_smollm2_greedy_generation_matches_transformers(smol, ref_llama):
     ids = _ref_ids(tok, messages=QUESTION)
     out = smol.generate(ids, max_new_tokens=40)
     expected = ref.generate(torch.tensor([ids]), max_new_tokens=40, do_sample=False)[0].numpy()
-    np.testing.assert_array_equal(out.data[0], expected)
-    assert tok.decode(out.data[0, len(ids):], skip_special_tokens=True) == \
+    np.testing.assert_array_equal(out.array[0], expected)
+    assert tok.decode(out.array[0, len(ids):], skip_special_tokens=True) == \
         "The capital of France is Paris."
 
 
@@ -61,13 +61,13 @@ def test_smollm2_greedy_40_tokens_of_a_story(smol, ref_llama):
     expected = ref.generate(torch.tensor([ids]), max_new_tokens=40, min_new_tokens=40,
                             do_sample=False)[0].numpy()
     assert out.shape == (1, len(ids) + 40)
-    np.testing.assert_array_equal(out.data[0], expected)
+    np.testing.assert_array_equal(out.array[0], expected)
 
 
 def test_weights_are_the_models_own_not_views_of_the_file(smol):
     # F32 tensors of a GGUF file come back from the reader as read-only views of the mapping
-    assert all(p.data.flags.writeable for p in smol.parameters())
-    assert not any(isinstance(p.data, np.memmap) or isinstance(p.data.base, np.memmap)
+    assert all(p.array.flags.writeable for p in smol.parameters())
+    assert not any(isinstance(p.array, np.memmap) or isinstance(p.array.base, np.memmap)
                    for p in smol.parameters())
 
 
@@ -80,9 +80,9 @@ def test_state_dict_names_are_hugging_faces(smol, ref_llama):
 def test_cache_equals_no_cache_and_batch_equals_one_by_one(smol, ref_llama):
     _, tok = ref_llama
     prompts = [_ref_ids(tok, "The three primary colours are"), _ref_ids(tok, "def add(a, b):")]
-    alone = [smol.generate(p, max_new_tokens=12, eos_token_id=[]).data[0] for p in prompts]
+    alone = [smol.generate(p, max_new_tokens=12, eos_token_id=[]).array[0] for p in prompts]
     uncached = smol.generate(prompts[0], max_new_tokens=12, eos_token_id=[], use_cache=False)
-    np.testing.assert_array_equal(uncached.data[0], alone[0])
+    np.testing.assert_array_equal(uncached.array[0], alone[0])
     # left padding: the shorter prompt is padded on the left and masked
     L = max(len(p) for p in prompts)
     ids = np.full((2, L), 2, dtype=np.int64)
@@ -91,7 +91,7 @@ def test_cache_equals_no_cache_and_batch_equals_one_by_one(smol, ref_llama):
         ids[i, L - len(p):], mask[i, L - len(p):] = p, 1
     batch = smol.generate(ids, attention_mask=mask, max_new_tokens=12, eos_token_id=[])
     for i, p in enumerate(prompts):
-        np.testing.assert_array_equal(batch.data[i, L:], alone[i][len(p):])
+        np.testing.assert_array_equal(batch.array[i, L:], alone[i][len(p):])
 
 
 def test_sampling_is_reproducible_with_a_seed(smol, ref_llama):
@@ -100,9 +100,9 @@ def test_sampling_is_reproducible_with_a_seed(smol, ref_llama):
     kw = dict(max_new_tokens=10, do_sample=True, temperature=0.9, top_k=50, top_p=0.95,
               eos_token_id=[])
     a, b = smol.generate(ids, seed=7, **kw), smol.generate(ids, seed=7, **kw)
-    np.testing.assert_array_equal(a.data, b.data)
-    others = [smol.generate(ids, seed=s, **kw).data for s in range(3)]
-    assert any(not np.array_equal(o, a.data) for o in others)
+    np.testing.assert_array_equal(a.array, b.array)
+    others = [smol.generate(ids, seed=s, **kw).array for s in range(3)]
+    assert any(not np.array_equal(o, a.array) for o in others)
 
 
 def test_streaming_pieces_join_to_the_reply(smol, ref_llama):
@@ -178,11 +178,11 @@ def test_tiny_llama_logits_loss_and_gradients_match_transformers(tied):
     loss_ref.backward()
     out = model(ids, labels=labels)
     out.loss.backward()
-    np.testing.assert_allclose(out.logits.data, out_ref.logits.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(out.logits.array, out_ref.logits.detach().numpy(), atol=1e-10)
     assert abs(out.loss.item() - loss_ref.item()) < 1e-12
     grads = dict(ref.named_parameters())
     for name, p in model.named_parameters():
-        np.testing.assert_allclose(p.grad.data, grads[name].grad.numpy(), atol=1e-10,
+        np.testing.assert_allclose(p.grad.array, grads[name].grad.numpy(), atol=1e-10,
                                    err_msg=name)
 
 
@@ -195,7 +195,7 @@ def test_left_padded_rows_equal_the_unpadded_sequence():
     ids = np.random.default_rng(0).integers(3, 50, size=(2, 9))
     mask = np.ones_like(ids)
     mask[1, :4] = 0
-    got = model(ids, attention_mask=mask).logits.data
+    got = model(ids, attention_mask=mask).logits.array
     with torch.no_grad():
         for row, start in ((0, 0), (1, 4)):
             expected = ref(torch.tensor(ids[row:row + 1, start:])).logits.numpy()[0]
@@ -211,9 +211,9 @@ def test_tiny_llama_gradcheck_through_attention_and_rope():
     h0 = model.model.embed_tokens(gk.tensor(ids))
     layer = model.model.layers[0]
     from gradkit.nn.functional.rotary import rotary_cos_sin
-    cos, sin = rotary_cos_sin(np.arange(5)[None], model.model.inv_freq.data, np.float64)
+    cos, sin = rotary_cos_sin(np.arange(5)[None], model.model.inv_freq.array, np.float64)
     cos, sin = gk.tensor(cos[:, None]), gk.tensor(sin[:, None])
-    x = gk.tensor(h0.data, requires_grad=True)
+    x = gk.tensor(h0.array, requires_grad=True)
     assert gk.autograd.gradcheck(lambda t: layer(t, cos, sin, None, True, None), (x,))
 
 
@@ -222,11 +222,11 @@ def test_kv_cache_steps_equal_the_full_forward():
     model = LlamaForCausalLM(LlamaConfig(**cfg)).to(gk.float64).eval()
     ids = np.random.default_rng(1).integers(0, 50, size=(2, 10))
     with gk.no_grad():
-        full = model(ids).logits.data
+        full = model(ids).logits.array
         cache = model.make_cache(4)  # smaller than needed: it must grow
-        parts = [model(ids[:, :6], past_key_values=cache).logits.data]
-        parts += [model(ids[:, t:t + 1], past_key_values=cache).logits.data for t in range(6, 9)]
-        parts.append(model(ids[:, 9:], past_key_values=cache).logits.data)
+        parts = [model(ids[:, :6], past_key_values=cache).logits.array]
+        parts += [model(ids[:, t:t + 1], past_key_values=cache).logits.array for t in range(6, 9)]
+        parts.append(model(ids[:, 9:], past_key_values=cache).logits.array)
     np.testing.assert_allclose(np.concatenate(parts, axis=1), full, atol=1e-12)
     assert cache.length == 10
 
@@ -237,12 +237,12 @@ def test_fused_projections_equal_the_separate_layers_and_follow_replaced_weights
     model = _gk_from(ref, cfg).eval()
     ids = np.array([[5, 6, 7, 8]])
     with gk.no_grad():
-        plain = model(ids).logits.data
+        plain = model(ids).logits.array
         model.fuse_projections()
-        fused = model(ids).logits.data
+        fused = model(ids).logits.array
     np.testing.assert_allclose(fused, plain, atol=1e-12)
     attn = model.model.layers[0].self_attn
-    assert attn.q_proj.weight.data.base is attn.qkv.weight  # views: no extra memory
+    assert attn.q_proj.weight.array.base is attn.qkv.weight  # views: no extra memory
     class Doubled(gk.nn.Module):  # a layer wrapped in the model (as an adapter does)
         def __init__(self, base):
             super().__init__()
@@ -254,12 +254,12 @@ def test_fused_projections_equal_the_separate_layers_and_follow_replaced_weights
     attn.v_proj = Doubled(attn.v_proj)
     with gk.no_grad(), torch.no_grad():
         ref.model.layers[0].self_attn.v_proj.weight.mul_(2)
-        np.testing.assert_allclose(model(ids).logits.data, ref(torch.tensor(ids)).logits.numpy(),
+        np.testing.assert_allclose(model(ids).logits.array, ref(torch.tensor(ids)).logits.numpy(),
                                    atol=1e-10)
-    attn.k_proj.weight.data = attn.k_proj.weight.data * 2  # replaced: the fused buffer is stale
+    attn.k_proj.weight.array = attn.k_proj.weight.array * 2  # replaced: the fused buffer is stale
     with gk.no_grad(), torch.no_grad():
         ref.model.layers[0].self_attn.k_proj.weight.mul_(2)
-        np.testing.assert_allclose(model(ids).logits.data, ref(torch.tensor(ids)).logits.numpy(),
+        np.testing.assert_allclose(model(ids).logits.array, ref(torch.tensor(ids)).logits.numpy(),
                                    atol=1e-10)
 
 
@@ -325,7 +325,7 @@ def test_a_tiny_gguf_loads_equal_to_its_source(tmp_path):
     assert model.config.num_key_value_heads == 2 and not model.config.tie_word_embeddings
     ids = np.array([[1, 5, 9, 30, 2, 7]])
     with gk.no_grad(), torch.no_grad():
-        np.testing.assert_allclose(model(ids).logits.data, ref(torch.tensor(ids)).logits.numpy(),
+        np.testing.assert_allclose(model(ids).logits.array, ref(torch.tensor(ids)).logits.numpy(),
                                    atol=1e-4)
 
 
@@ -337,7 +337,7 @@ def test_gguf_to_folder_and_back_and_into_transformers(smol, tmp_path):
     again = LlamaForCausalLM.from_pretrained(tmp_path)
     ids = np.array([[1, 4093, 198, 1780, 314, 260, 3575]])
     with gk.no_grad():
-        a, b = smol(ids).logits.data, again(ids).logits.data
+        a, b = smol(ids).logits.array, again(ids).logits.array
     np.testing.assert_array_equal(a, b)
     ref = AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.float32).eval()
     with torch.no_grad():
@@ -475,7 +475,7 @@ def test_sharded_folder_with_an_index_loads(tmp_path):
     again = LlamaForCausalLM.from_pretrained(tmp_path / "sharded")
     ids = np.array([[3, 4, 5]])
     with gk.no_grad():
-        np.testing.assert_array_equal(again(ids).logits.data, model.eval()(ids).logits.data)
+        np.testing.assert_array_equal(again(ids).logits.array, model.eval()(ids).logits.array)
     os.remove(tmp_path / "sharded" / "model-00002-of-00002.safetensors")
     with pytest.raises(FileNotFoundError, match=r"lists shards that are not in the folder: "
                                                 r"model-00002-of-00002"):

@@ -46,30 +46,30 @@ def _compare(tm, gm, q, k, v, rtol=RTOL, atol=ATOL, seed=0, **kw):
     gmask = {n: _t(a, grad=True)[1] for n, a in masks.items()}
     to, tw = tm(*tin, **tmask, **kw)
     go, gw = gm(*gin, **gmask, **kw)
-    np.testing.assert_allclose(go.data, to.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(go.array, to.detach().numpy(), rtol=rtol, atol=atol)
     assert (gw is None) == (tw is None)
     rng = np.random.default_rng(seed)
     up = rng.standard_normal(go.shape)
     tl = (to * torch.tensor(up)).sum()
     gl = (go * gk.tensor(up)).sum()
     if tw is not None:
-        np.testing.assert_allclose(gw.data, tw.detach().numpy(), rtol=rtol, atol=atol)
+        np.testing.assert_allclose(gw.array, tw.detach().numpy(), rtol=rtol, atol=atol)
         upw = rng.standard_normal(gw.shape)
         tl = tl + (tw * torch.tensor(upw)).sum()
         gl = gl + (gw * gk.tensor(upw)).sum()
     tl.backward()
     gl.backward()
     for name, t, g in zip("qkv", tin, gin):
-        np.testing.assert_allclose(g.grad.data, t.grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(g.grad.array, t.grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"grad of {name}")
     for n in masks:
         if tmask[n].requires_grad:
             tg = np.zeros(tmask[n].shape) if tmask[n].grad is None else tmask[n].grad.numpy()
-            gg = np.zeros(gmask[n].shape) if gmask[n].grad is None else gmask[n].grad.data
+            gg = np.zeros(gmask[n].shape) if gmask[n].grad is None else gmask[n].grad.array
             np.testing.assert_allclose(gg, tg, rtol=rtol, atol=atol, err_msg=f"grad of {n}")
     tp = dict(tm.named_parameters())
     for n, p in gm.named_parameters():
-        np.testing.assert_allclose(p.grad.data, tp[n].grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(p.grad.array, tp[n].grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"grad of {n}")
     return go, gw
 
@@ -148,11 +148,11 @@ def test_sdpa_inference_path_matches_torch(L, S, causal, dtype):
         ref = torch.nn.functional.scaled_dot_product_attention(
             torch.tensor(q), torch.tensor(k), torch.tensor(v), is_causal=causal).numpy()
     tol = 1e-12 if dtype == "float64" else 1e-5
-    np.testing.assert_allclose(out.data, ref, rtol=tol, atol=tol)
+    np.testing.assert_allclose(out.array, ref, rtol=tol, atol=tol)
     # and the same numbers as the recorded path
     rec = F.scaled_dot_product_attention(gk.tensor(q, requires_grad=True), gk.tensor(k),
                                          gk.tensor(v), is_causal=causal)
-    np.testing.assert_allclose(out.data, rec.data, rtol=tol, atol=tol)
+    np.testing.assert_allclose(out.array, rec.array, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("causal", [True, False])
@@ -166,7 +166,7 @@ def test_sdpa_inference_path_broadcasts_batch_dims_like_torch(causal):
         ref = torch.nn.functional.scaled_dot_product_attention(
             torch.tensor(q), torch.tensor(k), torch.tensor(v), is_causal=causal).numpy()
     assert out.shape == ref.shape
-    np.testing.assert_allclose(out.data, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.array, ref, rtol=1e-12, atol=1e-12)
 
 
 def test_sdpa_causal_combined_with_a_mask_as_torch_does():
@@ -213,7 +213,7 @@ def test_sdpa_second_derivative_matches_torch():
     t2 = torch.autograd.grad(sum((g ** 2).sum() for g in tg), tq)
     g2 = gk.grad(sum((g ** 2).sum() for g in gg), gq)
     for a, b in zip(g2, t2):
-        np.testing.assert_allclose(a.data, b.numpy(), rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(a.array, b.numpy(), rtol=RTOL, atol=ATOL)
 
 
 def test_sdpa_dropout_is_inverted_dropout_of_the_weights():
@@ -223,10 +223,10 @@ def test_sdpa_dropout_is_inverted_dropout_of_the_weights():
     q = gk.tensor(rng.standard_normal((4000, 3, 5)))
     k = gk.tensor(rng.standard_normal((1, 6, 5)).repeat(4000, 0))
     v = gk.tensor(np.broadcast_to(np.eye(6), (4000, 6, 6)).copy())
-    q = gk.tensor(np.broadcast_to(q.data[:1], q.shape).copy())
+    q = gk.tensor(np.broadcast_to(q.array[:1], q.shape).copy())
     p = 0.25
-    ref = F.scaled_dot_product_attention(q[:1], k[:1], v[:1]).data[0]
-    out = F.scaled_dot_product_attention(q, k, v, dropout_p=p).data
+    ref = F.scaled_dot_product_attention(q[:1], k[:1], v[:1]).array[0]
+    out = F.scaled_dot_product_attention(q, k, v, dropout_p=p).array
     kept = out != 0
     np.testing.assert_allclose(out[kept], np.broadcast_to(ref / (1 - p), out.shape)[kept], rtol=1e-12)
     assert abs(kept.mean() - (1 - p)) < 0.01
@@ -243,7 +243,7 @@ def test_all_masked_row_sdpa_gives_zeros_and_finite_grads_like_torchs_fused_kern
                 lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(
                     q, k, v, attn_mask=torch.tensor(m)),
                 shapes=[(2, 2, 4, 3), (2, 2, 5, 3), (2, 2, 5, 3)])
-    assert np.all(out[0].data[:, :, 2] == 0)
+    assert np.all(out[0].array[:, :, 2] == 0)
 
 
 @pytest.mark.parametrize("need_weights", [True, False])
@@ -263,19 +263,19 @@ def test_all_masked_row_mha_gives_zeros_not_nan(need_weights):
     assert torch.isnan(to[:, 1]).all()  # the PyTorch behaviour this deviation fixes
     xg = gk.tensor(x, requires_grad=True)
     out, w = gm(xg, xg, xg, key_padding_mask=gk.tensor(kpm), need_weights=need_weights)
-    assert np.isfinite(out.data).all()
-    np.testing.assert_allclose(out.data[:, 1], np.broadcast_to(gm.out_proj.bias.data, (4, 8)))
+    assert np.isfinite(out.array).all()
+    np.testing.assert_allclose(out.array[:, 1], np.broadcast_to(gm.out_proj.bias.array, (4, 8)))
     if need_weights:
-        assert np.all(w.data[1] == 0)
-        np.testing.assert_allclose(w.data[[0, 2]].sum(-1), 1.0)
+        assert np.all(w.array[1] == 0)
+        np.testing.assert_allclose(w.array[[0, 2]].sum(-1), 1.0)
     (out * out).sum().backward()
     for p in [xg] + list(gm.parameters()):
-        assert np.isfinite(p.grad.data).all()
-    np.testing.assert_array_equal(xg.grad.data[:, 1], 0.0)  # nothing reached entry 1's inputs
+        assert np.isfinite(p.grad.array).all()
+    np.testing.assert_array_equal(xg.grad.array[:, 1], 0.0)  # nothing reached entry 1's inputs
     # the other batch entries agree with PyTorch
     keep = [0, 2]
     to2, _ = tm(*[torch.tensor(x[:, keep])] * 3, key_padding_mask=torch.tensor(kpm[keep]))
-    np.testing.assert_allclose(out.data[:, keep], to2.detach().numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(out.array[:, keep], to2.detach().numpy(), rtol=RTOL, atol=ATOL)
 
 
 def test_all_masked_row_by_float_mask_and_attn_mask():
@@ -284,9 +284,9 @@ def test_all_masked_row_by_float_mask_and_attn_mask():
     am = np.zeros((3, 3))
     am[1] = -np.inf  # query 1 sees nothing
     out, w = gm(x, x, x, attn_mask=gk.tensor(am), average_attn_weights=False)
-    assert np.all(w.data[:, :, 1] == 0) and np.isfinite(out.data).all()
+    assert np.all(w.array[:, :, 1] == 0) and np.isfinite(out.array).all()
     out.sum().backward()
-    assert np.isfinite(x.grad.data).all()
+    assert np.isfinite(x.grad.array).all()
 
 
 # === nn.MultiheadAttention against PyTorch =================================
@@ -370,9 +370,9 @@ def test_mha_eval_ignores_dropout_and_train_drops_weights():
     xt = gk.tensor(x)
     _, w_eval = gm.eval()(xt, xt, xt, average_attn_weights=False)
     _, w = gm.train()(xt, xt, xt, average_attn_weights=False)
-    kept = w.data != 0
+    kept = w.array != 0
     assert 0.3 < kept.mean() < 0.7
-    np.testing.assert_allclose(w.data[kept], (w_eval.data / 0.5)[kept], rtol=1e-12)
+    np.testing.assert_allclose(w.array[kept], (w_eval.array / 0.5)[kept], rtol=1e-12)
 
 
 def test_mha_float32_stays_float32_and_matches_torch():
@@ -421,28 +421,28 @@ def test_default_initialisation_matches_torch():
     t = torch.nn.MultiheadAttention(E, 8)
     # xavier_uniform on (3E, E): U(-a, a), a = √(6 / 4E); out_proj.weight: Linear's U(±1/√E)
     for name, bound in [("in_proj_weight", math.sqrt(6 / (4 * E))), ("out_proj.weight", 1 / math.sqrt(E))]:
-        gw, tw = g.state_dict()[name].data, t.state_dict()[name].numpy()
+        gw, tw = g.state_dict()[name].array, t.state_dict()[name].numpy()
         n = gw.size
         assert np.abs(gw).max() <= bound
         assert abs(gw.mean()) < 4 * bound / math.sqrt(3 * n)
         assert abs(gw.std() - tw.std()) < 4 * bound / math.sqrt(n)
         assert abs(gw.std() - bound / math.sqrt(3)) < 4 * bound / math.sqrt(n)
-    assert np.all(g.in_proj_bias.data == 0) and np.all(g.out_proj.bias.data == 0)
+    assert np.all(g.in_proj_bias.array == 0) and np.all(g.out_proj.bias.array == 0)
     gs = gk.nn.MultiheadAttention(E, 8, kdim=64, vdim=32)
     a = math.sqrt(6 / (E + 64))
-    assert np.abs(gs.k_proj_weight.data).max() <= a
-    assert abs(gs.k_proj_weight.data.std() - a / math.sqrt(3)) < 4 * a / math.sqrt(E * 64)
+    assert np.abs(gs.k_proj_weight.array).max() <= a
+    assert abs(gs.k_proj_weight.array.std() - a / math.sqrt(3)) < 4 * a / math.sqrt(E * 64)
 
 
 def test_deepcopy_gives_independent_parameters():
     m = gk.nn.MultiheadAttention(8, 2)
     c = copy.deepcopy(m)
     for (n, p), (_, q) in zip(m.named_parameters(), c.named_parameters()):
-        assert p is not q and not np.shares_memory(p.data, q.data)
-        np.testing.assert_array_equal(p.data, q.data)
+        assert p is not q and not np.shares_memory(p.array, q.array)
+        np.testing.assert_array_equal(p.array, q.array)
         assert q.requires_grad
-    c.in_proj_weight.data[...] = 0
-    assert np.any(m.in_proj_weight.data != 0)
+    c.in_proj_weight.array[...] = 0
+    assert np.any(m.in_proj_weight.array != 0)
 
 
 def test_train_eval_and_repr():
@@ -508,7 +508,7 @@ def test_sdpa_grouped_query_inference_path_matches_torch(L, S, causal):
     expected = torch.nn.functional.scaled_dot_product_attention(
         torch.tensor(q), torch.tensor(k), torch.tensor(v), is_causal=causal, enable_gqa=True)
     assert got.dtype == np.float32
-    np.testing.assert_allclose(got.data, expected.numpy(), atol=1e-6)
+    np.testing.assert_allclose(got.array, expected.numpy(), atol=1e-6)
 
 
 @pytest.mark.parametrize("groups", [1, 3])
@@ -539,4 +539,4 @@ def test_sdpa_inference_path_with_masks_matches_torch(groups, kind):
     expected = torch.nn.functional.scaled_dot_product_attention(
         torch.tensor(q), torch.tensor(k), torch.tensor(v), attn_mask=tm, enable_gqa=groups > 1)
     expected = torch.nan_to_num(expected, nan=0.0)  # PyTorch's math path: NaN for empty rows
-    np.testing.assert_allclose(got.data, expected.numpy(), atol=1e-6)
+    np.testing.assert_allclose(got.array, expected.numpy(), atol=1e-6)

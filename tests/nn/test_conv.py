@@ -162,11 +162,11 @@ def _double_grad(conv_g, conv_t, x, w):
     tx_, tw_ = (torch.tensor(a, requires_grad=True) for a in (x, w))
     (gdx,) = gk.grad(conv_g(gx_, gw_).tanh().sum(), gx_, create_graph=True)
     (tdx,) = torch.autograd.grad(conv_t(tx_, tw_).tanh().sum(), tx_, create_graph=True)
-    np.testing.assert_allclose(gdx.data, tdx.detach().numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gdx.array, tdx.detach().numpy(), rtol=1e-6, atol=1e-9)
     gxx, gww = gk.grad((gdx * gdx).sum(), (gx_, gw_))
     txx, tww = torch.autograd.grad((tdx * tdx).sum(), (tx_, tw_))
-    np.testing.assert_allclose(gxx.data, txx.numpy(), rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(gww.data, tww.numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gxx.array, txx.numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gww.array, tww.numpy(), rtol=1e-6, atol=1e-9)
     # and through the weight gradient (ConvWeightGrad's own backward)
     gx_, gw_ = (gk.tensor(a, requires_grad=True) for a in (x, w))
     tx_, tw_ = (torch.tensor(a, requires_grad=True) for a in (x, w))
@@ -174,8 +174,8 @@ def _double_grad(conv_g, conv_t, x, w):
     (tdw,) = torch.autograd.grad(conv_t(tx_, tw_).tanh().sum(), tw_, create_graph=True)
     gxx, gww = gk.grad((gdw * gdw).sum(), (gx_, gw_))
     txx, tww = torch.autograd.grad((tdw * tdw).sum(), (tx_, tw_))
-    np.testing.assert_allclose(gxx.data, txx.numpy(), rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(gww.data, tww.numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gxx.array, txx.numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gww.array, tww.numpy(), rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1, dilation=2, groups=2),
@@ -227,15 +227,15 @@ def test_module_float32_matches_torch_with_state_dict_keys(gcls, tcls, args, kwa
     gx, tx = gk.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     gy, ty = g(gx), t(tx)
     assert gy.dtype == gk.float32 and gy.shape == tuple(ty.shape)
-    np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
     (gy * gy).sum().backward()
     (ty * ty).sum().backward()
     for a, b in [(gx.grad, tx.grad), (g.weight.grad, t.weight.grad)] + (
             [(g.bias.grad, t.bias.grad)] if t.bias is not None else []):
         assert a.dtype == gk.float32
-        np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(a.array, b.numpy(), rtol=1e-4, atol=1e-4)
     # no mode-dependent behaviour: eval gives the same output
-    np.testing.assert_array_equal(g.eval()(gx).data, gy.data)
+    np.testing.assert_array_equal(g.eval()(gx).array, gy.array)
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
@@ -264,7 +264,7 @@ def test_conv_transpose2d_output_size_picks_output_padding():
     for size in [(7, 9), (8, 10), (8, 9), [1, 3, 7, 10]]:
         gy, ty = g(gk.tensor(x), output_size=size), t(torch.tensor(x), output_size=size)
         assert gy.shape == tuple(ty.shape)
-        np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-6, atol=1e-9)
     with pytest.raises(ValueError, match=r"valid sizes for dim 0 range from 7 to 8"):
         g(gk.tensor(x), output_size=(9, 9))
 
@@ -297,8 +297,8 @@ def test_other_reprs_match_torch():
 def test_default_init_statistics_match_torch(gmod, tmod):
     fan_in = gmod.weight.shape[1] * int(np.prod(gmod.kernel_size))  # (in or out)/groups · kernel
     bound = 1 / np.sqrt(fan_in)
-    for a, b in [(gmod.weight.data, tmod.weight.detach().numpy()),
-                 (gmod.bias.data, tmod.bias.detach().numpy())]:
+    for a, b in [(gmod.weight.array, tmod.weight.detach().numpy()),
+                 (gmod.bias.array, tmod.bias.detach().numpy())]:
         assert a.dtype == np.float32
         assert np.abs(a).max() <= bound and np.abs(b).max() <= bound
         std = bound / np.sqrt(3)                                  # U(-b, b)
@@ -309,9 +309,9 @@ def test_default_init_statistics_match_torch(gmod, tmod):
 
 def test_reset_parameters_redraws():
     m = nn.Conv2d(3, 4, 3)
-    w = m.weight.data.copy()
+    w = m.weight.array.copy()
     m.reset_parameters()
-    assert not np.array_equal(w, m.weight.data)
+    assert not np.array_equal(w, m.weight.array)
 
 
 # === errors ================================================================
@@ -389,7 +389,7 @@ def test_float32_stays_float32_through_forward_and_backward():
     m = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ConvTranspose2d(3, 2, 2, stride=2))
     x = gk.randn(2, 2, 5, 5, requires_grad=True)
     y = m(x)
-    assert y.dtype == gk.float32 and y.data.flags.c_contiguous
+    assert y.dtype == gk.float32 and y.array.flags.c_contiguous
     (gx,) = gk.grad(y.sum(), x, create_graph=True)
     assert gx.dtype == gk.float32
     # (the biases do not reach dL/dx of this linear model; the weights do)
@@ -404,10 +404,10 @@ def test_non_contiguous_input_matches_torch():
     t = torch.tensor(a, requires_grad=True)
     gy = F.conv2d(g.permute(3, 2, 0, 1).flip(2), gk.tensor(w), stride=(2, 1), padding=1)
     ty = TF.conv2d(t.permute(3, 2, 0, 1).flip(2), torch.tensor(w), stride=(2, 1), padding=1)
-    np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-6, atol=1e-9)
     (gy * gy).sum().backward()
     (ty * ty).sum().backward()
-    np.testing.assert_allclose(g.grad.data, t.grad.numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(g.grad.array, t.grad.numpy(), rtol=1e-6, atol=1e-9)
 
 
 def test_conv2d_array_backward_reuses_columns_and_retained_second_pass_agrees():
@@ -421,9 +421,9 @@ def test_conv2d_array_backward_reuses_columns_and_retained_second_pass_agrees():
     ty = torch.nn.functional.conv2d(tx, tw, tb, stride=(2, 1), padding=1, groups=2)
     up = rng.standard_normal(ty.shape)
     (y * gk.tensor(up)).sum().backward(retain_graph=True)
-    first = [t.grad.data.copy() for t in (gx, gw, gb)]
+    first = [t.grad.array.copy() for t in (gx, gw, gb)]
     (y * gk.tensor(up)).sum().backward()
     (ty * torch.tensor(up)).sum().backward()
     for f, t, tt in zip(first, (gx, gw, gb), (tx, tw, tb)):
         np.testing.assert_allclose(f, tt.grad.numpy(), rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(t.grad.data, 2 * tt.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(t.grad.array, 2 * tt.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -50,17 +50,17 @@ def test_module_matches_torch_and_padding_row(padding_idx):
     g = nn.Embedding(7, 5, padding_idx=padding_idx).double()
     assert list(g.state_dict()) == list(t.state_dict()) and repr(g) == repr(t)
     if padding_idx is not None:
-        assert not g.weight.data[padding_idx].any()  # initialised to zero
+        assert not g.weight.array[padding_idx].any()  # initialised to zero
     _copy_from_torch(g, t)
     idx = np.array([[2, 6, 6, 0], [2, 2, 4, 6]])
     gy, ty = g(gk.tensor(idx)), t(torch.tensor(idx))
-    np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=RTOL)
+    np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=RTOL)
     up = rng.standard_normal(gy.shape)
     (gy * gk.tensor(up)).sum().backward()
     (ty * torch.tensor(up)).sum().backward()
-    np.testing.assert_allclose(g.weight.grad.data, t.weight.grad.numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(g.weight.grad.array, t.weight.grad.numpy(), rtol=RTOL, atol=ATOL)
     if padding_idx is not None:
-        assert not g.weight.grad.data[padding_idx].any()  # no gradient for the padding row
+        assert not g.weight.grad.array[padding_idx].any()  # no gradient for the padding row
 
 
 def test_float32_matches_torch():
@@ -71,11 +71,11 @@ def test_float32_matches_torch():
     idx = rng.integers(0, 50, (8, 30))
     gy, ty = g(gk.tensor(idx)), t(torch.tensor(idx))
     assert gy.dtype == gk.float32
-    np.testing.assert_array_equal(gy.data, ty.detach().numpy())
+    np.testing.assert_array_equal(gy.array, ty.detach().numpy())
     (gy * gy).sum().backward()
     (ty * ty).sum().backward()
     assert g.weight.grad.dtype == gk.float32
-    np.testing.assert_allclose(g.weight.grad.data, t.weight.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(g.weight.grad.array, t.weight.grad.numpy(), rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("norm_type", [2.0, 1.0])
@@ -86,12 +86,12 @@ def test_max_norm_renormalises_looked_up_rows_like_torch(norm_type):
     _copy_from_torch(g, t)
     idx = np.array([[0, 2, 2], [5, 0, 1]])
     gy, ty = g(gk.tensor(idx)), t(torch.tensor(idx))
-    np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=RTOL)
-    np.testing.assert_allclose(g.weight.data, t.weight.detach().numpy(), rtol=RTOL)  # rows 3, 4 untouched
+    np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=RTOL)
+    np.testing.assert_allclose(g.weight.array, t.weight.detach().numpy(), rtol=RTOL)  # rows 3, 4 untouched
     up = rng.standard_normal(gy.shape)
     (gy * gk.tensor(up)).sum().backward()
     (ty * torch.tensor(up)).sum().backward()
-    np.testing.assert_allclose(g.weight.grad.data, t.weight.grad.numpy(), rtol=RTOL)
+    np.testing.assert_allclose(g.weight.grad.array, t.weight.grad.numpy(), rtol=RTOL)
 
 
 def _grad_norm2(lib, F_, w, idx, **kw):
@@ -111,7 +111,7 @@ def test_second_derivatives_match_torch():
     gw, tw = gk.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
     (a,) = gk.grad(_grad_norm2(gk, F, gw, idx, padding_idx=0), gw)
     (b,) = torch.autograd.grad(_grad_norm2(torch, TF, tw, idx, padding_idx=0), tw)
-    np.testing.assert_allclose(a.data, b.numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(a.array, b.numpy(), rtol=RTOL, atol=ATOL)
 
 
 def test_second_derivatives_with_scale_grad_by_freq_match_torch_and_are_exact():
@@ -121,7 +121,7 @@ def test_second_derivatives_with_scale_grad_by_freq_match_torch_and_are_exact():
     gw, tw = gk.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
     (a,) = gk.grad(_grad_norm2(gk, F, gw, idx, scale_grad_by_freq=True), gw)
     (b,) = torch.autograd.grad(_grad_norm2(torch, TF, tw, idx, scale_grad_by_freq=True), tw)
-    np.testing.assert_allclose(a.data, b.numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(a.array, b.numpy(), rtol=RTOL, atol=ATOL)
     num = np.zeros_like(w)  # central differences of w -> |dL/dW|²
     for k in np.ndindex(w.shape):
         for sign in (1, -1):
@@ -129,21 +129,21 @@ def test_second_derivatives_with_scale_grad_by_freq_match_torch_and_are_exact():
             wp[k] += sign * 1e-6
             num[k] += sign * _grad_norm2(gk, F, gk.tensor(wp, requires_grad=True), idx,
                                          scale_grad_by_freq=True).item() / 2e-6
-    np.testing.assert_allclose(a.data, num, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a.array, num, rtol=1e-5, atol=1e-6)
 
 
 def test_from_pretrained_is_frozen_and_copies():
     w = gk.randn(5, 3)
     emb = nn.Embedding.from_pretrained(w)
     assert not emb.weight.requires_grad
-    assert emb.weight.data is not w.data
-    np.testing.assert_array_equal(emb(gk.tensor([4, 0])).data, w.data[[4, 0]])
+    assert emb.weight.array is not w.array
+    np.testing.assert_array_equal(emb(gk.tensor([4, 0])).array, w.array[[4, 0]])
     assert nn.Embedding.from_pretrained(w, freeze=False).weight.requires_grad
 
 
 def test_default_init_is_standard_normal_like_torch():
     g, t = nn.Embedding(1000, 64), torch.nn.Embedding(1000, 64)
-    gv, tv = g.weight.data.astype(np.float64).ravel(), t.weight.detach().numpy().ravel()
+    gv, tv = g.weight.array.astype(np.float64).ravel(), t.weight.detach().numpy().ravel()
     assert g.weight.dtype == gk.float32
     se = 1 / np.sqrt(gv.size)
     assert abs(gv.mean()) < 5 * se and abs(tv.mean()) < 5 * se
@@ -159,7 +159,7 @@ def test_tied_weights_get_both_gradients():
     idx = np.array([[1, 2, 2]])
     (F.linear(emb(gk.tensor(idx)), emb.weight).tanh().sum()).backward()
     (TF.linear(temb(torch.tensor(idx)), temb.weight).tanh().sum()).backward()
-    np.testing.assert_allclose(emb.weight.grad.data, temb.weight.grad.numpy(), rtol=RTOL)
+    np.testing.assert_allclose(emb.weight.grad.array, temb.weight.grad.numpy(), rtol=RTOL)
 
 
 def test_index_errors_name_index_and_num_embeddings():

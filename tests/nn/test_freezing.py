@@ -95,7 +95,7 @@ def test_frozen_parameters_get_no_optimizer_state_and_no_decay(name):
     x, y = _batch()
     F.cross_entropy(model(x), y).backward()  # gradients from before the freeze are ignored too
     model[0].requires_grad_(False)
-    before = [p.data.copy() for p in model[0].parameters()]
+    before = [p.array.copy() for p in model[0].parameters()]
     kw = {"momentum": 0.9} if name in ("SGD", "RMSprop") else {}
     opt = getattr(gk.optim, name)(model.parameters(), lr=0.1, weight_decay=0.5, **kw)
     for _ in range(2):
@@ -103,18 +103,18 @@ def test_frozen_parameters_get_no_optimizer_state_and_no_decay(name):
         opt.zero_grad()
         F.cross_entropy(model(x), y).backward()
     for p, b in zip(model[0].parameters(), before):
-        np.testing.assert_array_equal(p.data, b)  # not even decayed
+        np.testing.assert_array_equal(p.array, b)  # not even decayed
         assert not opt.state.get(p)
     assert all(opt.state.get(p) for p in model[1].parameters())
 
 
 def _state_bytes(opt):
-    return sum(v.data.nbytes for s in opt.state.values() for v in s.values()
+    return sum(v.array.nbytes for s in opt.state.values() for v in s.values()
                if isinstance(v, (gk.Tensor, np.ndarray)))
 
 
 def _grad_bytes(params):
-    return sum(p.grad.data.nbytes for p in params if p.grad is not None)
+    return sum(p.grad.array.nbytes for p in params if p.grad is not None)
 
 
 def test_frozen_backbone_costs_the_gradient_and_state_bytes_of_its_head_alone():
@@ -140,7 +140,7 @@ def test_frozen_backbone_costs_the_gradient_and_state_bytes_of_its_head_alone():
     opt_head.step()
     alone = _grad_bytes(head.parameters()) + _state_bytes(opt_head)
 
-    n_head = sum(p.data.size for p in head.parameters())
+    n_head = sum(p.array.size for p in head.parameters())
     assert frozen == alone == 3 * 4 * n_head  # float32 gradient, exp_avg, exp_avg_sq
     full = _model()
     opt_full = gk.optim.Adam(full.parameters(), lr=1e-3)
@@ -188,17 +188,17 @@ def test_frozen_batchnorm_updates_running_stats_in_train_mode_as_pytorch():
     ref = torch.nn.BatchNorm1d(4).double().requires_grad_(False)
     for _ in range(3):
         x = rng.standard_normal((16, 4)) * 3 + 1
-        np.testing.assert_allclose(ours(gk.tensor(x)).data, ref(torch.tensor(x)).numpy(),
+        np.testing.assert_allclose(ours(gk.tensor(x)).array, ref(torch.tensor(x)).numpy(),
                                    rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(ours.running_mean.data, ref.running_mean.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(ours.running_var.data, ref.running_var.numpy(), rtol=1e-12)
-    assert int(ours.num_batches_tracked.data) == int(ref.num_batches_tracked) == 3
-    assert not np.allclose(ours.running_mean.data, 0)
+    np.testing.assert_allclose(ours.running_mean.array, ref.running_mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.running_var.array, ref.running_var.numpy(), rtol=1e-12)
+    assert int(ours.num_batches_tracked.array) == int(ref.num_batches_tracked) == 3
+    assert not np.allclose(ours.running_mean.array, 0)
     ours.eval()
     ref.eval()
-    stats = ours.running_mean.data.copy(), ours.running_var.data.copy()
+    stats = ours.running_mean.array.copy(), ours.running_var.array.copy()
     x = rng.standard_normal((16, 4))
-    np.testing.assert_allclose(ours(gk.tensor(x)).data, ref(torch.tensor(x)).numpy(),
+    np.testing.assert_allclose(ours(gk.tensor(x)).array, ref(torch.tensor(x)).numpy(),
                                rtol=1e-10, atol=1e-12)
-    np.testing.assert_array_equal(ours.running_mean.data, stats[0])
-    np.testing.assert_array_equal(ours.running_var.data, stats[1])
+    np.testing.assert_array_equal(ours.running_mean.array, stats[0])
+    np.testing.assert_array_equal(ours.running_var.array, stats[1])

@@ -32,25 +32,25 @@ def test_linear_module_float32_matches_torch_and_keys():
     _copy_from_torch(g, t)
     x = np.random.default_rng(1).standard_normal((8, 6)).astype(np.float32)
     gy, ty = g(gk.tensor(x)), t(torch.tensor(x))
-    np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert gy.dtype == gk.float32
     (gy * gy).sum().backward()
     (ty * ty).sum().backward()
-    np.testing.assert_allclose(g.weight.grad.data, t.weight.grad.numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(g.bias.grad.data, t.bias.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(g.weight.grad.array, t.weight.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(g.bias.grad.array, t.bias.grad.numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_linear_second_order():
     rng = np.random.default_rng(2)
     x = gk.tensor(rng.standard_normal((3, 4)), requires_grad=True)
     w = gk.tensor(rng.standard_normal((2, 4)), requires_grad=True)
-    xt = torch.tensor(x.data, requires_grad=True)
-    wt = torch.tensor(w.data, requires_grad=True)
+    xt = torch.tensor(x.array, requires_grad=True)
+    wt = torch.tensor(w.array, requires_grad=True)
     (gx,) = gk.grad(F.linear(x, w).tanh().sum(), x, create_graph=True)
     (gw,) = gk.grad((gx * gx).sum(), w)
     (tgx,) = torch.autograd.grad(torch.nn.functional.linear(xt, wt).tanh().sum(), xt, create_graph=True)
     (tgw,) = torch.autograd.grad((tgx * tgx).sum(), wt)
-    np.testing.assert_allclose(gw.data, tgw.numpy(), rtol=1e-9)
+    np.testing.assert_allclose(gw.array, tgw.numpy(), rtol=1e-9)
 
 
 def test_bilinear_matches_torch():
@@ -67,7 +67,7 @@ def test_default_init_statistics_match_torch():
     g = nn.Linear(400, 300)
     t = torch.nn.Linear(400, 300)
     bound = 1 / np.sqrt(400)
-    for a, b in [(g.weight.data, t.weight.detach().numpy()), (g.bias.data, t.bias.detach().numpy())]:
+    for a, b in [(g.weight.array, t.weight.detach().numpy()), (g.bias.array, t.bias.detach().numpy())]:
         assert np.abs(a).max() <= bound
         assert a.std() == pytest.approx(b.std(), rel=0.1)       # U(-b, b): std b/√3
         assert a.std() == pytest.approx(bound / np.sqrt(3), rel=0.1)
@@ -94,9 +94,9 @@ def test_dropout_module_train_and_eval():
     d = nn.Dropout(0.3)
     x = gk.ones(200, 200)
     y = d(x)
-    zeros = (y.data == 0).mean()
+    zeros = (y.array == 0).mean()
     assert abs(zeros - 0.3) < 0.02
-    np.testing.assert_allclose(y.data[y.data != 0], 1 / 0.7, rtol=1e-6)
+    np.testing.assert_allclose(y.array[y.array != 0], 1 / 0.7, rtol=1e-6)
     d.eval()
     assert d(x) is x
     with pytest.raises(ValueError, match="between 0 and 1"):
@@ -107,4 +107,4 @@ def test_dropout_gradient_uses_the_same_mask():
     x = gk.ones(50, 50, requires_grad=True)
     y = F.dropout(x, 0.5, training=True)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, y.data)
+    np.testing.assert_array_equal(x.grad.array, y.array)

@@ -128,13 +128,13 @@ def test_bce_with_logits_stable_at_1e4():
         warnings.simplefilter("error")
         loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
         loss.sum().backward()
-    np.testing.assert_allclose(loss.data, [0, 0, 1e4, 1e4])
-    np.testing.assert_allclose(x.grad.data, [0, 0, 1, -1])
+    np.testing.assert_allclose(loss.array, [0, 0, 1e4, 1e4])
+    np.testing.assert_allclose(x.grad.array, [0, 0, 1, -1])
 
 
 def test_bce_clamps_log_at_minus_100_and_rejects_logits():
     loss = F.binary_cross_entropy(gk.tensor([0.0, 1.0]), gk.tensor([1.0, 0.0]), reduction="none")
-    np.testing.assert_allclose(loss.data, [100, 100])
+    np.testing.assert_allclose(loss.array, [100, 100])
     with pytest.raises(ValueError, match="with_logits"):
         F.binary_cross_entropy(gk.tensor([2.0]), gk.tensor([1.0]))
 
@@ -192,17 +192,17 @@ def test_fused_cross_entropy_second_order_matches_torch():
     (h,) = gk.grad((g1 * g1).sum(), gx)
     (tg1,) = torch.autograd.grad(TF.cross_entropy(tx, torch.tensor(t)), tx, create_graph=True)
     (th,) = torch.autograd.grad((tg1 * tg1).sum(), tx)
-    np.testing.assert_allclose(g1.data, tg1.detach().numpy(), rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(h.data, th.numpy(), rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(g1.array, tg1.detach().numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(h.array, th.numpy(), rtol=1e-9, atol=1e-14)
 
 
 def test_fused_cross_entropy_retain_graph_second_backward():
     x = gk.tensor(rng.standard_normal((3, 4)), requires_grad=True)
     loss = F.cross_entropy(x, gk.tensor([1, 2, 3]))
     loss.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad.array.copy()
     loss.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * first, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.array, 2 * first, rtol=1e-12)
 
 
 def test_fused_cross_entropy_float32_and_all_ignored():
@@ -213,7 +213,7 @@ def test_fused_cross_entropy_float32_and_all_ignored():
     F.cross_entropy(g, gk.tensor(t)).backward()
     TF.cross_entropy(tt, torch.tensor(t)).backward()
     assert g.grad.dtype == gk.float32
-    np.testing.assert_allclose(g.grad.data, tt.grad.numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(g.grad.array, tt.grad.numpy(), rtol=1e-5, atol=1e-7)
     all_ignored = F.cross_entropy(gk.tensor(x), gk.tensor([-100] * 6))
     assert np.isnan(all_ignored.item())
     assert np.isnan(TF.cross_entropy(torch.tensor(x), torch.tensor([-100] * 6)).item())

@@ -50,16 +50,16 @@ def test_load_torch_weights_gives_same_outputs_and_gradients():
     x = np.random.default_rng(0).standard_normal((5, 4))
     gy = g(gk.tensor(x))
     ty = t.fc2(t.act(t.fc1(torch.tensor(x))))
-    np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-10)
     gy.sum().backward()
     ty.sum().backward()
     for (n, p), (_, q) in zip(g.named_parameters(), t.named_parameters()):
-        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-10, err_msg=n)
+        np.testing.assert_allclose(p.grad.array, q.grad.numpy(), rtol=1e-10, err_msg=n)
 
 
 def test_state_dict_strict_errors_list_missing_unexpected_and_closest_name():
     g = Net()
-    sd = {k: v.data.copy() for k, v in g.state_dict().items()}
+    sd = {k: v.array.copy() for k, v in g.state_dict().items()}
     sd["fc1.wieght"] = sd.pop("fc1.weight")
     sd["extra.bias"] = np.zeros(3, np.float32)
     with pytest.raises(RuntimeError) as info:
@@ -74,7 +74,7 @@ def test_state_dict_strict_errors_list_missing_unexpected_and_closest_name():
 
 def test_state_dict_shape_mismatch_is_named():
     g = Net()
-    sd = {k: v.data.copy() for k, v in g.state_dict().items()}
+    sd = {k: v.array.copy() for k, v in g.state_dict().items()}
     sd["fc2.weight"] = np.zeros((4, 8), np.float32)
     with pytest.raises(RuntimeError, match=r"size mismatch for fc2.weight.*\(4, 8\).*\(3, 8\)"):
         g.load_state_dict(sd)
@@ -95,18 +95,18 @@ def test_shared_parameter_listed_once_updated_once_and_tied_after_round_trip(tmp
     params = list(m.parameters())
     assert len(params) == 1
     assert set(m.state_dict()) == {"emb.weight", "out.weight"}   # PyTorch lists both keys
-    before = m.emb.weight.data.copy()
+    before = m.emb.weight.array.copy()
     x = gk.randn(2, 3)
     m(x).sum().backward()
     with gk.no_grad():
         for p in m.parameters():
             p -= 0.1 * p.grad
-    np.testing.assert_allclose(m.emb.weight.data, before - 0.1 * m.emb.weight.grad.data)
+    np.testing.assert_allclose(m.emb.weight.array, before - 0.1 * m.emb.weight.grad.array)
     gk.save(m.state_dict(), tmp_path / "tied.safetensors")
     m2 = Tied()
     m2.load_state_dict(gk.load(tmp_path / "tied.safetensors"))
     assert m2.emb.weight is m2.out.weight
-    np.testing.assert_array_equal(m2.emb.weight.data, m.emb.weight.data)
+    np.testing.assert_array_equal(m2.emb.weight.array, m.emb.weight.array)
 
 
 def test_train_eval_propagates():
@@ -153,7 +153,7 @@ def test_forward_hooks():
     m(gk.randn(2, 4))
     assert outs == [(2, 8)]
     m.fc2.register_forward_hook(lambda mod, inp, out: out * 0)
-    assert np.all(m(gk.randn(2, 4)).data == 0)
+    assert np.all(m(gk.randn(2, 4)).array == 0)
 
 
 def test_wrong_input_shape_names_the_layer_in_the_model():
@@ -199,10 +199,10 @@ def test_deepcopy_gives_independent_parameters():
     m = Net()
     m2 = copy.deepcopy(m)
     assert m2.fc1.weight is not m.fc1.weight
-    np.testing.assert_array_equal(m2.fc1.weight.data, m.fc1.weight.data)
+    np.testing.assert_array_equal(m2.fc1.weight.array, m.fc1.weight.array)
     with gk.no_grad():
         m2.fc1.weight.fill_(0)
-    assert not np.all(m.fc1.weight.data == 0)
+    assert not np.all(m.fc1.weight.array == 0)
     assert [n for n, _ in m2.named_parameters()] == [n for n, _ in m.named_parameters()]
 
 

@@ -36,19 +36,19 @@ def _compare_step(g, t, x, rng, rtol=RTOL, atol=ATOL):
     gx = gk.tensor(x, requires_grad=True)
     tx = torch.tensor(x, requires_grad=True)
     gy, ty = g(gx), t(tx)
-    np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=rtol, atol=atol)
     up = rng.standard_normal(gy.shape).astype(x.dtype)
     (gy * gk.tensor(up)).sum().backward()
     (ty * torch.tensor(up)).sum().backward()
-    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=rtol, atol=atol,
+    np.testing.assert_allclose(gx.grad.array, tx.grad.numpy(), rtol=rtol, atol=atol,
                                err_msg="input gradient")
     gp = dict(g.named_parameters())
     for name, p in t.named_parameters():
-        np.testing.assert_allclose(gp[name].grad.data, p.grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(gp[name].grad.array, p.grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"gradient of {name}")
     gb = dict(g.named_buffers())
     for name, b in t.named_buffers():
-        np.testing.assert_allclose(gb[name].data, b.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(gb[name].array, b.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"buffer {name}")
     return gy
 
@@ -84,8 +84,8 @@ def test_functional_batch_norm_without_affine_and_running_update():
     check(lambda x: F.batch_norm(x, g_rm, g_rv, training=True, momentum=0.3),
           lambda x: TF.batch_norm(x, t_rm, t_rv, training=True, momentum=0.3), inputs=[x],
           gradcheck=False)
-    np.testing.assert_allclose(g_rm.data, t_rm.numpy(), rtol=RTOL)
-    np.testing.assert_allclose(g_rv.data, t_rv.numpy(), rtol=RTOL)
+    np.testing.assert_allclose(g_rm.array, t_rm.numpy(), rtol=RTOL)
+    np.testing.assert_allclose(g_rv.array, t_rv.numpy(), rtol=RTOL)
 
 
 # === BatchNorm modules =====================================================
@@ -100,7 +100,7 @@ def test_batchnorm_training_steps_then_eval_match_torch(cls, shape, momentum):
         g.zero_grad()
         t.zero_grad()
         _compare_step(g, t, x, rng)
-    assert int(g.num_batches_tracked.data) == 4
+    assert int(g.num_batches_tracked.array) == 4
     g.eval()
     t.eval()
     _compare_step(g, t, rng.standard_normal(shape), rng)
@@ -137,7 +137,7 @@ def test_batch_of_one_in_training_raises_with_drop_last_hint():
         bn(gk.randn(1, 4))
     with pytest.raises(ValueError, match="drop_last=True"):
         nn.BatchNorm2d(4)(gk.randn(1, 4, 1, 1))
-    assert int(bn.num_batches_tracked.data) <= 1
+    assert int(bn.num_batches_tracked.array) <= 1
     bn.eval()
     assert bn(gk.randn(1, 4)).shape == (1, 4)  # eval mode uses the running statistics
     nn.BatchNorm1d(4)(gk.randn(1, 4, 3))  # one sample but 3 values per channel is fine
@@ -152,15 +152,15 @@ def test_frozen_batchnorm_in_eval_keeps_running_stats():
     model = nn.Sequential(nn.Linear(3, 3).double(), g)
     model.requires_grad_(False)
     model.eval()
-    before = {k: v.data.copy() for k, v in g.state_dict().items()}
+    before = {k: v.array.copy() for k, v in g.state_dict().items()}
     out = model(gk.tensor(rng.standard_normal((5, 3))))
     assert not out.requires_grad
     for k, v in g.state_dict().items():
-        np.testing.assert_array_equal(v.data, before[k], err_msg=k)
+        np.testing.assert_array_equal(v.array, before[k], err_msg=k)
     # and the frozen layer still computes with its running statistics, as PyTorch's
     t.eval()
     x2 = rng.standard_normal((5, 3))
-    np.testing.assert_allclose(g(gk.tensor(x2)).data, t(torch.tensor(x2)).detach().numpy(),
+    np.testing.assert_allclose(g(gk.tensor(x2)).array, t(torch.tensor(x2)).detach().numpy(),
                                rtol=RTOL)
 
 
@@ -193,11 +193,11 @@ def test_batchnorm_second_derivatives_match_torch():
     gx, tx = gk.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     (dg,) = gk.grad((g(gx) ** 3).sum(), gx, create_graph=True)
     (dt,) = torch.autograd.grad((t(tx) ** 3).sum(), tx, create_graph=True)
-    np.testing.assert_allclose(dg.data, dt.detach().numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(dg.array, dt.detach().numpy(), rtol=RTOL, atol=ATOL)
     a = gk.grad((dg * dg).sum(), [gx, g.weight])
     b = torch.autograd.grad((dt * dt).sum(), [tx, t.weight])
     for u, v in zip(a, b):
-        np.testing.assert_allclose(u.data, v.numpy(), rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(u.array, v.numpy(), rtol=RTOL, atol=ATOL)
 
 
 # === LayerNorm, RMSNorm ====================================================
@@ -262,7 +262,7 @@ def test_layernorm_second_derivatives_match_torch():
     a = gk.grad((dg * dg).sum(), [gx, g.weight, g.bias])
     b = torch.autograd.grad((dt * dt).sum(), [tx, t.weight, t.bias])
     for u, v in zip(a, b):
-        np.testing.assert_allclose(u.data, v.numpy(), rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(u.array, v.numpy(), rtol=RTOL, atol=ATOL)
 
 
 def test_layernorm_wrong_shape_error():
@@ -335,7 +335,7 @@ def test_default_init_and_state_dict_equal_torch(make):
     gs, ts = g.state_dict(), t.state_dict()
     assert list(gs) == list(ts)
     for k in ts:
-        np.testing.assert_array_equal(gs[k].data, ts[k].numpy(), err_msg=k)
+        np.testing.assert_array_equal(gs[k].array, ts[k].numpy(), err_msg=k)
         assert gs[k].dtype == ts[k].numpy().dtype, k
     assert repr(g) == repr(t)
     g.load_state_dict({k: v.numpy() for k, v in ts.items()})  # and the keys load
@@ -350,4 +350,4 @@ def test_empty_batch_gives_empty_output_like_torch():
         y.sum().backward()
         assert x.grad.shape == shape
         for name, b in t.named_buffers():
-            np.testing.assert_array_equal(dict(g.named_buffers())[name].data, b.numpy())
+            np.testing.assert_array_equal(dict(g.named_buffers())[name].array, b.numpy())

@@ -36,8 +36,8 @@ def test_max_pool2d_grid_matches_torch(kernel, stride, padding, dilation, ceil_m
     gy, gi = F.max_pool2d(gk.tensor(x), **kw, return_indices=True)
     ty, ti = TF.max_pool2d(torch.tensor(x), **kw, return_indices=True)
     assert gi.dtype == gk.int64
-    np.testing.assert_array_equal(gi.data, ti.numpy())
-    np.testing.assert_array_equal(gy.data, ty.numpy())
+    np.testing.assert_array_equal(gi.array, ti.numpy())
+    np.testing.assert_array_equal(gy.array, ty.numpy())
 
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
@@ -56,7 +56,7 @@ def test_max_pool2d_ties_pick_the_first_maximum_as_torch():
               inputs=[x], gradcheck=False)
         gi = F.max_pool2d(gk.tensor(x), **kw, return_indices=True)[1]
         ti = TF.max_pool2d(torch.tensor(x), **kw, return_indices=True)[1]
-        np.testing.assert_array_equal(gi.data, ti.numpy())
+        np.testing.assert_array_equal(gi.array, ti.numpy())
 
 
 def test_max_pool2d_propagates_nan_as_torch():
@@ -64,8 +64,8 @@ def test_max_pool2d_propagates_nan_as_torch():
     x[0, 0, 1, 1] = x[0, 0, 2, 3] = x[0, 0, 3, 2] = np.nan
     gy, gi = F.max_pool2d(gk.tensor(x), 2, return_indices=True)
     ty, ti = TF.max_pool2d(torch.tensor(x), 2, return_indices=True)
-    np.testing.assert_array_equal(gy.data, ty.numpy())  # NaN == NaN here
-    np.testing.assert_array_equal(gi.data, ti.numpy())
+    np.testing.assert_array_equal(gy.array, ty.numpy())  # NaN == NaN here
+    np.testing.assert_array_equal(gi.array, ti.numpy())
 
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=2, padding=1),
@@ -76,12 +76,12 @@ def test_max_pool2d_all_minus_inf_window_points_inside_the_input_as_torch(kw):
     x[0, 0, 4, 3] = 1.0
     gi = F.max_pool2d(gk.tensor(x), **kw, return_indices=True)[1]
     ti = TF.max_pool2d(torch.tensor(x), **kw, return_indices=True)[1]
-    np.testing.assert_array_equal(gi.data, ti.numpy())
+    np.testing.assert_array_equal(gi.array, ti.numpy())
     g = gk.tensor(x, requires_grad=True)
     F.max_pool2d(g, **kw).sum().backward()  # the gradient lands inside the input, not wrapped
     t = torch.tensor(x, requires_grad=True)
     TF.max_pool2d(t, **kw).sum().backward()
-    np.testing.assert_array_equal(g.grad.data, t.grad.numpy())
+    np.testing.assert_array_equal(g.grad.array, t.grad.numpy())
 
 
 def test_max_pool2d_overlapping_windows_accumulate_gradient():
@@ -91,7 +91,7 @@ def test_max_pool2d_overlapping_windows_accumulate_gradient():
           inputs=[x], gradcheck=False)
     g = gk.tensor(x, requires_grad=True)
     F.max_pool2d(g, 3, stride=1).sum().backward()
-    assert g.grad.data[0, 0, 4, 4] == 1 and g.grad.data[0, 0, 2, 2] == 1 and g.grad.data.sum() == 9
+    assert g.grad.array[0, 0, 4, 4] == 1 and g.grad.array[0, 0, 2, 2] == 1 and g.grad.array.sum() == 9
 
 
 def test_max_pool2d_unbatched_matches_torch():
@@ -112,7 +112,7 @@ def test_max_pool1d_matches_torch(kernel, stride, padding, dilation, ceil_mode):
     check(lambda x: F.max_pool1d(x, **kw), lambda x: TF.max_pool1d(x, **kw), inputs=[x],
           gradcheck=False)
     gi = F.max_pool1d(gk.tensor(x), **kw, return_indices=True)[1]
-    np.testing.assert_array_equal(gi.data, TF.max_pool1d(torch.tensor(x), **kw,
+    np.testing.assert_array_equal(gi.array, TF.max_pool1d(torch.tensor(x), **kw,
                                                          return_indices=True)[1].numpy())
     x1 = _x((3, 9))  # unbatched
     check(lambda x: F.max_pool1d(x, **kw), lambda x: TF.max_pool1d(x, **kw), inputs=[x1],
@@ -174,7 +174,7 @@ def test_adaptive_max_pool2d_matches_torch(shape, size):
           inputs=[_x(shape)], gradcheck=False)
     gi = F.adaptive_max_pool2d(gk.tensor(_x(shape)), size, return_indices=True)[1]
     ti = TF.adaptive_max_pool2d(torch.tensor(_x(shape)), size, return_indices=True)[1]
-    np.testing.assert_array_equal(gi.data, ti.numpy())
+    np.testing.assert_array_equal(gi.array, ti.numpy())
 
 
 def test_adaptive_pools_gradcheck_with_non_dividing_sizes():
@@ -194,7 +194,7 @@ def test_adaptive_pools_1d_match_torch(size):
           inputs=[x], gradcheck=False)
     gi = F.adaptive_max_pool1d(gk.tensor(x), size, return_indices=True)[1]
     np.testing.assert_array_equal(
-        gi.data, TF.adaptive_max_pool1d(torch.tensor(x), size, return_indices=True)[1].numpy())
+        gi.array, TF.adaptive_max_pool1d(torch.tensor(x), size, return_indices=True)[1].numpy())
 
 
 # === second derivatives ====================================================
@@ -211,10 +211,10 @@ def test_second_order_matches_torch(name, kw):
     gx, tx = gk.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     (gd,) = gk.grad((gfn(gx.tanh(), **kw) ** 3).sum(), gx, create_graph=True)
     (td,) = torch.autograd.grad((tfn(tx.tanh(), **kw) ** 3).sum(), tx, create_graph=True)
-    np.testing.assert_allclose(gd.data, td.detach().numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gd.array, td.detach().numpy(), rtol=1e-6, atol=1e-9)
     (gdd,) = gk.grad((gd * gd).sum(), gx)
     (tdd,) = torch.autograd.grad((td * td).sum(), tx)
-    np.testing.assert_allclose(gdd.data, tdd.numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gdd.array, tdd.numpy(), rtol=1e-6, atol=1e-9)
 
 
 # === modules ===============================================================
@@ -242,12 +242,12 @@ def test_module_float32_matches_torch(gmod, tmod, shape):
     gx, tx = gk.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     gy, ty = gmod(gx), tmod(tx)
     assert gy.dtype == gk.float32 and gy.shape == tuple(ty.shape)
-    np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-5, atol=1e-6)
     (gy * gy).sum().backward()
     (ty * ty).sum().backward()
     assert gx.grad.dtype == gk.float32
-    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_array_equal(gmod.eval()(gx).data, gy.data)  # no train/eval difference
+    np.testing.assert_allclose(gx.grad.array, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(gmod.eval()(gx).array, gy.array)  # no train/eval difference
 
 
 def test_max_pool_modules_return_indices():
@@ -256,11 +256,11 @@ def test_max_pool_modules_return_indices():
                  (nn.AdaptiveMaxPool2d(3, return_indices=True),
                   torch.nn.AdaptiveMaxPool2d(3, return_indices=True))]:
         (gy, gi), (ty, ti) = g(gk.tensor(x)), t(torch.tensor(x))
-        np.testing.assert_array_equal(gi.data, ti.numpy())
-        np.testing.assert_allclose(gy.data, ty.numpy())
+        np.testing.assert_array_equal(gi.array, ti.numpy())
+        np.testing.assert_allclose(gy.array, ty.numpy())
     gy, gi = nn.MaxPool1d(2, return_indices=True)(gk.tensor(x[0]))
     ty, ti = torch.nn.MaxPool1d(2, return_indices=True)(torch.tensor(x[0]))
-    np.testing.assert_array_equal(gi.data, ti.numpy())
+    np.testing.assert_array_equal(gi.array, ti.numpy())
 
 
 def test_inference_path_without_grad_matches():
@@ -270,7 +270,7 @@ def test_inference_path_without_grad_matches():
         a = F.max_pool2d(x, 3, stride=2, padding=1)
     b = F.max_pool2d(x, 3, stride=2, padding=1)
     assert not a.requires_grad and b.requires_grad
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.array, b.array)
 
 
 def test_conv_pool_stack_matches_torch():
@@ -283,11 +283,11 @@ def test_conv_pool_stack_matches_torch():
     g.load_state_dict({k: v.detach().numpy() for k, v in t.state_dict().items()})
     x = _x((3, 1, 12, 12), seed=8).astype(np.float32)
     gy, ty = g(gk.tensor(x)), t(torch.tensor(x))
-    np.testing.assert_allclose(gy.data, ty.detach().numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(gy.array, ty.detach().numpy(), rtol=1e-4, atol=1e-6)
     gy.sum().backward()
     ty.sum().backward()
     for (name, p), tp in zip(g.named_parameters(), t.parameters()):
-        np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=1e-4, atol=1e-5,
+        np.testing.assert_allclose(p.grad.array, tp.grad.numpy(), rtol=1e-4, atol=1e-5,
                                    err_msg=name)
 
 

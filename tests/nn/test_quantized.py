@@ -71,7 +71,7 @@ def test_quantized_linear_is_linear_on_the_dequantized_weight(w, qtype, monkeypa
     x = np.random.default_rng(2).normal(size=(2, 5, 96))
     W = torch.tensor(layer.weight.dequantize(dtype=np.float64))
     xt = torch.tensor(x, requires_grad=True)
-    bt = torch.tensor(bias.data, requires_grad=True)
+    bt = torch.tensor(bias.array, requires_grad=True)
     ref = torch.nn.functional.linear(xt, W, bt)
     xg = gk.tensor(x, requires_grad=True)
     y = layer(xg)

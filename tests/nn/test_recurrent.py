@@ -54,7 +54,7 @@ def _compare(g, t, inputs, rng, rtol=RTOL, atol=ATOL, call=None):
     assert len(gout) == len(tout)
     for i, (go, to) in enumerate(zip(gout, tout)):
         assert go.shape == tuple(to.shape), f"output {i}: shape {go.shape} vs {tuple(to.shape)}"
-        np.testing.assert_allclose(go.data, to.detach().numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(go.array, to.detach().numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"output {i}")
     ups = [rng.standard_normal(o.shape) for o in gout]
     sum((o * gk.tensor(u)).sum() for o, u in zip(gout, ups)).backward()
@@ -62,11 +62,11 @@ def _compare(g, t, inputs, rng, rtol=RTOL, atol=ATOL, call=None):
     flat_g = [x for a in gin for x in (a if isinstance(a, tuple) else [a]) if x is not None]
     flat_t = [x for a in tin for x in (a if isinstance(a, tuple) else [a]) if x is not None]
     for i, (gx, tx) in enumerate(zip(flat_g, flat_t)):
-        np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(gx.grad.array, tx.grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"gradient of input {i}")
     gparams = dict(g.named_parameters())
     for name, p in t.named_parameters():
-        np.testing.assert_allclose(gparams[name].grad.data, p.grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(gparams[name].grad.array, p.grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"gradient of {name}")
     return gout
 
@@ -153,8 +153,8 @@ def test_dropout_in_training_is_random_and_seeded():
     c = lstm(x)[0]
     lstm.eval()
     e = lstm(x)[0]
-    np.testing.assert_array_equal(a.data, b.data)
-    assert not np.allclose(a.data, c.data) and not np.allclose(a.data, e.data)
+    np.testing.assert_array_equal(a.array, b.array)
+    assert not np.allclose(a.array, c.array) and not np.allclose(a.array, e.array)
 
 
 def test_dropout_argument_checks():
@@ -174,12 +174,12 @@ def test_float32_matches_torch():
     go, (gh, gc) = g(gx)
     to, (_, tc) = t(tx)
     assert go.dtype == gk.float32 and gh.dtype == gk.float32
-    np.testing.assert_allclose(go.data, to.detach().numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(go.array, to.detach().numpy(), rtol=1e-4, atol=1e-6)
     (go.sum() + gc.sum()).backward()
     (to.sum() + tc.sum()).backward()
-    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(gx.grad.array, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
     assert gx.grad.dtype == gk.float32
-    np.testing.assert_allclose(g.weight_hh_l1_reverse.grad.data, t.weight_hh_l1_reverse.grad.numpy(),
+    np.testing.assert_allclose(g.weight_hh_l1_reverse.grad.array, t.weight_hh_l1_reverse.grad.numpy(),
                                rtol=1e-4, atol=1e-5)
 
 
@@ -215,8 +215,8 @@ def test_cell_unrolled_equals_layer():
     hc = None
     for t in range(5):
         hc = cell(x[t], hc)
-        np.testing.assert_allclose(hc[0].data, out[t].data, rtol=1e-12)
-    np.testing.assert_allclose(hc[1].data, c[0].data, rtol=1e-12)
+        np.testing.assert_allclose(hc[0].array, out[t].array, rtol=1e-12)
+    np.testing.assert_allclose(hc[1].array, c[0].array, rtol=1e-12)
 
 
 # === gradcheck and second derivatives ======================================
@@ -246,12 +246,12 @@ def test_second_derivatives_match_torch(kind, kw):
     gx, tx = gk.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     (dgx,) = gk.grad(g(gx)[0].tanh().sum(), gx, create_graph=True)
     (dtx,) = torch.autograd.grad(t(tx)[0].tanh().sum(), tx, create_graph=True)
-    np.testing.assert_allclose(dgx.data, dtx.detach().numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(dgx.array, dtx.detach().numpy(), rtol=RTOL, atol=ATOL)
     names = ["weight_hh_l0", "weight_ih_l0_reverse", "bias_hh_l0"]
     gw = gk.grad((dgx * dgx).sum(), [getattr(g, n) for n in names])
     tw = torch.autograd.grad((dtx * dtx).sum(), [getattr(t, n) for n in names])
     for n, a, b in zip(names, gw, tw):
-        np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-6, atol=1e-9, err_msg=n)
+        np.testing.assert_allclose(a.array, b.numpy(), rtol=1e-6, atol=1e-9, err_msg=n)
 
 
 def test_backward_with_anomaly_detection_and_twice_with_retain_graph():
@@ -261,9 +261,9 @@ def test_backward_with_anomaly_detection_and_twice_with_retain_graph():
     with gk.autograd.detect_anomaly():
         loss = g(x)[0].sum()
         loss.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad.array.copy()
     loss.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * first, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.array, 2 * first, rtol=1e-12)
 
 
 def test_grad_with_respect_to_initial_state_only():
@@ -275,7 +275,7 @@ def test_grad_with_respect_to_initial_state_only():
     th = torch.tensor(h0, requires_grad=True)
     (a,) = gk.grad(g(gk.tensor(x), gh)[1].sum(), gh)
     (b,) = torch.autograd.grad(t(torch.tensor(x), th)[1].sum(), th)
-    np.testing.assert_allclose(a.data, b.numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(a.array, b.numpy(), rtol=RTOL, atol=ATOL)
 
 
 def test_no_graph_under_no_grad():
@@ -304,7 +304,7 @@ def test_default_init_matches_torch(kind):
     H = 64
     t = getattr(torch.nn, kind)(32, H)
     g = getattr(nn, kind)(32, H)
-    gv = np.concatenate([p.data.ravel() for p in g.parameters()]).astype(np.float64)
+    gv = np.concatenate([p.array.ravel() for p in g.parameters()]).astype(np.float64)
     tv = np.concatenate([p.detach().numpy().ravel() for p in t.parameters()]).astype(np.float64)
     bound = 1 / np.sqrt(H)
     assert gv.size == tv.size

@@ -31,18 +31,18 @@ def _compare(tm, gm, inputs, masks=None, rtol=RTOL, atol=ATOL, **kw):
     gin = [gk.tensor(a, requires_grad=True) for a in inputs]
     to = tm(*tin, **{k: torch.tensor(v) for k, v in masks.items()}, **kw)
     go = gm(*gin, **{k: gk.tensor(v) for k, v in masks.items()}, **kw)
-    np.testing.assert_allclose(go.data, to.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(go.array, to.detach().numpy(), rtol=rtol, atol=atol)
     up = np.random.default_rng(0).standard_normal(go.shape)
     (to * torch.tensor(up)).sum().backward()
     (go * gk.tensor(up)).sum().backward()
     for i, (t, g) in enumerate(zip(tin, gin)):
-        np.testing.assert_allclose(g.grad.data, t.grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(g.grad.array, t.grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"grad of input {i}")
     tp = dict(tm.named_parameters())
     gp = dict(gm.named_parameters())
     assert list(gp) == list(tp)
     for n, p in gp.items():
-        np.testing.assert_allclose(p.grad.data, tp[n].grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(p.grad.array, tp[n].grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"grad of {n}")
     return go
 
@@ -118,11 +118,11 @@ def test_encoder_layer_eval_with_dropout_matches_torch_and_train_drops():
     assert not any(m.training for m in gm.modules())
     gm.train()
     gk.manual_seed(7)
-    a = gm(gk.tensor(x)).data
+    a = gm(gk.tensor(x)).array
     gk.manual_seed(7)
-    b = gm(gk.tensor(x)).data
+    b = gm(gk.tensor(x)).array
     np.testing.assert_array_equal(a, b)  # the same seed draws the same masks
-    assert np.abs(a - ref.data).max() > 1e-3
+    assert np.abs(a - ref.array).max() > 1e-3
 
 
 def test_encoder_layer_float32_stays_float32_and_matches_torch():
@@ -188,8 +188,8 @@ def test_encoder_clones_are_independent_deep_copies():
     enc = gk.nn.TransformerEncoder(layer, 3)
     ws = [enc.layers[i].self_attn.in_proj_weight for i in range(3)] + [layer.self_attn.in_proj_weight]
     assert len({id(w) for w in ws}) == 4
-    assert len({id(w.data) for w in ws}) == 4 and not np.shares_memory(ws[0].data, ws[1].data)
-    np.testing.assert_array_equal(ws[0].data, ws[1].data)  # copies start equal, as in PyTorch
+    assert len({id(w.array) for w in ws}) == 4 and not np.shares_memory(ws[0].array, ws[1].array)
+    np.testing.assert_array_equal(ws[0].array, ws[1].array)  # copies start equal, as in PyTorch
     assert len(list(enc.parameters())) == 3 * len(list(layer.parameters()))
     assert all(p.requires_grad and p.is_leaf for p in enc.parameters())
     # training one copy leaves the others alone
@@ -197,8 +197,8 @@ def test_encoder_clones_are_independent_deep_copies():
     (enc.eval()(x) * gk.randn(4, 2, 8)).sum().backward()  # not .sum(): LayerNorm makes that constant
     with gk.no_grad():
         enc.layers[0].linear1.weight -= 0.1 * enc.layers[0].linear1.weight.grad
-    assert not np.allclose(enc.layers[0].linear1.weight.data, enc.layers[1].linear1.weight.data)
-    np.testing.assert_array_equal(enc.layers[1].linear1.weight.data, layer.linear1.weight.data)
+    assert not np.allclose(enc.layers[0].linear1.weight.array, enc.layers[1].linear1.weight.array)
+    np.testing.assert_array_equal(enc.layers[1].linear1.weight.array, layer.linear1.weight.array)
 
 
 def test_decoder_two_layers_and_final_norm_match_torch():
@@ -218,7 +218,7 @@ def test_transformer_matches_torch(norm_first):
     rng = np.random.default_rng(9)
     src, tgt = rng.standard_normal((2, 6, 8)), rng.standard_normal((2, 4, 8))
     mask = gk.nn.Transformer.generate_square_subsequent_mask(4, dtype=gk.float64)
-    _compare(tm, gm, [src, tgt], masks=dict(tgt_mask=mask.data,
+    _compare(tm, gm, [src, tgt], masks=dict(tgt_mask=mask.array,
                                             src_key_padding_mask=_kpm(rng, 2, 6),
                                             memory_key_padding_mask=_kpm(rng, 2, 6)))
 
@@ -227,7 +227,7 @@ def test_generate_square_subsequent_mask_equals_torchs():
     for sz in (1, 4):
         g = gk.nn.Transformer.generate_square_subsequent_mask(sz)
         t = torch.nn.Transformer.generate_square_subsequent_mask(sz)
-        np.testing.assert_array_equal(g.data, t.numpy())
+        np.testing.assert_array_equal(g.array, t.numpy())
         assert g.dtype == np.float32
     from gradkit.nn.transformer import generate_square_subsequent_mask
     assert generate_square_subsequent_mask(3, dtype=gk.float64).dtype == np.float64
@@ -241,17 +241,17 @@ def test_default_initialisation_matches_torch():
     assert list(gs) == list(ts)
     for name in ["encoder.layers.0.self_attn.in_proj_weight", "encoder.layers.0.linear1.weight",
                  "decoder.layers.0.multihead_attn.out_proj.weight", "decoder.layers.0.linear2.weight"]:
-        w, tw = gs[name].data, ts[name].numpy()
+        w, tw = gs[name].array, ts[name].numpy()
         a = math.sqrt(6 / sum(w.shape))
         assert np.abs(w).max() <= a and abs(w.std() - a / math.sqrt(3)) < 4 * a / math.sqrt(w.size)
         assert abs(w.std() - tw.std()) < 6 * a / math.sqrt(w.size)
     for name in ["encoder.layers.0.self_attn.in_proj_bias", "encoder.norm.bias",
                  "decoder.layers.0.norm3.bias"]:
-        np.testing.assert_array_equal(gs[name].data, ts[name].numpy())
-    np.testing.assert_array_equal(gs["decoder.norm.weight"].data, 1.0)
+        np.testing.assert_array_equal(gs[name].array, ts[name].numpy())
+    np.testing.assert_array_equal(gs["decoder.norm.weight"].array, 1.0)
     # the layer alone keeps Linear's default U(±1/√fan_in) outside the attention
     layer = gk.nn.TransformerEncoderLayer(64, 4, 256)
-    w = layer.linear1.weight.data
+    w = layer.linear1.weight.array
     assert np.abs(w).max() <= 1 / 8 and abs(w.std() - 1 / 8 / math.sqrt(3)) < 4 / 8 / math.sqrt(w.size)
 
 

@@ -27,7 +27,7 @@ def test_clip_grad_norm_matches_torch(norm_type):
     n2 = torch.nn.utils.clip_grad_norm_(t.parameters(), 0.5, norm_type)
     assert n1.item() == pytest.approx(n2.item(), rel=1e-5)
     for p, q in zip(g.parameters(), t.parameters()):
-        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-4, atol=1e-7)
+        np.testing.assert_allclose(p.grad.array, q.grad.numpy(), rtol=1e-4, atol=1e-7)
 
 
 def test_clip_grad_norm_nonfinite_error():
@@ -42,15 +42,15 @@ def test_clip_grad_value_matches_torch():
     utils.clip_grad_value_(g.parameters(), 0.1)
     torch.nn.utils.clip_grad_value_(t.parameters(), 0.1)
     for p, q in zip(g.parameters(), t.parameters()):
-        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(p.grad.array, q.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_parameters_vector_round_trip():
     g, t = _models()
     v = utils.parameters_to_vector(g.parameters())
-    np.testing.assert_allclose(v.data, torch.nn.utils.parameters_to_vector(t.parameters()).detach().numpy())
+    np.testing.assert_allclose(v.array, torch.nn.utils.parameters_to_vector(t.parameters()).detach().numpy())
     utils.vector_to_parameters(v * 2, g.parameters())
-    np.testing.assert_allclose(utils.parameters_to_vector(g.parameters()).data, 2 * v.data)
+    np.testing.assert_allclose(utils.parameters_to_vector(g.parameters()).array, 2 * v.array)
     with pytest.raises(ValueError, match="1-D vector of 37 elements"):
         utils.vector_to_parameters(gk.zeros(5), g.parameters())
 
@@ -66,6 +66,6 @@ def test_skip_init_leaves_parameters_undrawn_and_the_generator_untouched():
     assert lin.weight.shape == (3, 4) and lin.bias.shape == (3,)
     drawn = nn.Linear(4, 3)  # outside skip_init initialisers draw again
     assert gk.get_rng_state() != state
-    assert abs(drawn.weight.data).max() <= 0.5
+    assert abs(drawn.weight.array).max() <= 0.5
     emb = nn.utils.skip_init(nn.Embedding, 5, 2)
     assert emb.weight.shape == (5, 2)

@@ -24,7 +24,7 @@ def test_tensor_infers_the_dtype_as_pytorch(data, dtype):
     assert t.dtype == dtype
     assert str(torch.tensor(data).dtype) == "torch." + str(dtype)
     assert t.shape == tuple(torch.tensor(data).shape)
-    np.testing.assert_array_equal(t.data, torch.tensor(data).numpy())
+    np.testing.assert_array_equal(t.array, torch.tensor(data).numpy())
 
 
 def test_tensor_of_a_list_of_numpy_float64_scalars_is_float64():
@@ -41,10 +41,10 @@ def test_tensor_copies_its_data():
     a = np.zeros(3)
     t = gk.tensor(a)
     a[0] = 5.0
-    assert t.data[0] == 0.0 and not np.shares_memory(t.data, a)
+    assert t.array[0] == 0.0 and not np.shares_memory(t.array, a)
     s = gk.ones(3, requires_grad=True)
     u = gk.tensor(s)                         # from a tensor: a new leaf with its own memory
-    assert not np.shares_memory(u.data, s.data) and not u.requires_grad and u.is_leaf
+    assert not np.shares_memory(u.array, s.array) and not u.requires_grad and u.is_leaf
 
 
 def test_tensor_requires_grad():
@@ -82,7 +82,7 @@ def test_tensor_of_strings_raises():
 def test_as_tensor_and_from_numpy_share_memory():
     a = np.zeros(3)
     for t in (gk.as_tensor(a), gk.from_numpy(a)):
-        assert t.data is a and t.dtype == gk.float64
+        assert t.array is a and t.dtype == gk.float64
     a[1] = 7.0
     assert gk.from_numpy(a).tolist() == [0.0, 7.0, 0.0]
     t = gk.from_numpy(a)
@@ -93,7 +93,7 @@ def test_as_tensor_and_from_numpy_share_memory():
 
 def test_as_tensor_copies_only_when_the_dtype_changes():
     a = np.zeros(3)
-    assert not np.shares_memory(gk.as_tensor(a, dtype=gk.float32).data, a)
+    assert not np.shares_memory(gk.as_tensor(a, dtype=gk.float32).array, a)
     t = gk.ones(2)
     assert gk.as_tensor(t) is t
 
@@ -106,7 +106,7 @@ def test_constant_factories_take_shape_as_varargs_or_tuple(name, args):
     ref = getattr(torch, name)(*args)
     assert t.shape == tuple(ref.shape) and t.dtype == gk.float32
     if name != "empty":
-        np.testing.assert_array_equal(t.data, ref.numpy())
+        np.testing.assert_array_equal(t.array, ref.numpy())
 
 
 def test_constant_factories_dtype_and_requires_grad():
@@ -124,7 +124,7 @@ def test_full(shape, value, dtype):
     t = gk.full(shape, value)
     ref = torch.full(shape if isinstance(shape, tuple) else (shape,), value)
     assert t.dtype == dtype and str(ref.dtype) == "torch." + str(dtype)
-    np.testing.assert_array_equal(t.data, ref.numpy())
+    np.testing.assert_array_equal(t.array, ref.numpy())
     assert gk.full(shape, value, dtype=gk.float64).dtype == gk.float64
 
 
@@ -138,7 +138,7 @@ def test_arange_int(args):
 def test_arange_float(args):
     t, ref = gk.arange(*args), torch.arange(*args)
     assert t.dtype == gk.float32 and t.shape == tuple(ref.shape)
-    np.testing.assert_allclose(t.data, ref.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(t.array, ref.numpy(), rtol=1e-6, atol=1e-7)
     assert gk.arange(*args, dtype=gk.float64).dtype == gk.float64
 
 
@@ -146,14 +146,14 @@ def test_arange_float(args):
 def test_linspace(start, end, steps):
     t, ref = gk.linspace(start, end, steps), torch.linspace(start, end, steps)
     assert t.dtype == gk.float32 and t.shape == tuple(ref.shape)
-    np.testing.assert_allclose(t.data, ref.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(t.array, ref.numpy(), rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("args", [(3,), (2, 3), (3, 2), (1,), (0,)])
 def test_eye(args):
     t, ref = gk.eye(*args), torch.eye(*args)
     assert t.dtype == gk.float32
-    np.testing.assert_array_equal(t.data, ref.numpy())
+    np.testing.assert_array_equal(t.array, ref.numpy())
     assert gk.eye(*args, dtype=gk.float64).dtype == gk.float64
 
 
@@ -168,13 +168,13 @@ def test_rand_randn_shapes_and_dtypes(name):
 
 
 def test_rand_is_uniform_on_zero_one():
-    u = gk.rand(20000, dtype=gk.float64).data
+    u = gk.rand(20000, dtype=gk.float64).array
     assert u.min() >= 0.0 and u.max() < 1.0
     assert abs(u.mean() - 0.5) < 0.01 and abs(u.var() - 1 / 12) < 0.003
 
 
 def test_randn_is_standard_normal():
-    z = gk.randn(20000, dtype=gk.float64).data
+    z = gk.randn(20000, dtype=gk.float64).array
     assert abs(z.mean()) < 0.03 and abs(z.std() - 1.0) < 0.03
 
 
@@ -193,7 +193,7 @@ def test_rand_randn_refuse_integer_dtype(name):
 def test_randint(args, kw, low, high, shape):
     t = gk.randint(*args, **kw)
     assert t.shape == shape and t.dtype == gk.int64
-    assert t.data.min() >= low and t.data.max() < high
+    assert t.array.min() >= low and t.array.max() < high
     if t.numel() >= 200:
         assert set(t.tolist()) == set(range(low, high))   # every value is reachable
 
@@ -239,9 +239,9 @@ def test_manual_seed_covers_a_sequence_of_calls():
 def test_like_factories_keep_shape_and_dtype(src):
     for t in (gk.zeros_like(src), gk.ones_like(src), gk.full_like(src, 3)):
         assert t.shape == src.shape and t.dtype == src.dtype
-    assert gk.zeros_like(src).data.sum() == 0 and gk.ones_like(src).data.sum() == src.numel()
-    assert (gk.full_like(src, 3).data == 3).all()
-    assert not np.shares_memory(gk.zeros_like(src).data, src.data)
+    assert gk.zeros_like(src).array.sum() == 0 and gk.ones_like(src).array.sum() == src.numel()
+    assert (gk.full_like(src, 3).array == 3).all()
+    assert not np.shares_memory(gk.zeros_like(src).array, src.array)
     if src.dtype.kind == "f":
         r = gk.randn_like(src)
         assert r.shape == src.shape and r.dtype == src.dtype
@@ -297,12 +297,12 @@ def test_detach():
     d = (x * 2).detach()
     assert not d.requires_grad and d.is_leaf and d.grad_fn is None
     e = x.detach()
-    assert e.data is x.data               # shares memory, as PyTorch
+    assert e.array is x.array               # shares memory, as PyTorch
 
 
 def test_numpy():
     x = gk.tensor([1.0, 2.0])
-    assert x.numpy() is x.data
+    assert x.numpy() is x.array
     w = gk.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match=r"numpy\(\): can't call numpy\(\) on a tensor that "
                                            r"requires grad; use tensor.detach\(\).numpy\(\)"):

@@ -258,8 +258,8 @@ def test_maximum_minimum_ties_split_the_gradient(op):
     ga = gk.tensor(a, dtype=gk.float64, requires_grad=True)
     gb = gk.tensor(b, dtype=gk.float64, requires_grad=True)
     getattr(gk, op)(ga, gb).sum().backward()
-    assert ga.grad.data[0, 0] == 0.5 and ga.grad.data[0, 2] == 0.5
-    assert ga.grad.data.sum() + gb.grad.data.sum() == 6.0
+    assert ga.grad.array[0, 0] == 0.5 and ga.grad.array[0, 2] == 0.5
+    assert ga.grad.array.sum() + gb.grad.array.sum() == 6.0
     assert out[0].shape == (2, 3)
 
 
@@ -298,19 +298,19 @@ def test_where_with_scalar_branches():
 def test_where_float32_with_scalar_stays_float32():
     y = gk.where(gk.tensor([True, False]), gk.tensor([1.0, 2.0]), 0.0)
     assert y.dtype == gk.float32
-    np.testing.assert_array_equal(y.data, [1.0, 0.0])
+    np.testing.assert_array_equal(y.array, [1.0, 0.0])
 
 
 def test_where_with_two_scalars():
     # torch.where(cond, 1.0, 0.0) is a float32 tensor (the default dtype)
     y = gk.where(gk.tensor([True, False, True]), 1.0, 0.0)
     assert y.dtype == gk.float32
-    np.testing.assert_array_equal(y.data, [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(y.array, [1.0, 0.0, 1.0])
 
 
 def test_where_one_argument_gives_indices():
     (idx,) = gk.where(gk.tensor([0.0, 3.0, 0.0, 1.0]) > 0)
-    np.testing.assert_array_equal(idx.data, [1, 3])
+    np.testing.assert_array_equal(idx.array, [1, 3])
 
 
 # === comparisons: bool results, no gradient ===================================
@@ -331,9 +331,9 @@ def test_comparisons(op):
                         (fns[op](2.0, a), CMP[op](2.0, a_np))]:  # scalar-tensor (reflected)
         assert y.dtype == gk.bool
         assert not y.requires_grad and y.grad_fn is None
-        np.testing.assert_array_equal(y.data, expected)
+        np.testing.assert_array_equal(y.array, expected)
     t = fns[op](torch.tensor(a_np), torch.tensor(b_np))  # and the same as PyTorch
-    np.testing.assert_array_equal(fns[op](a, b).data, t.numpy())
+    np.testing.assert_array_equal(fns[op](a, b).array, t.numpy())
 
 
 @pytest.mark.parametrize("name", ["eq", "ne", "lt", "le", "gt", "ge"])
@@ -341,15 +341,15 @@ def test_comparison_functions(name):
     a, b = np.array([1.0, 2.0, 3.0]), np.array([2.0, 2.0, 2.0])
     y = getattr(gk, name)(gk.tensor(a), gk.tensor(b))
     t = getattr(torch, name)(torch.tensor(a), torch.tensor(b))
-    np.testing.assert_array_equal(y.data, t.numpy())
+    np.testing.assert_array_equal(y.array, t.numpy())
     assert y.dtype == gk.bool
 
 
 def test_comparison_float32_against_python_float():
     # the scalar takes the tensor's dtype (0.1 as float32), as PyTorch
     x = gk.tensor([0.1, 0.2])
-    np.testing.assert_array_equal((x == 0.1).data, [True, False])
-    np.testing.assert_array_equal((x == 0.1).data,
+    np.testing.assert_array_equal((x == 0.1).array, [True, False])
+    np.testing.assert_array_equal((x == 0.1).array,
                                   (torch.tensor([0.1, 0.2]) == 0.1).numpy())
 
 
@@ -357,7 +357,7 @@ def test_mask_from_comparison_stops_gradient():
     x = gk.tensor([-1.0, 2.0, 3.0], dtype=gk.float64, requires_grad=True)
     y = (x * (x > 0)).sum()
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.array, [0.0, 1.0, 1.0])
 
 
 # === second derivatives =====================================================
@@ -391,7 +391,7 @@ def _second_derivative_gk(fn, x_np):
     (g,) = gk.grad(fn(x).sum(), x, create_graph=True)
     assert g.requires_grad, "the first derivative must be differentiable with create_graph=True"
     (h,) = gk.grad(g.sum(), x)
-    return g.data, h.data
+    return g.array, h.array
 
 
 def _second_derivative_torch(fn, x_np):
@@ -445,7 +445,7 @@ def test_second_derivative_binary(name):
     tha, thb = torch.autograd.grad((tga * torch.tensor(va)).sum() + (tgb * torch.tensor(vb)).sum(),
                                    (ta, tb))
     for mine, theirs in [(ga, tga), (gb, tgb), (ha, tha), (hb, thb)]:
-        np.testing.assert_allclose(mine.data, theirs.detach().numpy(), rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(mine.array, theirs.detach().numpy(), rtol=1e-6, atol=1e-9)
 
 
 # === dtypes =================================================================
@@ -478,10 +478,10 @@ def test_int_tensor_times_float_scalar_is_float32():
     x = gk.tensor([1, 2, 3])
     assert x.dtype == gk.int64
     assert (x * 0.5).dtype == gk.float32
-    np.testing.assert_array_equal((x * 0.5).data, [0.5, 1.0, 1.5])
+    np.testing.assert_array_equal((x * 0.5).array, [0.5, 1.0, 1.5])
     assert (x + 1).dtype == gk.int64
     assert (x / 2).dtype == gk.float32        # true division of integers, as PyTorch
-    np.testing.assert_array_equal((x / 2).data, [0.5, 1.0, 1.5])
+    np.testing.assert_array_equal((x / 2).array, [0.5, 1.0, 1.5])
     assert (x ** 0.5).dtype == gk.float32
     assert gk.exp(x).dtype == gk.float32
 
@@ -493,13 +493,13 @@ def test_float32_plus_float64_tensor_is_float64():
     assert y.dtype == gk.float64                                     # as PyTorch
     (y * y).sum().backward()
     assert a.grad.dtype == gk.float32 and b.grad.dtype == gk.float64
-    np.testing.assert_array_equal(a.grad.data, [8.0, 12.0])
-    np.testing.assert_array_equal(b.grad.data, [8.0, 12.0])
+    np.testing.assert_array_equal(a.grad.array, [8.0, 12.0])
+    np.testing.assert_array_equal(b.grad.array, [8.0, 12.0])
     a.grad = b.grad = None
     (a * b).sum().backward()
     assert a.grad.dtype == gk.float32 and b.grad.dtype == gk.float64
-    np.testing.assert_array_equal(a.grad.data, [3.0, 4.0])
-    np.testing.assert_array_equal(b.grad.data, [1.0, 2.0])
+    np.testing.assert_array_equal(a.grad.array, [3.0, 4.0])
+    np.testing.assert_array_equal(b.grad.array, [1.0, 2.0])
 
 
 def test_zero_dim_float64_tensor_counts_as_scalar():
@@ -533,13 +533,13 @@ def test_tensor_subclass_operand_gets_its_gradient(op):
     assert p.grad is not None
     p2 = _Sub(np.array([1.5, 2.0]), requires_grad=True)
     (p2 * 2.0 + 1.0 - p2 ** 2).sum().backward()
-    np.testing.assert_allclose(p2.grad.data, 2.0 - 2 * p2.data)
+    np.testing.assert_allclose(p2.grad.array, 2.0 - 2 * p2.array)
 
 
 def test_where_with_tensor_subclass():
     p = _Sub(np.array([1.5, 2.0]), requires_grad=True)
     gk.where(gk.tensor([True, False]), p, 0.0).sum().backward()
-    np.testing.assert_array_equal(p.grad.data, [1.0, 0.0])
+    np.testing.assert_array_equal(p.grad.array, [1.0, 0.0])
 
 
 # === errors =================================================================
@@ -572,7 +572,7 @@ def _value_and_grad(fn, values, dtype=gk.float32):
     x = gk.tensor(values, dtype=dtype, requires_grad=True)
     y = fn(x)
     y.sum().backward()
-    return y.data, x.grad.data
+    return y.array, x.grad.array
 
 
 @pytest.mark.parametrize("dtype", [gk.float32, gk.float64], ids=str)
@@ -659,17 +659,17 @@ def test_activations_at_extreme_inputs(op, dtype):
 def test_erf_at_infinity_and_huge_inputs(dtype):
     v = [np.inf, -np.inf, 1e30, -1e30, 0.0]
     with _strict():
-        y = gk.erf(gk.tensor(v, dtype=dtype)).data
+        y = gk.erf(gk.tensor(v, dtype=dtype)).array
     np.testing.assert_array_equal(y, [1.0, -1.0, 1.0, -1.0, 0.0])
     with _strict():
-        y = gk.gelu(gk.tensor([1e30, -1e30], dtype=dtype)).data
+        y = gk.gelu(gk.tensor([1e30, -1e30], dtype=dtype)).array
     np.testing.assert_array_equal(y, [1e30 if dtype == gk.float64 else np.float32(1e30), 0.0])
 
 
 def test_erf_float64_is_accurate():
     # Cephes-style rational approximations: full double precision over the whole range
     x = np.concatenate([np.linspace(-7, 7, 2801), np.geomspace(1e-300, 1e-2, 50)])
-    y = gk.erf(gk.tensor(x, dtype=gk.float64)).data
+    y = gk.erf(gk.tensor(x, dtype=gk.float64)).array
     np.testing.assert_allclose(y, torch.erf(torch.tensor(x)).numpy(), rtol=2e-15, atol=1e-300)
 
 
@@ -693,11 +693,11 @@ def test_gelu_float32_matches_torch(approximate):
     # truth; PyTorch's float32 GELU errs by up to ~1.1e-6 too, in the other direction on some
     # CPUs (its SIMD erf differs by instruction set), so the two float32 results may differ by
     # the sum of both
-    np.testing.assert_allclose(y.data, ref[torch.float64][0], rtol=1e-5, atol=1.2e-6)
-    np.testing.assert_allclose(y.data, ref[torch.float32][0], rtol=1e-5, atol=2.4e-6)
-    np.testing.assert_allclose(gx.grad.data, ref[torch.float64][1], **tol)
+    np.testing.assert_allclose(y.array, ref[torch.float64][0], rtol=1e-5, atol=1.2e-6)
+    np.testing.assert_allclose(y.array, ref[torch.float32][0], rtol=1e-5, atol=2.4e-6)
+    np.testing.assert_allclose(gx.grad.array, ref[torch.float64][1], **tol)
     if approximate == "none":
-        np.testing.assert_allclose(gx.grad.data, ref[torch.float32][1], **tol)
+        np.testing.assert_allclose(gx.grad.array, ref[torch.float32][1], **tol)
     # (not for 'tanh': near x = -5 PyTorch's float32 gradient is 0 where the true one, and ours,
     # is -1e-6: its tanh rounds to -1 and 1 - tanh² cancels)
 
@@ -706,7 +706,7 @@ def test_erf_float32_matches_torch_float32():
     x = np.linspace(-5, 5, 20001, dtype=np.float32)
     y = gk.erf(gk.tensor(x))
     assert y.dtype == gk.float32
-    np.testing.assert_allclose(y.data, torch.erf(torch.tensor(x)).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y.array, torch.erf(torch.tensor(x)).numpy(), rtol=1e-5, atol=1e-6)
 
 
 # === dropout ================================================================
@@ -714,44 +714,44 @@ def test_dropout_statistics():
     p = 0.3
     x = gk.ones(200, 100) * 2.0
     y = gk.dropout(x, p=p, training=True)
-    zeroed = (y.data == 0).mean()
+    zeroed = (y.array == 0).mean()
     assert abs(zeroed - p) < 0.015              # 20,000 draws: std of the fraction is 0.003
-    kept = y.data[y.data != 0]
+    kept = y.array[y.array != 0]
     np.testing.assert_allclose(kept, 2.0 / (1 - p), rtol=1e-6)
     assert y.dtype == gk.float32
-    assert abs(y.data.mean() - 2.0) < 0.05      # inverted dropout keeps the expectation
+    assert abs(y.array.mean() - 2.0) < 0.05      # inverted dropout keeps the expectation
 
 
 def test_dropout_gradient_is_the_mask_scaled():
     x = gk.tensor(_rng().standard_normal((8, 5)), requires_grad=True)
     y = gk.dropout(x, p=0.4)
     y.sum().backward()
-    mask = y.data != 0
-    np.testing.assert_allclose(x.grad.data, mask / 0.6, rtol=1e-6)
-    np.testing.assert_allclose(y.data, x.data * mask / 0.6, rtol=1e-6)
+    mask = y.array != 0
+    np.testing.assert_allclose(x.grad.array, mask / 0.6, rtol=1e-6)
+    np.testing.assert_allclose(y.array, x.array * mask / 0.6, rtol=1e-6)
 
 
 def test_dropout_identity_when_not_training_or_p_zero():
     x = gk.randn(4, 5)
     assert gk.dropout(x, p=0.5, training=False) is x
-    np.testing.assert_array_equal(gk.dropout(x, p=0.0).data, x.data)
+    np.testing.assert_array_equal(gk.dropout(x, p=0.0).array, x.array)
 
 
 def test_dropout_p_one_gives_zeros():
     x = gk.randn(4, 5, requires_grad=True)
     y = gk.dropout(x, p=1.0)
-    np.testing.assert_array_equal(y.data, np.zeros((4, 5)))
+    np.testing.assert_array_equal(y.array, np.zeros((4, 5)))
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.zeros((4, 5)))
+    np.testing.assert_array_equal(x.grad.array, np.zeros((4, 5)))
 
 
 def test_dropout_mask_reproducible_after_manual_seed():
     x = gk.ones(10, 10)
     gk.manual_seed(123)
-    a = gk.dropout(x, p=0.5).data
-    b = gk.dropout(x, p=0.5).data
+    a = gk.dropout(x, p=0.5).array
+    b = gk.dropout(x, p=0.5).array
     gk.manual_seed(123)
-    c = gk.dropout(x, p=0.5).data
+    c = gk.dropout(x, p=0.5).array
     np.testing.assert_array_equal(a, c)
     assert not np.array_equal(a, b)
 
@@ -807,7 +807,7 @@ def test_float32_gelu_and_erf_over_several_blocks():
     y.backward(gk.tensor(g))
     assert y.dtype == gk.float32 and a.grad.dtype == gk.float32
     ref = torch.nn.functional.gelu(xt).detach().numpy()
-    np.testing.assert_allclose(y.data, ref, rtol=2e-6, atol=2e-6)
-    np.testing.assert_allclose(a.grad.data, xt.grad.numpy(), rtol=2e-6, atol=2e-6)
-    e = gk.erf(gk.tensor(x)).data
+    np.testing.assert_allclose(y.array, ref, rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(a.grad.array, xt.grad.numpy(), rtol=2e-6, atol=2e-6)
+    e = gk.erf(gk.tensor(x)).array
     np.testing.assert_allclose(e, torch.erf(torch.tensor(x, dtype=torch.float64)).numpy(), atol=1e-6)

@@ -80,7 +80,7 @@ def test_getitem_zero_d_integer_tensor_index_is_like_an_int():
 def test_getitem_repeated_indices_accumulate_in_backward(index, expected):
     x = gk.zeros(4, 3, dtype=gk.float64, requires_grad=True)
     x[index].sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.asarray(expected, np.float64))
+    np.testing.assert_array_equal(x.grad.array, np.asarray(expected, np.float64))
     # and with a random upstream gradient, against PyTorch and gradcheck
     check(lambda x: x[index], shapes=[(4, 3)])
 
@@ -122,21 +122,21 @@ def test_getitem_composes_with_higher_order_gradients():
     xt = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
     (g,) = gk.grad((x[idx] ** 3).sum(), [x], create_graph=True)
     (gt,) = torch.autograd.grad((xt[idx] ** 3).sum(), [xt], create_graph=True)
-    np.testing.assert_allclose(g.data, gt.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(g.array, gt.detach().numpy(), rtol=1e-12)
     g.sum().backward()
     gt.sum().backward()
-    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.array, xt.grad.numpy(), rtol=1e-12)
 
 
 def test_basic_index_is_a_view_that_shares_memory_and_version():
     x = gk.zeros(3, 4)
     v = x[1:, ::2]
-    assert np.shares_memory(v.data, x.data)
+    assert np.shares_memory(v.array, x.array)
     with gk.no_grad():
         v.add_(1.0)
-    assert x.data.sum() == 4.0 and x._version == v._version == 1
-    assert gk.zeros(3)[1].data.base is not None          # x[i] of a 1-D tensor is a 0-d view
-    assert not np.shares_memory(x[[0, 1]].data, x.data)  # advanced indexing copies
+    assert x.array.sum() == 4.0 and x._version == v._version == 1
+    assert gk.zeros(3)[1].array.base is not None          # x[i] of a 1-D tensor is a 0-d view
+    assert not np.shares_memory(x[[0, 1]].array, x.array)  # advanced indexing copies
 
 
 # ============================================================ getitem: errors
@@ -178,7 +178,7 @@ def test_gather(shape, dim, index_shape):
 def test_gather_repeated_indices_accumulate():
     x = gk.zeros(2, 3, dtype=gk.float64, requires_grad=True)
     x.gather(1, gk.tensor([[2, 2, 2, 0], [1, 1, 0, 0]])).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[1, 0, 3], [2, 2, 0]])
+    np.testing.assert_array_equal(x.grad.array, [[1, 0, 3], [2, 2, 0]])
 
 
 def test_gather_float_index_raises_type_error():
@@ -222,7 +222,7 @@ def test_scatter_add_src_larger_than_index():
           shapes=[(3, 4), (3, 3)])
     s = gk.ones(3, 3, dtype=gk.float64, requires_grad=True)
     gk.zeros(3, 4, dtype=gk.float64).scatter_add(1, gk.tensor(idx), s).sum().backward()
-    np.testing.assert_array_equal(s.grad.data, [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(s.grad.array, [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
 
 
 def test_scatter_add_gradient_for_input_only_and_src_only():
@@ -352,7 +352,7 @@ def test_pad_1d_input_in_every_mode(mode):
 def test_pad_order_is_last_dim_first():
     y = gk.pad(gk.ones(2, 3), (1, 2, 3, 4))   # last dim: 1 left, 2 right; first dim: 3 top, 4 bottom
     assert y.shape == (2 + 3 + 4, 3 + 1 + 2)
-    assert y.data[3:5, 1:4].sum() == 6 and y.data.sum() == 6
+    assert y.array[3:5, 1:4].sum() == 6 and y.array.sum() == 6
 
 
 @pytest.mark.parametrize("pad,kw,match", [
@@ -377,7 +377,7 @@ def test_one_hot(labels, num_classes):
     yt = F.one_hot(torch.tensor(labels), num_classes)
     assert y.dtype == gk.int64 and not y.requires_grad
     assert y.shape == tuple(yt.shape)
-    np.testing.assert_array_equal(y.data, yt.numpy())
+    np.testing.assert_array_equal(y.array, yt.numpy())
 
 
 def test_one_hot_infers_num_classes_from_the_largest_label():

@@ -69,15 +69,15 @@ INPLACE = {
 def test_under_no_grad_a_leaf_is_modified_in_place(name):
     x = gk.tensor(X0, dtype=gk.float64, requires_grad=True)
     xt = torch.tensor(X0, dtype=torch.float64, requires_grad=True)
-    data, version = x.data, x._version
+    data, version = x.array, x._version
     with gk.no_grad():
         INPLACE[name](x, gk)
     with torch.no_grad():
         INPLACE[name](xt, torch)
-    assert x.data is data                       # the same array object, written into
+    assert x.array is data                       # the same array object, written into
     assert x._version == version + 1
     assert x.is_leaf and x.requires_grad and x.grad_fn is None
-    np.testing.assert_allclose(x.data, xt.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.array, xt.detach().numpy(), rtol=1e-12)
 
 
 def test_no_grad_update_keeps_float32_without_upcast():
@@ -86,7 +86,7 @@ def test_no_grad_update_keeps_float32_without_upcast():
         w.sub_(gk.tensor([0.1, 0.2, 0.3], dtype=gk.float64) * 0.5)
         w *= 2.0
     assert w.dtype == gk.float32
-    np.testing.assert_allclose(w.data, [1.9, 1.8, 1.7], rtol=1e-6)
+    np.testing.assert_allclose(w.array, [1.9, 1.8, 1.7], rtol=1e-6)
 
 
 # ============================================================ leaves outside no_grad
@@ -95,7 +95,7 @@ def test_leaf_that_requires_grad_refuses_in_place_outside_no_grad(name):
     x = gk.tensor(X0, dtype=gk.float64, requires_grad=True)
     with pytest.raises(RuntimeError, match=r"leaf.*no_grad"):
         INPLACE[name](x, gk)
-    np.testing.assert_array_equal(x.data, X0)   # untouched
+    np.testing.assert_array_equal(x.array, X0)   # untouched
     assert x._version == 0
 
 
@@ -137,7 +137,7 @@ def _compare(fn, x0=X0, extra=(), x_grad=True):
     zt.backward()
     np.testing.assert_allclose(z.item(), zt.item(), rtol=1e-10)
     for i, (a, b) in enumerate(zip(gx, tx)):
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-10, atol=1e-12,
+        np.testing.assert_allclose(a.grad.array, b.grad.numpy(), rtol=1e-10, atol=1e-12,
                                    err_msg=f"gradient of input {i}")
 
 
@@ -330,10 +330,10 @@ def test_in_place_on_a_view_of_a_leaf_raises_outside_no_grad():
     with pytest.raises(RuntimeError, match=r"mul_: a view of a leaf tensor that requires grad.*"
                                            r"no_grad"):
         x[0].mul_(2)
-    np.testing.assert_array_equal(x.data, X0.astype(np.float32))
+    np.testing.assert_array_equal(x.array, X0.astype(np.float32))
     with gk.no_grad():
         x[1:].zero_()
-    np.testing.assert_array_equal(x.data, [0.5, 0, 0, 0])
+    np.testing.assert_array_equal(x.array, [0.5, 0, 0, 0])
     assert x._version == 1
 
 
@@ -352,14 +352,14 @@ def test_float_result_into_integer_tensor_raises(fn):
     with pytest.raises(TypeError, match=r"result type float32 can't be cast to the dtype of the "
                                         r"tensor written in place \(int64\)"):
         fn(a)
-    np.testing.assert_array_equal(a.data, [1, 2])
+    np.testing.assert_array_equal(a.array, [1, 2])
 
 
 def test_integer_in_place_ops_that_keep_the_dtype_work():
     a = gk.tensor([1, 2])
     a *= 3
     a += gk.tensor([1, 1])
-    a.fill_(a.data[0] + 1)
+    a.fill_(a.array[0] + 1)
     assert a.dtype == gk.int64 and a.tolist() == [5, 5]
 
 
@@ -382,11 +382,11 @@ def test_clone_copies_and_protects_the_original():
     x = gk.tensor(X0, requires_grad=True)
     y = x.exp()
     c = y.clone()
-    assert not np.shares_memory(c.data, y.data)
+    assert not np.shares_memory(c.array, y.array)
     assert c.grad_fn.name() == "CloneBackward" and not c.is_leaf
     c.add_(1)                       # y's saved output is untouched
     (y.sum() + c.sum()).backward()
-    np.testing.assert_allclose(x.grad.data, 2 * np.exp(X0.astype(np.float32)), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, 2 * np.exp(X0.astype(np.float32)), rtol=1e-6)
 
 
 # ============================================================ detach and constant factors

@@ -360,7 +360,7 @@ def _derivatives(fn, x, order):
     def f(x):
         y = fn(x)
         for k in range(order - 1):
-            w = gk.tensor(np.cos(np.arange(y.data.size) + k).reshape(y.shape), dtype=gk.float64)
+            w = gk.tensor(np.cos(np.arange(y.array.size) + k).reshape(y.shape), dtype=gk.float64)
             (y,) = gk.grad((y * w).sum(), x, create_graph=True)
         return y
     return f
@@ -396,7 +396,7 @@ def test_attention_passes_gradcheck(mask, order):
           "bool": dict(attn_mask=gk.tensor(rng.random((1, 1, 4, 5)) > 0.3)),
           "float": dict(attn_mask=_x(1, 1, 4, 5))}[mask]
     if mask == "bool":
-        kw["attn_mask"].data[0, 0, 1] = False      # a query with every key masked: zeros
+        kw["attn_mask"].array[0, 0, 1] = False      # a query with every key masked: zeros
     for i, wrt in enumerate((q, k, v)):
         def fn(a, i=i):
             args = [q, k, v]
@@ -438,8 +438,8 @@ def test_float32_gelu_second_derivative_stays_float32_and_matches_torch():
     ta = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     (tg,) = torch.autograd.grad(TF.gelu(ta).sum(), ta, create_graph=True)
     (th,) = torch.autograd.grad(tg.sum(), ta)
-    np.testing.assert_allclose(g.data, tg.detach().numpy(), rtol=1e-5, atol=2e-6)
-    np.testing.assert_allclose(h.data, th.numpy(), rtol=1e-5, atol=2e-6)
+    np.testing.assert_allclose(g.array, tg.detach().numpy(), rtol=1e-5, atol=2e-6)
+    np.testing.assert_allclose(h.array, th.numpy(), rtol=1e-5, atol=2e-6)
 
 
 def test_a_retained_cross_entropy_graph_backwards_twice_alike():
@@ -447,7 +447,7 @@ def test_a_retained_cross_entropy_graph_backwards_twice_alike():
     x = gk.tensor(rng.standard_normal((5, 7)).astype(np.float32), requires_grad=True)
     loss = F.cross_entropy(x, gk.tensor(np.array([0, 6, 3, 3, 1])))
     loss.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad.array.copy()
     x.grad = None
     loss.backward()
-    np.testing.assert_array_equal(x.grad.data, first)
+    np.testing.assert_array_equal(x.grad.array, first)

@@ -90,7 +90,7 @@ def test_matmul_second_derivative():
     tha, thb = torch.autograd.grad((tga * torch.tensor(va)).sum() + (tgb * torch.tensor(vb)).sum(),
                                    (ta, tb))
     for mine, theirs in [(ga, tga), (gb, tgb), (ha, tha), (hb, thb)]:
-        np.testing.assert_allclose(mine.data, theirs.detach().numpy(), rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(mine.array, theirs.detach().numpy(), rtol=1e-6, atol=1e-9)
 
 
 # === dtypes =================================================================
@@ -110,16 +110,16 @@ def test_matmul_float32_with_float64_is_float64():
     assert y.dtype == gk.float64
     y.sum().backward()
     assert a.grad.dtype == gk.float32 and w.grad.dtype == gk.float64
-    np.testing.assert_allclose(a.grad.data, np.full((3, 4), 2.0))
+    np.testing.assert_allclose(a.grad.array, np.full((3, 4), 2.0))
 
 
 def test_matmul_with_ndarray_operand():
     a = gk.tensor(np.eye(3), dtype=gk.float64, requires_grad=True)
     m = np.arange(6.0).reshape(3, 2)
     y = a @ m
-    np.testing.assert_array_equal(y.data, m)
+    np.testing.assert_array_equal(y.array, m)
     y.sum().backward()
-    np.testing.assert_array_equal(a.grad.data, np.tile(m.sum(1), (3, 1)))
+    np.testing.assert_array_equal(a.grad.array, np.tile(m.sum(1), (3, 1)))
 
 
 # === errors =================================================================

@@ -32,11 +32,11 @@ def test_stable_sort_with_ties_and_nan_matches_torch(descending):
     a = np.array([[2.0, 1.0, 2.0, np.nan, 1.0, 0.0, np.nan, 2.0], [1.0] * 8])
     gv, gi = gk.sort(gk.tensor(a), descending=descending, stable=True)
     tv, ti = torch.sort(torch.tensor(a), descending=descending, stable=True)
-    np.testing.assert_array_equal(gv.data, tv.numpy())
-    np.testing.assert_array_equal(gi.data, ti.numpy())
+    np.testing.assert_array_equal(gv.array, tv.numpy())
+    np.testing.assert_array_equal(gi.array, ti.numpy())
     gi = gk.tensor(a).argsort(descending=descending, stable=True)
     ti = torch.tensor(a).argsort(descending=descending, stable=True)
-    np.testing.assert_array_equal(gi.data, ti.numpy())
+    np.testing.assert_array_equal(gi.array, ti.numpy())
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.bool_])
@@ -45,8 +45,8 @@ def test_sort_integer_and_bool_dtypes(dtype):
     for desc in (False, True):
         gv, gi = gk.tensor(a).sort(descending=desc, stable=True)
         tv, ti = torch.tensor(a).sort(descending=desc, stable=True)
-        np.testing.assert_array_equal(gv.data, tv.numpy())
-        np.testing.assert_array_equal(gi.data, ti.numpy())
+        np.testing.assert_array_equal(gv.array, tv.numpy())
+        np.testing.assert_array_equal(gi.array, ti.numpy())
         assert gv.dtype == a.dtype and gi.dtype == np.int64
 
 
@@ -72,7 +72,7 @@ def test_topk_unsorted_selects_the_same_set():
     a = _distinct((3, 6))
     gv, gi = gk.topk(gk.tensor(a), 3, sorted=False)
     tv, ti = torch.topk(torch.tensor(a), 3, sorted=False)
-    np.testing.assert_array_equal(np.sort(gi.data, -1), np.sort(ti.numpy(), -1))
+    np.testing.assert_array_equal(np.sort(gi.array, -1), np.sort(ti.numpy(), -1))
     out = gk.topk(gk.tensor(a), 2)
     assert out.values is out[0] and out.indices is out[1]
 
@@ -80,7 +80,7 @@ def test_topk_unsorted_selects_the_same_set():
 def test_topk_gradient_goes_to_the_chosen_positions_only():
     x = gk.tensor([[1.0, 5.0, 3.0, 4.0]], requires_grad=True)
     x.topk(2).values.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[0.0, 1.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(x.grad.array, [[0.0, 1.0, 0.0, 1.0]])
 
 
 def test_sorting_errors():
@@ -112,7 +112,7 @@ def test_tril_triu_and_gradient(shape, diagonal):
 def test_tril_second_derivative_and_int_dtype():
     check(lambda x: (x.tril() ** 2).triu(-1), shapes=[(3, 3)])
     a = np.arange(9).reshape(3, 3)
-    np.testing.assert_array_equal(gk.tensor(a).triu(1).data, torch.tensor(a).triu(1).numpy())
+    np.testing.assert_array_equal(gk.tensor(a).triu(1).array, torch.tensor(a).triu(1).numpy())
     assert gk.tensor(a).tril().dtype == np.int64
 
 
@@ -134,9 +134,9 @@ def test_new_factories_keep_dtype_and_make_no_graph(dtype):
                      (x.new_tensor([[1, 0]]), (1, 2))]:
         assert t.dtype == dtype and t.shape == shape
         assert not t.requires_grad and t.grad_fn is None
-    np.testing.assert_array_equal(x.new_zeros(2).data, [0, 0])
-    np.testing.assert_array_equal(x.new_ones(2).data, [1, 1])
-    np.testing.assert_array_equal(x.new_full((2,), 1).data, [1, 1])
+    np.testing.assert_array_equal(x.new_zeros(2).array, [0, 0])
+    np.testing.assert_array_equal(x.new_ones(2).array, [1, 1])
+    np.testing.assert_array_equal(x.new_full((2,), 1).array, [1, 1])
 
 
 def test_new_factories_match_torch_and_take_a_dtype():
@@ -145,7 +145,7 @@ def test_new_factories_match_torch_and_take_a_dtype():
         for gt, tt in [(ga.new_tensor([1.5, 2.7]), ta.new_tensor([1.5, 2.7])),
                        (ga.new_full((2,), 3.5), ta.new_full((2,), 3.5)),
                        (ga.new_zeros(3), ta.new_zeros(3))]:
-            np.testing.assert_array_equal(gt.data, tt.numpy())
+            np.testing.assert_array_equal(gt.array, tt.numpy())
             assert str(gt.dtype) == str(tt.dtype).replace("torch.", "")
     x = gk.tensor([1, 2])
     assert x.new_zeros(2, dtype=gk.float32).dtype == np.float32
@@ -154,7 +154,7 @@ def test_new_factories_match_torch_and_take_a_dtype():
     src = np.array([1.0, 2.0])
     t = gk.tensor(src).new_tensor(src)
     src[0] = 9.0
-    assert t.data[0] == 1.0  # a copy, as in PyTorch
+    assert t.array[0] == 1.0  # a copy, as in PyTorch
 
 
 # ============================================================ multinomial
@@ -164,7 +164,7 @@ def test_multinomial_with_replacement_frequencies():
     n = 20000
     s = gk.multinomial(gk.tensor(w), n, replacement=True)
     assert s.shape == (2, n) and s.dtype == np.int64
-    for row, wr in zip(s.data, w):
+    for row, wr in zip(s.array, w):
         freq = np.bincount(row, minlength=4) / n
         np.testing.assert_allclose(freq, wr / wr.sum(), atol=0.015)
         assert freq[wr == 0].sum() == 0
@@ -175,7 +175,7 @@ def test_multinomial_without_replacement_distinct_and_sequential_frequencies():
     w = np.array([1.0, 2.0, 3.0, 0.0])
     p = w / w.sum()
     trials = 20000
-    draws = gk.multinomial(gk.tensor(np.tile(w, (trials, 1))), 2).data
+    draws = gk.multinomial(gk.tensor(np.tile(w, (trials, 1))), 2).array
     assert draws.shape == (trials, 2) and (draws[:, 0] != draws[:, 1]).all()
     assert not (draws == 3).any()
     # P(first=a, second=b) = p_a * p_b / (1 - p_a): sequential draws without replacement
@@ -186,11 +186,11 @@ def test_multinomial_without_replacement_distinct_and_sequential_frequencies():
                 got = np.mean((draws[:, 0] == a) & (draws[:, 1] == b))
                 assert abs(got - expected) < 0.015, (a, b, got, expected)
     # all categories of positive weight: a permutation of them
-    full = gk.multinomial(gk.tensor(w), 3).data
+    full = gk.multinomial(gk.tensor(w), 3).array
     assert sorted(full.tolist()) == [0, 1, 2]
     # more samples than positive weights: as PyTorch 2.x, the zero-weight categories come last
     for _ in range(20):
-        assert gk.multinomial(gk.tensor(w), 4).data[3] == 3
+        assert gk.multinomial(gk.tensor(w), 4).array[3] == 3
     assert torch.multinomial(torch.tensor(w), 4)[3] == 3
 
 
@@ -200,15 +200,15 @@ def test_multinomial_shapes_dtypes_and_reproducibility():
     assert gk.multinomial(w, 4).shape == (3, 4)
     assert gk.multinomial(w.double(), 7, replacement=True).shape == (3, 7)
     gk.manual_seed(123)
-    a = gk.multinomial(w, 3).data, gk.multinomial(w, 9, True).data
+    a = gk.multinomial(w, 3).array, gk.multinomial(w, 9, True).array
     gk.manual_seed(123)
-    b = gk.multinomial(w, 3).data, gk.multinomial(w, 9, True).data
+    b = gk.multinomial(w, 3).array, gk.multinomial(w, 9, True).array
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     g = np.random.default_rng(5)
-    c = gk.multinomial(w, 3, generator=g).data
-    np.testing.assert_array_equal(c, gk.multinomial(w, 3, generator=np.random.default_rng(5)).data)
-    assert gk.multinomial(gk.tensor([0.0, 1.0]), 5, replacement=True).data.tolist() == [1] * 5
+    c = gk.multinomial(w, 3, generator=g).array
+    np.testing.assert_array_equal(c, gk.multinomial(w, 3, generator=np.random.default_rng(5)).array)
+    assert gk.multinomial(gk.tensor([0.0, 1.0]), 5, replacement=True).array.tolist() == [1] * 5
 
 
 @pytest.mark.parametrize("w,n,repl,match", [

@@ -41,12 +41,12 @@ def train(model, opt, x, y, steps):
 
 
 def weights(model):
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v.array.copy() for k, v in model.state_dict().items()}
 
 
 def as_saved(sd):
     """What a checkpoint file gives back: plain arrays and numbers, no live references."""
-    return {"state": {i: {k: (np.array(v.data) if isinstance(v, gk.Tensor) else v)
+    return {"state": {i: {k: (np.array(v.array) if isinstance(v, gk.Tensor) else v)
                           for k, v in s.items()} for i, s in sd["state"].items()},
             "param_groups": copy.deepcopy(sd["param_groups"])}
 
@@ -72,7 +72,7 @@ def test_state_dict_round_trip_resumes_bit_identically(name, kw, dtype):
     opt2.load_state_dict(saved_opt)
     train(model2, opt2, x, y, 25)
     for k, v in weights(ref).items():
-        np.testing.assert_array_equal(model2.state_dict()[k].data, v, err_msg=k)
+        np.testing.assert_array_equal(model2.state_dict()[k].array, v, err_msg=k)
         assert model2.state_dict()[k].dtype == dtype
 
 
@@ -99,7 +99,7 @@ def test_state_dict_through_json_metadata_resumes_identically():
     opt2.load_state_dict(meta)
     train(model, opt2, x, y, 5)
     for k, v in weights(ref).items():
-        np.testing.assert_array_equal(model.state_dict()[k].data, v, err_msg=k)
+        np.testing.assert_array_equal(model.state_dict()[k].array, v, err_msg=k)
 
 
 def test_loaded_state_is_a_copy_and_cast_to_param_dtype():
@@ -108,7 +108,7 @@ def test_loaded_state_is_a_copy_and_cast_to_param_dtype():
     x, y = data()
     train(model, opt, x, y, 3)
     sd = opt.state_dict()
-    sd64 = {"state": {i: {k: (v.data.astype(np.float64) if isinstance(v, gk.Tensor) else v)
+    sd64 = {"state": {i: {k: (v.array.astype(np.float64) if isinstance(v, gk.Tensor) else v)
                           for k, v in s.items()} for i, s in sd["state"].items()},
             "param_groups": sd["param_groups"]}
     opt2 = gk.optim.Adam(model.parameters())
@@ -116,7 +116,7 @@ def test_loaded_state_is_a_copy_and_cast_to_param_dtype():
     p0 = model[0].weight
     assert opt2.state[p0]["exp_avg"].dtype == gk.float32
     assert opt2.state[p0]["step"] == 3 and isinstance(opt2.state[p0]["step"], int)
-    assert not np.shares_memory(opt2.state[p0]["exp_avg"].data, opt.state[p0]["exp_avg"].data)
+    assert not np.shares_memory(opt2.state[p0]["exp_avg"].array, opt.state[p0]["exp_avg"].array)
 
 
 def test_load_state_dict_restores_group_options_and_keeps_params():
@@ -161,15 +161,15 @@ def test_frozen_submodule_gets_no_update_and_no_weight_decay(name, kw):
     # a gradient left over from before freezing must not be applied either
     F.mse_loss(model(x), y).backward()
     model[0].requires_grad_(False)
-    frozen = {k: v.data.copy() for k, v in model[0].state_dict().items()}
-    trained = model[2].weight.data.copy()
+    frozen = {k: v.array.copy() for k, v in model[0].state_dict().items()}
+    trained = model[2].weight.array.copy()
     opt = getattr(gk.optim, name)(model.parameters(), **kw)
     for _ in range(3):
         opt.step()
         F.mse_loss(model(x), y).backward()
     for k, v in model[0].state_dict().items():
-        np.testing.assert_array_equal(v.data, frozen[k])
-    assert not np.array_equal(model[2].weight.data, trained)
+        np.testing.assert_array_equal(v.array, frozen[k])
+    assert not np.array_equal(model[2].weight.array, trained)
     assert model[0].weight not in opt.state or not opt.state[model[0].weight]
 
 
@@ -178,8 +178,8 @@ def test_parameter_without_grad_is_skipped():
     a.grad = gk.ones(3)
     opt = gk.optim.AdamW([a, b], lr=0.1, weight_decay=0.5)
     opt.step()
-    np.testing.assert_array_equal(b.data, np.ones(3, np.float32))  # not even decayed
-    assert (a.data < 1).all() and b._version == 0
+    np.testing.assert_array_equal(b.array, np.ones(3, np.float32))  # not even decayed
+    assert (a.array < 1).all() and b._version == 0
 
 
 # ---------------------------------------------------------------------------- zero_grad, closure
@@ -190,7 +190,7 @@ def test_zero_grad_set_to_none_and_to_zero():
     F.mse_loss(model(x), y).backward()
     opt.zero_grad(set_to_none=False)
     for p in model.parameters():
-        assert p.grad is not None and not p.grad.data.any() and p.grad.shape == p.shape
+        assert p.grad is not None and not p.grad.array.any() and p.grad.shape == p.shape
     opt.zero_grad()
     assert all(p.grad is None for p in model.parameters())
 
@@ -200,7 +200,7 @@ def test_zero_grad_false_does_not_write_into_a_shared_array():
     upstream = gk.tensor([1.0, 2.0, 3.0])
     (w * 1.0).backward(upstream)
     gk.optim.SGD([w]).zero_grad(set_to_none=False)
-    np.testing.assert_array_equal(upstream.data, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(upstream.array, [1.0, 2.0, 3.0])
 
 
 def test_step_with_closure_returns_loss_and_steps():
@@ -245,7 +245,7 @@ def test_group_options_are_read_each_step():
     opt.step()
     opt.param_groups[0]["lr"] = 0.5
     opt.step()
-    np.testing.assert_allclose(w.data, [-1.5])
+    np.testing.assert_allclose(w.array, [-1.5])
 
 
 def test_named_parameters_are_accepted_and_names_saved():

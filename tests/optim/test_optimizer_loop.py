@@ -34,7 +34,7 @@ def run_gk(name, kw, w0, grads, options=None):
         for w, g in zip(ws, gs):
             w.grad = gk.tensor(g)
         opt.step()
-    return [w.data for w in ws]
+    return [w.array for w in ws]
 
 
 def run_torch(name, kw, w0, grads, clip):
@@ -82,9 +82,9 @@ def test_clipping_leaves_grad_untouched_and_keeps_float32():
     w = nn.Parameter(gk.ones(3))
     w.grad = gk.tensor(np.array([30.0, 40.0, 0.0], np.float32))
     gk.optim.SGD([w], lr=1.0, clip_grad_norm=5.0).step()
-    np.testing.assert_allclose(w.data, [1 - 3.0, 1 - 4.0, 1.0], rtol=1e-5)
-    np.testing.assert_array_equal(w.grad.data, [30.0, 40.0, 0.0])
-    assert w.data.dtype == np.float32
+    np.testing.assert_allclose(w.array, [1 - 3.0, 1 - 4.0, 1.0], rtol=1e-5)
+    np.testing.assert_array_equal(w.grad.array, [30.0, 40.0, 0.0])
+    assert w.array.dtype == np.float32
 
 
 def test_clip_options_are_checked():
@@ -107,11 +107,11 @@ def test_decoupled_weight_decay_for_any_optimizer(name, kw):
     for gs in grads:
         with gk.no_grad():
             for w, g in zip(ws, gs):
-                w.data *= 1 - kw["lr"] * lam
+                w.array *= 1 - kw["lr"] * lam
                 w.grad = gk.tensor(g)
         opt.step()
     for a, w in zip(got, ws):
-        np.testing.assert_allclose(a, w.data, rtol=1e-12)
+        np.testing.assert_allclose(a, w.array, rtol=1e-12)
 
 
 def test_adam_with_decoupled_decay_is_adamw():
@@ -145,9 +145,9 @@ def test_frozen_parameter_gets_no_update_no_decay_no_state(name, kw):
     opt = getattr(gk.optim, name)([a, b], **options)
     for _ in range(3):
         opt.step()
-    np.testing.assert_array_equal(b.data, np.ones(3, np.float32))
+    np.testing.assert_array_equal(b.array, np.ones(3, np.float32))
     assert b._version == 0 and not opt.state.get(b)
-    assert not np.array_equal(a.data, np.ones(3, np.float32))
+    assert not np.array_equal(a.array, np.ones(3, np.float32))
 
 
 @pytest.mark.parametrize("name,kw", ALL, ids=[n for n, _ in ALL])
@@ -173,7 +173,7 @@ def test_closure_returns_its_loss_and_the_step_uses_its_gradient(name, kw):
         ref_opt.zero_grad()
         (ref(x) ** 2).mean().backward()
         ref_opt.step()
-    np.testing.assert_array_equal(model.weight.data, ref.weight.data)
+    np.testing.assert_array_equal(model.weight.array, ref.weight.array)
     assert losses[0] != losses[-1]
 
 
@@ -189,7 +189,7 @@ def test_grad_scale_equals_scaling_the_gradient(name, kw):
             w.grad = gk.tensor(g / 4)   # a sum over micro-batches, 4 times too small
         opt.step(grad_scale=4.0)
     for a, w in zip(got, ws):
-        np.testing.assert_allclose(a, w.data, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(a, w.array, rtol=1e-12, atol=1e-14)
 
 
 # ---------------------------------------------------------------------------- option checks

@@ -88,7 +88,7 @@ def run_both(t_opt, tm, g_opt, gm, x, y, steps, dtype):
         g_opt.zero_grad()
         gk_loss(gm, x, y).backward()
         for tp, gp in zip(tm.parameters(), gm.parameters()):
-            tp.grad = torch.from_numpy(gp.grad.data.copy())
+            tp.grad = torch.from_numpy(gp.grad.array.copy())
         t_opt.step()
         g_opt.step()
 
@@ -97,7 +97,7 @@ def assert_same_params(gm, tm, dtype):
     tsd = tm.state_dict()
     for k, v in gm.state_dict().items():
         assert v.dtype == np.dtype(dtype), k
-        np.testing.assert_allclose(v.data, tsd[k].numpy(), err_msg=k, **TOL[dtype])
+        np.testing.assert_allclose(v.array, tsd[k].numpy(), err_msg=k, **TOL[dtype])
 
 
 @pytest.fixture
@@ -164,11 +164,11 @@ def test_50_steps_match_torch(case, dtype, torch_dtype_for):
 def test_the_problem_is_not_trivial():
     """The parameters really move in 50 steps (so the comparison above means something)."""
     _, gm, x, y = make_pair("float64")
-    start = copy.deepcopy({k: v.data.copy() for k, v in gm.state_dict().items()})
+    start = copy.deepcopy({k: v.array.copy() for k, v in gm.state_dict().items()})
     before = gk_loss(gm, x, y).item()
     run_gk(gk.optim.Adam(gm.parameters(), lr=0.01), gm, x, y, STEPS)
     assert gk_loss(gm, x, y).item() < 0.7 * before
-    assert all(np.abs(gm.state_dict()[k].data - v).max() > 1e-2 for k, v in start.items())
+    assert all(np.abs(gm.state_dict()[k].array - v).max() > 1e-2 for k, v in start.items())
 
 
 GROUP_CASES = [("SGD", dict(momentum=0.9)), ("Adam", {}), ("AdamW", {}), ("Adagrad", {}),
@@ -251,7 +251,7 @@ def test_state_dict_structure_equals_torch():
     for i in range(4):
         assert set(gsd["state"][i]) == set(tsd["state"][i])
         assert gsd["state"][i]["step"] == tsd["state"][i]["step"].item() == 2
-        np.testing.assert_allclose(gsd["state"][i]["exp_avg"].data,
+        np.testing.assert_allclose(gsd["state"][i]["exp_avg"].array,
                                    tsd["state"][i]["exp_avg"].numpy(), rtol=1e-10)
     common = set(tsd["param_groups"][1]) & set(gsd["param_groups"][1])
     assert {"lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "params"} <= common
@@ -279,21 +279,21 @@ def lion_reference(params, grads_fn, steps, lr, betas, wd):
 def test_lion_matches_numpy_reference_of_the_paper(kw, dtype):
     _, gm, x, y = make_pair(dtype, seed=4)
     ref_model = GkMLP(getattr(gk, dtype))
-    ref_model.load_state_dict({k: v.data.copy() for k, v in gm.state_dict().items()})
-    ref_params = [p.data for p in ref_model.parameters()]
+    ref_model.load_state_dict({k: v.array.copy() for k, v in gm.state_dict().items()})
+    ref_params = [p.array for p in ref_model.parameters()]
 
     def grads_fn(_params):  # the gradient at the reference's current weights
         ref_model.zero_grad()
         gk_loss(ref_model, x, y).backward()
-        return [p.grad.data for p in ref_model.parameters()]
+        return [p.grad.array for p in ref_model.parameters()]
 
     full = dict(lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0)
     full.update(kw)
     lion_reference(ref_params, grads_fn, STEPS, full["lr"], full["betas"], full["weight_decay"])
     run_gk(gk.optim.Lion(gm.parameters(), **kw), gm, x, y, STEPS)
     for p, r in zip(gm.parameters(), ref_params):
-        assert p.data.dtype == np.dtype(dtype)
-        np.testing.assert_allclose(p.data, r, **TOL[dtype])
+        assert p.array.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(p.array, r, **TOL[dtype])
 
 
 def test_lion_defaults_and_unit_step():
@@ -302,8 +302,8 @@ def test_lion_defaults_and_unit_step():
     assert opt.defaults == dict(lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, maximize=False)
     w.grad = gk.tensor(np.array([5.0, -1e-3, 0.0]))
     opt.step()  # m = 0: c = (1-β1) g, so every coordinate with g ≠ 0 moves by exactly lr
-    np.testing.assert_allclose(w.data, [1.0 - 1e-4, -2.0 + 1e-4, 3.0])
-    np.testing.assert_allclose(opt.state[w]["exp_avg"].data, [0.05, -1e-5, 0.0])
+    np.testing.assert_allclose(w.array, [1.0 - 1e-4, -2.0 + 1e-4, 3.0])
+    np.testing.assert_allclose(opt.state[w]["exp_avg"].array, [0.05, -1e-5, 0.0])
 
 
 # ---------------------------------------------------------------------------- defaults, allocation
@@ -337,19 +337,19 @@ def test_step_allocates_nothing_parameter_sized(name, kw):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 0.25 * w.data.nbytes, f"{name}: a step allocated {peak} bytes"
-    assert w.data.dtype == np.float32 and opt.state[w]  # no float64 upcast, state kept
+    assert peak < 0.25 * w.array.nbytes, f"{name}: a step allocated {peak} bytes"
+    assert w.array.dtype == np.float32 and opt.state[w]  # no float64 upcast, state kept
 
 
 @pytest.mark.parametrize("name,kw", ALL, ids=[c[0] for c in ALL])
 def test_step_is_in_place_bumps_version_and_keeps_grad(name, kw):
     w = nn.Parameter(gk.randn(5, 3))
     w.grad = gk.randn(5, 3)
-    grad_before = w.grad.data.copy()
-    arr, version = w.data, w._version
+    grad_before = w.grad.array.copy()
+    arr, version = w.array, w._version
     getattr(gk.optim, name)([w], **kw).step()
-    assert w.data is arr and w._version == version + 1
-    np.testing.assert_array_equal(w.grad.data, grad_before)  # the gradient is not modified
+    assert w.array is arr and w._version == version + 1
+    np.testing.assert_array_equal(w.grad.array, grad_before)  # the gradient is not modified
 
 
 def test_readonly_broadcast_gradient_is_fine():
@@ -360,7 +360,7 @@ def test_readonly_broadcast_gradient_is_fine():
     for opt in (gk.optim.SGD([w], lr=0.1, momentum=0.9, weight_decay=0.1), gk.optim.Adam([w])):
         opt.step()
         opt.step()
-    assert np.all(w.data < 0)
+    assert np.all(w.array < 0)
 
 
 @pytest.mark.parametrize("kw", [dict(), dict(amsgrad=True, weight_decay=0.1), dict(maximize=True)])
@@ -379,4 +379,4 @@ def test_adam_on_a_large_parameter_matches_torch(cls, kw):
         tp.grad = torch.tensor(g)
         go.step()
         to.step()
-    np.testing.assert_allclose(gp.data, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gp.array, tp.detach().numpy(), rtol=1e-10, atol=1e-12)

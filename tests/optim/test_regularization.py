@@ -19,11 +19,11 @@ def test_l1_penalty_value_and_gradient():
     assert pen.shape == ()
     assert pen.item() == pytest.approx(0.3 * (np.abs(w1).sum() + np.abs(w2).sum()))
     pen.backward()
-    np.testing.assert_allclose(a.grad.data, 0.3 * np.sign(w1))
-    np.testing.assert_allclose(b.grad.data, 0.3 * np.sign(w2))  # 0 at w = 0, as torch's abs
+    np.testing.assert_allclose(a.grad.array, 0.3 * np.sign(w1))
+    np.testing.assert_allclose(b.grad.array, 0.3 * np.sign(w2))  # 0 at w = 0, as torch's abs
     tb = torch.tensor(w2, requires_grad=True)
     (0.3 * tb.abs().sum()).backward()
-    np.testing.assert_allclose(b.grad.data, tb.grad.numpy())
+    np.testing.assert_allclose(b.grad.array, tb.grad.numpy())
 
 
 def test_l2_penalty_value_and_gradient():
@@ -31,7 +31,7 @@ def test_l2_penalty_value_and_gradient():
     pen = l2_penalty(w, 0.1)
     assert pen.item() == pytest.approx(0.05 * 14)
     pen.backward()
-    np.testing.assert_allclose(w.grad.data, 0.1 * np.array([1.0, -2.0, 3.0]), rtol=1e-6)
+    np.testing.assert_allclose(w.grad.array, 0.1 * np.array([1.0, -2.0, 3.0]), rtol=1e-6)
 
 
 def test_penalty_errors():
@@ -48,7 +48,7 @@ def _linear_model(seed=0, dtype=gk.float64):
 
 def _copy(model):
     m = _linear_model(seed=99)
-    m.load_state_dict({k: v.data.copy() for k, v in model.state_dict().items()})
+    m.load_state_dict({k: v.array.copy() for k, v in model.state_dict().items()})
     return m
 
 
@@ -67,7 +67,7 @@ def test_sgd_weight_decay_equals_l2_penalty_in_the_loss():
         (F.mse_loss(b(x), y) + l2_penalty(b.parameters(), 0.05)).backward()
         opt_b.step()
     for pa, pb in zip(a.parameters(), b.parameters()):
-        np.testing.assert_allclose(pa.data, pb.data, rtol=1e-12)
+        np.testing.assert_allclose(pa.array, pb.array, rtol=1e-12)
 
 
 def test_l1_drives_weights_towards_zero():
@@ -81,7 +81,7 @@ def test_l1_drives_weights_towards_zero():
             opt.zero_grad()
             (F.mse_loss(model(x), y) + l1_penalty([model.weight], lam)).backward()
             opt.step()
-    assert np.abs(sparse.weight.data).sum() < 0.5 * np.abs(plain.weight.data).sum()
+    assert np.abs(sparse.weight.array).sum() < 0.5 * np.abs(plain.weight.array).sum()
 
 
 @pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
@@ -114,4 +114,4 @@ def test_gradient_accumulation_equals_one_big_batch(loss, opt_name, kw):
             (loss_fn(acc(gk.tensor(x[sl])), gk.tensor(y[sl])) / k).backward()
         opt_acc.step()
     for pa, pb in zip(big.parameters(), acc.parameters()):
-        np.testing.assert_allclose(pb.data, pa.data, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(pb.array, pa.array, rtol=1e-10, atol=1e-13)

@@ -12,7 +12,7 @@ from gradkit.peft import LoraConfig, LoraLinear, get_peft_model
 
 def logits(model, ids):
     with gk.no_grad():
-        return model(ids).logits.data.copy()
+        return model(ids).logits.array.copy()
 
 
 # === the layer
@@ -20,24 +20,24 @@ def test_layer_computes_base_plus_scaled_low_rank_update(randomize_B):
     base = nn.Linear(6, 5).double()
     layer = randomize_B(LoraLinear(base, r=3, lora_alpha=12))
     x = np.random.default_rng(0).normal(size=(4, 6))
-    A, B = layer.lora_A["default"].weight.data, layer.lora_B["default"].weight.data
-    W, b = base.weight.data, base.bias.data
+    A, B = layer.lora_A["default"].weight.array, layer.lora_B["default"].weight.array
+    W, b = base.weight.array, base.bias.array
     expected = x @ W.T + b + (x @ A.T @ B.T) * (12 / 3)
-    np.testing.assert_allclose(layer(gk.tensor(x)).data, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer(gk.tensor(x)).array, expected, rtol=1e-12, atol=1e-12)
     assert layer.scaling["default"] == 4.0
     assert layer.weight is base.weight and layer.bias is base.bias
 
 
 def test_initialisation_is_peft_s_kaiming_uniform_for_A_and_zero_for_B():
     layer = LoraLinear(nn.Linear(400, 300), r=64, lora_alpha=16)
-    A, B = layer.lora_A["default"].weight.data, layer.lora_B["default"].weight.data
+    A, B = layer.lora_A["default"].weight.array, layer.lora_B["default"].weight.array
     bound = 1 / math.sqrt(400)  # kaiming_uniform(a=√5) on fan_in 400
     assert A.shape == (64, 400) and B.shape == (300, 64)
     assert np.abs(A).max() <= bound and np.abs(A).max() > 0.99 * bound
     assert abs(A.std() - bound / math.sqrt(3)) < 0.02 * bound  # U(-b, b) has std b/√3
     assert not B.any()
     gaussian = LoraLinear(nn.Linear(400, 300), r=64, init_lora_weights="gaussian")
-    assert abs(gaussian.lora_A["default"].weight.data.std() - 1 / 64) < 0.001
+    assert abs(gaussian.lora_A["default"].weight.array.std() - 1 / 64) < 0.001
 
 
 def test_rslora_scales_by_alpha_over_root_r():
@@ -49,10 +49,10 @@ def test_dropout_acts_on_the_adapter_input_in_training_only(randomize_B):
     layer = randomize_B(LoraLinear(nn.Linear(50, 50).double(), r=4, lora_dropout=0.5))
     x = gk.tensor(np.ones((8, 50)))
     layer.eval()
-    a, b = layer(x).data, layer(x).data
+    a, b = layer(x).array, layer(x).array
     np.testing.assert_array_equal(a, b)
     layer.train()
-    assert not np.allclose(layer(x).data, a)
+    assert not np.allclose(layer(x).array, a)
 
 
 # === a model with adapters
@@ -64,7 +64,7 @@ def test_fresh_adapter_leaves_outputs_exactly_unchanged(tiny_llama, ids):
 
 def test_merge_equals_unmerged_and_unmerge_restores(tiny_llama, ids, randomize_B):
     base = logits(tiny_llama, ids)
-    weights = {k: v.data.copy() for k, v in tiny_llama.state_dict().items()}
+    weights = {k: v.array.copy() for k, v in tiny_llama.state_dict().items()}
     model = randomize_B(get_peft_model(tiny_llama, LoraConfig(r=4, lora_alpha=8,
                                                                target_modules="all-linear")))
     unmerged = logits(model, ids)
@@ -78,7 +78,7 @@ def test_merge_equals_unmerged_and_unmerge_restores(tiny_llama, ids, randomize_B
     np.testing.assert_allclose(logits(model, ids), unmerged, rtol=0, atol=1e-12)
     for k, w in model.get_base_model().state_dict().items():
         if ".lora_" not in k:
-            np.testing.assert_allclose(w.data, weights[k.replace(".base_layer", "")],
+            np.testing.assert_allclose(w.array, weights[k.replace(".base_layer", "")],
                                        rtol=0, atol=1e-14)
 
 
@@ -109,11 +109,11 @@ def test_only_adapters_and_modules_to_save_get_gradients(tiny_llama, ids, random
 
 def test_optimizer_moves_only_the_adapter(tiny_llama, ids, randomize_B):
     model = randomize_B(get_peft_model(tiny_llama, LoraConfig(r=4)))
-    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    before = {k: v.array.copy() for k, v in model.state_dict().items()}
     opt = gk.optim.AdamW(model.parameters(), lr=1e-2)
     model(ids, labels=ids).loss.backward()
     opt.step()
-    changed = {k for k, v in model.state_dict().items() if not np.array_equal(v.data, before[k])}
+    changed = {k for k, v in model.state_dict().items() if not np.array_equal(v.array, before[k])}
     assert changed and all(".lora_" in k for k in changed)
 
 
@@ -147,9 +147,9 @@ def test_generate_runs_through_the_adapter(tiny_llama, ids, randomize_B):
     out = model.generate(ids[:1], max_new_tokens=6)
     assert out.shape == (1, 13)
     with model.disable_adapter():
-        assert not np.array_equal(model.generate(ids[:1], max_new_tokens=6).data, out.data)
+        assert not np.array_equal(model.generate(ids[:1], max_new_tokens=6).array, out.array)
     merged = model.merge_and_unload()
-    np.testing.assert_array_equal(merged.generate(ids[:1], max_new_tokens=6).data, out.data)
+    np.testing.assert_array_equal(merged.generate(ids[:1], max_new_tokens=6).array, out.array)
 
 
 def test_peft_model_reads_the_model_s_attributes(tiny_llama):

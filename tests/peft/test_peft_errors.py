@@ -88,7 +88,7 @@ def _saved_adapter(folder, hidden, name):
 
 def test_an_adapter_for_another_base_names_both_and_the_shapes(tiny_llama, ids, tmp_path):
     _saved_adapter(tmp_path, hidden=32, name="org/llama-hidden-32")
-    before = tiny_llama(ids).logits.data.copy()
+    before = tiny_llama(ids).logits.array.copy()
     with pytest.raises(ValueError) as e:
         PeftModel.from_pretrained(tiny_llama, tmp_path)
     msg = str(e.value)
@@ -98,7 +98,7 @@ def test_an_adapter_for_another_base_names_both_and_the_shapes(tiny_llama, ids, 
     # the model is left as it was: no adapter layers, nothing frozen, same outputs
     assert not any(isinstance(m, LoraLinear) for m in tiny_llama.modules())
     assert all(p.requires_grad for p in tiny_llama.parameters())
-    np.testing.assert_array_equal(tiny_llama(ids).logits.data, before)
+    np.testing.assert_array_equal(tiny_llama(ids).logits.array, before)
 
 
 def test_an_adapter_for_another_architecture_names_its_base(tiny_llama, tmp_path):

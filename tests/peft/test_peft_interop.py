@@ -56,7 +56,7 @@ def test_five_training_steps_follow_peft(tiny_pair, opt_name, options):
     ref_params = dict(ref.named_parameters())
     for name, p in ours.named_parameters():
         if p.requires_grad:
-            np.testing.assert_allclose(p.data, ref_params[name].detach().numpy(),
+            np.testing.assert_allclose(p.array, ref_params[name].detach().numpy(),
                                        rtol=0, atol=1e-8, err_msg=name)
 
 
@@ -69,7 +69,7 @@ def test_an_adapter_from_gradkit_loads_in_peft_on_tiny_llama(tiny_pair, randomiz
     with torch.no_grad():
         expected = ref(input_ids=torch.tensor(ids)).logits.numpy()
     with gk.no_grad():
-        np.testing.assert_allclose(ours(ids).logits.data, expected, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(ours(ids).logits.array, expected, rtol=0, atol=1e-10)
 
 
 # === SmolLM2 (the GGUF model) against transformers + PEFT
@@ -107,17 +107,17 @@ def test_smollm2_adapter_from_gradkit_gives_the_same_logits_in_peft(smol, ref_ll
     ref_model, tok = ref_llama
     ids = _ids(tok)
     with gk.no_grad():
-        base = smol(ids).logits.data.copy()
+        base = smol(ids).logits.array.copy()
     model = get_peft_model(smol, LoraConfig(r=8, lora_alpha=16,
                                             target_modules=["q_proj", "v_proj", "o_proj"]))
     try:
         for layer in model.base_model.lora_layers():  # trained-looking B, so that it matters
             gk.nn.init.normal_(layer.lora_B["default"].weight, 0.0, 0.02)
         with gk.no_grad():
-            ours = model(ids).logits.data.copy()
+            ours = model(ids).logits.array.copy()
         assert np.abs(ours - base).max() > 0.1
         model.save_pretrained(tmp_path)
-        ours_generated = model.generate(ids, max_new_tokens=4).data
+        ours_generated = model.generate(ids, max_new_tokens=4).array
         with peft_on(ref_model) as box:
             ref = peft.PeftModel.from_pretrained(ref_model, tmp_path)
             box.append(ref)
@@ -146,9 +146,9 @@ def test_smollm2_adapter_from_peft_gives_the_same_logits_in_gradkit(smol, ref_ll
     model = PeftModel.from_pretrained(smol, tmp_path)
     try:
         with gk.no_grad():
-            ours = model(ids).logits.data
+            ours = model(ids).logits.array
             np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-3)
             with model.disable_adapter():
-                assert np.abs(model(ids).logits.data - ours).max() > 0.1
+                assert np.abs(model(ids).logits.array - ours).max() > 0.1
     finally:
         model.unload()

@@ -12,7 +12,7 @@ from tiny_configs import TINY_LLAMA
 
 def logits(model, ids):
     with gk.no_grad():
-        return model(ids).logits.data.copy()
+        return model(ids).logits.array.copy()
 
 
 def _copy_of(model):

@@ -30,7 +30,7 @@ def lora(model, seed=1):
     peft = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=TARGETS)).double()
     for name, p in peft.named_parameters():  # B away from zero, so that A gets gradients too
         if "lora_B" in name:
-            p.data[:] = np.random.default_rng(abs(hash(name)) % 2**32).normal(0, 0.1, p.shape)
+            p.array[:] = np.random.default_rng(abs(hash(name)) % 2**32).normal(0, 0.1, p.shape)
     return peft
 
 
@@ -111,10 +111,10 @@ def test_lora_on_smollm2_kept_quantized(smollm2_file, tmp_path):
     q = LlamaForCausalLM.from_pretrained(smollm2_file, keep_quantized=True)
     f = LlamaForCausalLM.from_pretrained(smollm2_file)
     resident, float32 = nn.quantized.weight_bytes(q), nn.quantized.weight_bytes(f)
-    assert float32 == sum(p.data.nbytes for p in f.parameters())
+    assert float32 == sum(p.array.nbytes for p in f.parameters())
     blocks = {id(m.weight): m.weight.nbytes for m in q.modules()
               if isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding))}
-    assert resident == sum(blocks.values()) + sum(p.data.nbytes for p in q.parameters())
+    assert resident == sum(blocks.values()) + sum(p.array.nbytes for p in q.parameters())
     assert nn.quantized.weight_count(q) == nn.quantized.weight_count(f) == 134_515_008
     assert resident <= 0.35 * float32, resident / float32
     assert type(q.model.embed_tokens) is nn.QuantizedEmbedding and q.lm_head.weight is q.model.embed_tokens.weight
@@ -132,7 +132,7 @@ def test_lora_on_smollm2_kept_quantized(smollm2_file, tmp_path):
     for pq, pf in zip(peft_q.trainable_parameters(), peft_f.trainable_parameters()):
         np.testing.assert_array_equal(pq.detach().numpy(), pf.detach().numpy())
         if pq.shape[1] == 4:  # B: away from zero, the same in both
-            pq.data[:] = pf.data[:] = np.random.default_rng(3).normal(0, 0.02, pq.shape)
+            pq.array[:] = pf.array[:] = np.random.default_rng(3).normal(0, 0.02, pq.shape)
     trainable, total = peft_q.get_nb_trainable_parameters()
     assert (trainable, total) == peft_f.get_nb_trainable_parameters()
     peft_q.train(), peft_f.train()

@@ -45,10 +45,10 @@ def test_batchnorm_model_reloads_its_own_checkpoint(tmp_path):
     m2 = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
     m2.load_state_dict(gk.load(p))
     assert m2[1].num_batches_tracked.shape == () and m2[1].num_batches_tracked.item() == 1
-    np.testing.assert_array_equal(m2[1].running_mean.data, m[1].running_mean.data)
+    np.testing.assert_array_equal(m2[1].running_mean.array, m[1].running_mean.array)
     m.eval(), m2.eval()
     x = gk.randn(5, 3)
-    np.testing.assert_array_equal(m2(x).data, m(x).data)
+    np.testing.assert_array_equal(m2(x).array, m(x).array)
 
 
 # === safetensors first, pickle/zip sniffing only when that fails ================================
@@ -69,7 +69,7 @@ def test_gradkit_file_whose_header_length_starts_with_0x80_loads(tmp_path):
         return p.read_bytes()
 
     n = _first_with(write, b"\x80", range(1, 400))   # header length ≡ 128 (mod 256)
-    np.testing.assert_array_equal(gk.load(p)["w" * n].data, np.arange(3.0))
+    np.testing.assert_array_equal(gk.load(p)["w" * n].array, np.arange(3.0))
 
 
 def test_torch_safetensors_file_whose_header_length_starts_with_0x80_loads(tmp_path):
@@ -80,7 +80,7 @@ def test_torch_safetensors_file_whose_header_length_starts_with_0x80_loads(tmp_p
         return p.read_bytes()
 
     n = _first_with(write, b"\x80", range(1, 400))
-    np.testing.assert_array_equal(gk.load(p)["k" * n].data, np.arange(4.0, dtype=np.float32))
+    np.testing.assert_array_equal(gk.load(p)["k" * n].array, np.arange(4.0, dtype=np.float32))
 
 
 def test_safetensors_file_whose_header_length_starts_with_PK_loads(tmp_path):
@@ -91,7 +91,7 @@ def test_safetensors_file_whose_header_length_starts_with_PK_loads(tmp_path):
         return p.read_bytes()
 
     _first_with(write, b"PK", range(19000, 19400))   # header length 0x4B50: "PK" little-endian
-    np.testing.assert_array_equal(gk.load(p)["a"].data, np.ones(2, np.float32))
+    np.testing.assert_array_equal(gk.load(p)["a"].array, np.ones(2, np.float32))
 
 
 @pytest.mark.parametrize("zip_format", [True, False])
@@ -141,7 +141,7 @@ def test_overwriting_keeps_the_replaced_files_mode(tmp_path, umask, mask):
     os.chmod(p, 0o640)
     gk.save({"w": gk.ones(2)}, p)
     assert _mode(p) == 0o640
-    np.testing.assert_array_equal(gk.load(p)["w"].data, np.ones(2))
+    np.testing.assert_array_equal(gk.load(p)["w"].array, np.ones(2))
 
 
 # === bfloat16 in a fresh interpreter ============================================================
@@ -156,7 +156,7 @@ def bf16_file(tmp_path):
 
 def test_bfloat16_loads_without_importing_ml_dtypes_first(bf16_file):
     out = _run(f"import gradkit as gk; w = gk.load({str(bf16_file)!r})['w']; "
-               "print(w.dtype, w.data.astype('float32').tolist())")
+               "print(w.dtype, w.array.astype('float32').tolist())")
     assert out.split(None, 1) == ["bfloat16", "[0.0, 1.0, 2.0, 3.0]\n"]
 
 

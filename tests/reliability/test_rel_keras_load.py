@@ -130,7 +130,7 @@ def test_the_optimizer_state_is_safetensors_and_json(tmp_path):
     state = json.loads(meta["optimizer_state"])
     assert "0.linear.weight" in json.dumps(state)       # the variables, by weight name
     np.testing.assert_array_equal(
-        exp_avg, model.optimizer.state_dict()["inner"]["state"][0]["exp_avg"].data)
+        exp_avg, model.optimizer.state_dict()["inner"]["state"][0]["exp_avg"].array)
     # load_weights reads the model's weights from such a file and ignores the optimizer's
     other = _make("adam")
     other.load_weights(tmp_path / "m.keras")

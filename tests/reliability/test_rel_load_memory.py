@@ -71,20 +71,20 @@ def test_loaded_tensors_are_writable_and_never_write_to_the_file(tmp_path):
     gk.save({"w": gk.ones(4, 3), "n": gk.tensor(5)}, p)
     before = p.read_bytes()
     sd = gk.load(p)
-    sd["w"].data[...] = 7.0
-    sd["n"].data[...] = 1
+    sd["w"].array[...] = 7.0
+    sd["n"].array[...] = 1
     assert p.read_bytes() == before
-    np.testing.assert_array_equal(gk.load(p)["w"].data, np.ones((4, 3), np.float32))
+    np.testing.assert_array_equal(gk.load(p)["w"].array, np.ones((4, 3), np.float32))
 
 
 def test_load_model_draws_no_random_initial_values(tmp_path):
     p = tmp_path / "m.keras"
     keras.Sequential([keras.layers.Dense(3, input_shape=(4,)), keras.layers.Dense(2)]).save(p)
     gk.manual_seed(0)
-    expected = gk.rand(5).data
+    expected = gk.rand(5).array
     gk.manual_seed(0)
     keras.models.load_model(p)
-    np.testing.assert_array_equal(gk.rand(5).data, expected)   # the global generator untouched
+    np.testing.assert_array_equal(gk.rand(5).array, expected)   # the global generator untouched
 
 
 # === a crafted config: the layers' sizes are checked against the file's weights first ===========

@@ -39,8 +39,8 @@ def test_the_state_of_the_same_architecture_still_loads_and_continues():
     b.load_state_dict(a.state_dict())
     opt = optim.Adam(b.parameters(), lr=0.01)
     opt.load_state_dict(state)
-    np.testing.assert_array_equal(opt.state[b[0].weight]["exp_avg"].data,
-                                  state["state"][0]["exp_avg"].data)
+    np.testing.assert_array_equal(opt.state[b[0].weight]["exp_avg"].array,
+                                  state["state"][0]["exp_avg"].array)
 
 
 def test_pytorch_state_of_another_model_is_refused_too():

@@ -18,7 +18,7 @@ def test_keras_outputs_and_what_is_computed_from_them_convert_to_numpy():
     model = _model()
     y = model(X)
     assert y.requires_grad                                  # the graph is still there...
-    np.testing.assert_array_equal(y[:1].numpy(), y.data[:1])        # ...and numpy() works
+    np.testing.assert_array_equal(y[:1].numpy(), y.array[:1])        # ...and numpy() works
     assert tf.nn.softmax(model(X)).numpy().shape == (4, 2)
     assert (model(X) * 2 + 1).numpy().shape == (4, 2)
     assert model.layers[0](X).numpy().shape == (4, 3)

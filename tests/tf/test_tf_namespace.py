@@ -52,10 +52,10 @@ def test_factories():
 # === Variable =======================================================================================
 def test_variable_assign_semantics():
     v = tf.Variable([1.0, 2.0], name="w")
-    data = v.data
+    data = v.array
     assert v.name == "w:0" and v.trainable and v.requires_grad and v.dtype == np.float32
     assert v.assign([3.0, 4.0]) is v
-    assert v.data is data                                    # updated in place
+    assert v.array is data                                    # updated in place
     np.testing.assert_array_equal(v.numpy(), [3.0, 4.0])
     snapshot = v.numpy()
     v.assign_add([1.0, 1.0])

@@ -68,7 +68,7 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, **k
         return function(*args, **kwargs)
     call = _Call(function, args, kwargs, preserve_rng_state)
     tensors = [a for a in [*args, *kwargs.values()] if isinstance(a, Tensor)]
-    out, xs = call.run([t.data for t in tensors], [t.requires_grad for t in tensors])
+    out, xs = call.run([t.array for t in tensors], [t.requires_grad for t in tensors])
     roots = call.read_outputs(out)
     if not roots:
         if not any(t.requires_grad for t in tensors):
@@ -80,10 +80,10 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, **k
         return out
     call.params = _leaves_reached(roots, {id(x) for x in xs})
     if len(roots) == 1:
-        value = roots[0].data
+        value = roots[0].array
     else:  # one node has one output: the outputs travel as one flat array, then are cut apart
-        value = np.concatenate([r.data.reshape(-1) for r in roots],
-                               dtype=np.result_type(*[r.data for r in roots]))
+        value = np.concatenate([r.array.reshape(-1) for r in roots],
+                               dtype=np.result_type(*[r.array for r in roots]))
     del out, xs, roots  # the recorded graph goes with them: only the value is kept
     y = Checkpoint.apply(*tensors, *call.params, call=call, value=value)
     return call.write_outputs(y)
@@ -133,7 +133,7 @@ class Checkpoint(Function):
         n = len(call.slots)
         saved = ctx.saved  # raises if an input or parameter was changed in place since
         needs = ctx.needs_input_grad
-        out, xs = call.replay([t.data for t in saved[:n]], needs[:n])
+        out, xs = call.replay([t.array for t in saved[:n]], needs[:n])
         roots, grads = call.output_grads(out, grad)
         params = [p for p, need in zip(call.params, needs[n:]) if need]
         wanted = [x for x in xs if x.requires_grad] + params
@@ -240,7 +240,7 @@ class _Call:
         else:
             _, _, where, specs = self.layout
             roots = [out[i] if i < len(out) else None for i in where]
-            grads, start, flat = [], 0, grad.data
+            grads, start, flat = [], 0, grad.array
             for shape, dtype in specs:
                 size = int(np.prod(shape))
                 grads.append(Tensor._make(flat[start:start + size].reshape(shape).astype(dtype, copy=False)))

@@ -187,14 +187,14 @@ def _record(ctx, args, single, outs):
                          t._node if t._node is not None else t if t.requires_grad else None
                          for t in inputs])
     ctx._hooks = ctx._retained = None
-    ctx._inputs = tuple([None if t is None else (t.data.shape, t.data.dtype) for t in inputs])
-    ctx._outputs = tuple([(o.data.shape, o.data.dtype) if isinstance(o, Tensor) else None
+    ctx._inputs = tuple([None if t is None else (t.array.shape, t.array.dtype) for t in inputs])
+    ctx._outputs = tuple([(o.array.shape, o.array.dtype) if isinstance(o, Tensor) else None
                           for o in outs])
     ctx._single = single
 
     results, arrays = [], []
     for i, o in enumerate(outs):
-        if (not isinstance(o, Tensor) or o.data.dtype.kind != "f"
+        if (not isinstance(o, Tensor) or o.array.dtype.kind != "f"
                 or _index(ctx._non_differentiable, o) is not None):
             results.append(o.detach() if isinstance(o, Tensor) and o.requires_grad else o)
             arrays.append(None)
@@ -205,10 +205,10 @@ def _record(ctx, args, single, outs):
             o.requires_grad = True
             results.append(o)
         else:
-            r = Tensor._make(o.data, node)
+            r = Tensor._make(o.array, node)
             r._vc = o._vc  # the same memory
             results.append(r)
-        arrays.append(o.data)
+        arrays.append(o.array)
 
     saved, versions = [], []
     for t in ctx._to_save:
@@ -284,13 +284,13 @@ def _check_grads(ctx, result):
             grads[i] = None
             continue
         shape, dtype = meta
-        if g.data.shape != shape:
-            if not _broadcasts(shape, g.data.shape):
+        if g.array.shape != shape:
+            if not _broadcasts(shape, g.array.shape):
                 raise RuntimeError(
                     f"{name} returned an invalid gradient for input {i}: expected shape "
-                    f"{tuple(shape)} (the input's shape), got {tuple(g.data.shape)}")
+                    f"{tuple(shape)} (the input's shape), got {tuple(g.array.shape)}")
             g = _sum_to(g, shape)
-        if g.data.dtype != dtype:
+        if g.array.dtype != dtype:
             g = g.to(dtype)
         grads[i] = g
     return tuple(grads)
@@ -374,5 +374,5 @@ class OutputGrads:
         return self
 
     @property
-    def data(self):  # read by detect_anomaly's finiteness check
-        return np.concatenate([g.data.reshape(-1) for g in self.parts.values()])
+    def array(self):  # read by detect_anomaly's finiteness check
+        return np.concatenate([g.array.reshape(-1) for g in self.parts.values()])

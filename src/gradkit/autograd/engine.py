@@ -29,7 +29,7 @@ def _sum(prev, g, owned, key):
         return g
     if owned is None or type(prev) is not Tensor or type(g) is not Tensor:
         return prev + g
-    a, b = prev.data, g.data
+    a, b = prev.array, g.array
     if a.shape != b.shape or a.dtype != b.dtype:  # only a .grad the caller set can differ
         return prev + g
     if owned.get(id(key)) is prev:  # (a hook may have set a leaf's .grad anew meanwhile)
@@ -41,7 +41,7 @@ def _sum(prev, g, owned, key):
 
 
 def _check_grad(node, i, g):
-    if not np.isfinite(g.data).all():
+    if not np.isfinite(g.array).all():
         trace = getattr(node, "_trace", None)
         where = (f"\nThe forward call that created it: {trace[0]}, line {trace[1]}: {trace[2]}"
                  if trace else "")
@@ -158,11 +158,11 @@ def _to_leaf(leaf, g, capture, results, owned):
             r = h(g)
             if r is not None:
                 g = r
-    data = leaf.data
-    if g.data.shape != data.shape:
+    data = leaf.array
+    if g.array.shape != data.shape:
         raise RuntimeError(
             f"internal error: gradient of shape {g.shape} for a leaf of shape {leaf.shape}")
-    if g.data.dtype != data.dtype:
+    if g.array.dtype != data.dtype:
         g = g.to(data.dtype)
     if capture is not None:
         if id(leaf) in capture:

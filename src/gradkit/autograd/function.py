@@ -110,11 +110,11 @@ class Function:
         ctx.needs_input_grad = needs
         try:
             if n == 2:
-                out = ctx.forward(inputs[0].data, inputs[1].data, **params)
+                out = ctx.forward(inputs[0].array, inputs[1].array, **params)
             elif n == 1:
-                out = ctx.forward(inputs[0].data, **params)
+                out = ctx.forward(inputs[0].array, **params)
             else:
-                out = ctx.forward(*[t.data for t in inputs], **params)
+                out = ctx.forward(*[t.array for t in inputs], **params)
         except ValueError as e:
             if not all(isinstance(t, Tensor) for t in inputs):
                 raise _not_a_tensor(cls, inputs) from None
@@ -157,7 +157,7 @@ class Function:
                     versions.append((result._vc, 0))
                 else:
                     for t in inputs:
-                        if t.data is a:
+                        if t.array is a:
                             saved.append(t)
                             versions.append((t._vc, t._vc[0]))
                             break

@@ -45,10 +45,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 def jacobian_rows(vjp, output):
     """[vjp(e_k) for each element k of ``output``]: ``vjp(unit)`` returns, for each input, the
     gradient of Σ unit · output with respect to it (None where the input is unconnected)."""
-    n = output.data.size
+    n = output.array.size
     rows = []
     for k in range(n):
-        unit = np.zeros(n, output.data.dtype)
+        unit = np.zeros(n, output.array.dtype)
         unit[k] = 1
         rows.append(vjp(unit.reshape(output.shape)))
     return rows
@@ -60,12 +60,12 @@ def stack_gradients(grads, like, axis=0, differentiable=False):
     into its slot by a recorded in-place op), so a Jacobian can itself be differentiated."""
     shape = like.shape[:axis] + (len(grads),) + like.shape[axis:]
     if not differentiable or not any(g is not None and g.requires_grad for g in grads):
-        out = np.zeros(shape, like.data.dtype)
+        out = np.zeros(shape, like.array.dtype)
         for k, g in enumerate(grads):
             if g is not None:
-                out[(slice(None),) * axis + (k,)] = g.data
+                out[(slice(None),) * axis + (k,)] = g.array
         return Tensor._make(out)
-    out = Tensor._make(np.zeros(shape, like.data.dtype))
+    out = Tensor._make(np.zeros(shape, like.array.dtype))
     for k, g in enumerate(grads):
         if g is not None:
             out[(slice(None),) * axis + (k,)] = g      # in place, recorded: differentiable
@@ -136,7 +136,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
 
     def gradient(*xs):
         out = func(*xs)
-        if not isinstance(out, Tensor) or out.data.size != 1:
+        if not isinstance(out, Tensor) or out.array.size != 1:
             raise RuntimeError("hessian: the function must return a single-element Tensor, got "
                                + (f"shape {out.shape}" if isinstance(out, Tensor)
                                   else type(out).__name__))
@@ -144,9 +144,9 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
             if strict:
                 raise RuntimeError("hessian: the output does not depend on the inputs "
                                    "(strict=True); pass strict=False to get zeros")
-            return tuple(Tensor._make(np.zeros_like(x.data)) for x in xs)
+            return tuple(Tensor._make(np.zeros_like(x.array)) for x in xs)
         gs = grad([out.reshape(())], list(xs), create_graph=True, allow_unused=True)
-        return tuple(Tensor._make(np.zeros_like(x.data)) if g is None else g
+        return tuple(Tensor._make(np.zeros_like(x.array)) if g is None else g
                      for g, x in zip(gs, xs))
 
     jac = jacobian(gradient, ins, create_graph=create_graph, strict=strict, vectorize=vectorize,

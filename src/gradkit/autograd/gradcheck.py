@@ -13,20 +13,20 @@ def numerical_jacobian(fn, inputs, eps=1e-6):
     """J[k] has shape (output numel, inputs[k] numel): d out_i / d in_j by central differences."""
 
     outs = _as_tuple(fn(*inputs))
-    n_out = sum(o.data.size for o in outs)
+    n_out = sum(o.array.size for o in outs)
     jac = []
     for x in inputs:
         if not isinstance(x, Tensor) or not x.requires_grad:
             jac.append(None)
             continue
-        J = np.zeros((n_out, x.data.size))
-        flat = x.data.reshape(-1)  # a view: perturb in place, restore after
+        J = np.zeros((n_out, x.array.size))
+        flat = x.array.reshape(-1)  # a view: perturb in place, restore after
         for j in range(flat.size):
             orig = flat[j]
             flat[j] = orig + eps
-            plus = np.concatenate([o.data.reshape(-1) for o in _as_tuple(fn(*inputs))])
+            plus = np.concatenate([o.array.reshape(-1) for o in _as_tuple(fn(*inputs))])
             flat[j] = orig - eps
-            minus = np.concatenate([o.data.reshape(-1) for o in _as_tuple(fn(*inputs))])
+            minus = np.concatenate([o.array.reshape(-1) for o in _as_tuple(fn(*inputs))])
             flat[j] = orig
             J[:, j] = (plus - minus) / (2 * eps)
         jac.append(J)
@@ -42,17 +42,17 @@ def analytical_jacobian(fn, inputs):
         flat_o = o.reshape(-1)
         for i in range(flat_o.shape[0]):
             if not flat_o.requires_grad:
-                rows.append([np.zeros(x.data.size) for x in diff])
+                rows.append([np.zeros(x.array.size) for x in diff])
                 continue
             gs = _grad(flat_o[i], diff, retain_graph=True, allow_unused=True)
-            rows.append([np.zeros(x.data.size) if g is None else g.data.reshape(-1) for g, x in
+            rows.append([np.zeros(x.array.size) if g is None else g.array.reshape(-1) for g, x in
                          zip(gs, diff)])
     jac, k = [], 0
     for x in inputs:
         if not isinstance(x, Tensor) or not x.requires_grad:
             jac.append(None)
             continue
-        jac.append(np.array([r[k] for r in rows]).reshape(len(rows), x.data.size))
+        jac.append(np.array([r[k] for r in rows]).reshape(len(rows), x.array.size))
         k += 1
     return jac
 

@@ -19,7 +19,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """max(x, 0); with Keras' options: slope below ``threshold``, cap at ``max_value``."""
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return ops.relu(x)
-    y = ops.where((x >= threshold).data, x, (x - threshold) * negative_slope) \
+    y = ops.where((x >= threshold).array, x, (x - threshold) * negative_slope) \
         if threshold else F.leaky_relu(x, negative_slope)
     return ops.clamp(y, max=max_value) if max_value is not None else y
 

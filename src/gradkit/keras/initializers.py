@@ -64,7 +64,7 @@ class Initializer:
     def __call__(self, shape, dtype=None):
         t = _empty(shape, dtype)
         self._fill(t, None if self.seed is None else np.random.default_rng(int(self.seed)))
-        return t.data
+        return t.array
 
     def _fill(self, t, generator):
         raise NotImplementedError
@@ -212,7 +212,7 @@ class Orthogonal(Initializer):
     def _fill(self, t, generator):
         flat = Tensor(np.empty((int(np.prod(t.shape[:-1])), t.shape[-1]), t.dtype))
         nn_init.orthogonal_(flat, self.gain, generator)
-        t.data[...] = flat.data.reshape(t.shape)
+        t.array[...] = flat.array.reshape(t.shape)
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}
@@ -224,7 +224,7 @@ class Identity(Initializer):
 
     def _fill(self, t, generator):
         nn_init.eye_(t)
-        t.data *= self.gain
+        t.array *= self.gain
 
     def get_config(self):
         return {"gain": self.gain}

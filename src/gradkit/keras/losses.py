@@ -73,7 +73,7 @@ def _classes_to_dim1(t):
 # Written once: the losses run them on every batch, and fit runs Loss.check_targets on all of y
 # before the first update, so a bad label fails before any step, naming the fix.
 def _labels(y):
-    return y.data if isinstance(y, Tensor) else np.asarray(y)
+    return y.array if isinstance(y, Tensor) else np.asarray(y)
 
 
 def _class_count_error(loss, y_true, y_pred, expected):
@@ -170,7 +170,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
         y = smooth_labels(y, label_smoothing, 2)
     if from_logits:
         return _per_sample(F.binary_cross_entropy_with_logits(y_pred, y, reduction="none"))
-    p = y_pred.data
+    p = y_pred.array
     if p.size and (p.min() < 0 or p.max() > 1):
         raise ValueError("binary_crossentropy: y_pred has values outside [0, 1], so it is not a "
                          "probability: the model outputs raw scores (logits). Add "
@@ -193,7 +193,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     if from_logits:
         logits = y_pred
     else:
-        if y_pred.data.size and y_pred.data.min() < 0:
+        if y_pred.array.size and y_pred.array.min() < 0:
             raise ValueError("categorical_crossentropy: y_pred has negative values, so it is not "
                              "a probability distribution: the model outputs raw scores (logits). "
                              "Add activation='softmax' to the last layer, or use "
@@ -210,7 +210,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if axis not in (-1, y_pred.ndim - 1):
         raise NotImplementedError("sparse_categorical_crossentropy: gradkit supports axis=-1 only")
     labels = _class_ids(y_true, y_pred, ignore_class)
-    if not from_logits and y_pred.data.size and y_pred.data.min() < 0:
+    if not from_logits and y_pred.array.size and y_pred.array.min() < 0:
         raise ValueError("sparse_categorical_crossentropy: y_pred has negative values, so it is "
                          "not a probability distribution: the model outputs raw scores "
                          "(logits). Add activation='softmax' to the last layer, or use "
@@ -281,7 +281,7 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     if not isinstance(values, Tensor):
         values = Tensor(np.asarray(values, np.float32))
     if sample_weight is not None:
-        w = sample_weight.data if isinstance(sample_weight, Tensor) else np.asarray(sample_weight)
+        w = sample_weight.array if isinstance(sample_weight, Tensor) else np.asarray(sample_weight)
         w = w.astype(values.dtype, copy=False)
         while w.ndim > values.ndim and w.shape[-1] == 1:
             w = w[..., 0]
@@ -293,7 +293,7 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     total = values.sum()
     if reduction == "sum":
         return total
-    return total / max(values.data.size, 1)
+    return total / max(values.array.size, 1)
 
 
 class LossFunctionWrapper(Loss):

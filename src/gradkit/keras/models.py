@@ -126,9 +126,9 @@ class Model(Trainer, Layer):
                  f"{layer.count_params():,}" if layer.built else "0 (unbuilt)")
                 for layer in self._summary_layers()]
         weights = self.weights
-        total = sum(t.data.size for t in weights)
-        trainable = sum(t.data.size for t in self.trainable_weights)
-        nbytes = sum(t.data.nbytes for t in weights)
+        total = sum(t.array.size for t in weights)
+        trainable = sum(t.array.size for t in self.trainable_weights)
+        nbytes = sum(t.array.nbytes for t in weights)
         w0 = max([len("Layer (type)")] + [len(r[0]) for r in rows]) + 2
         w1 = max([len("Output Shape")] + [len(r[1]) for r in rows]) + 2
         w2 = max([len("Param #")] + [len(r[2]) for r in rows])

@@ -117,7 +117,7 @@ def _write(path, tensors, metadata):
 
 
 def _state_arrays(model):
-    return {k: t.data for k, t in model.state_dict().items()}
+    return {k: t.array for k, t in model.state_dict().items()}
 
 
 def _optimizer_state(model):
@@ -245,7 +245,7 @@ def _read_weights(model, f):
                          "own config (" + "; ".join(problems[:10]) + "): the file was edited or "
                          "is corrupted; re-save the model")
     with grad_mode.no_grad():
-        f.read(list(own), out={k: t.data for k, t in own.items()})
+        f.read(list(own), out={k: t.array for k, t in own.items()})
     _internal.bump_version(*own.values())
 
 

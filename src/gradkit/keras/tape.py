@@ -177,7 +177,7 @@ class GradientTape:
             if not isinstance(t, Tensor):
                 raise TypeError(f"GradientTape.watch: expected a tensor or Variable, got "
                                 f"{type(t).__name__}; convert it first with tf.constant(...)")
-            if t.data.dtype.kind != "f":
+            if t.array.dtype.kind != "f":
                 warnings.warn(f"GradientTape.watch: a tensor of dtype {t.dtype} cannot have a "
                               "gradient (only floating point tensors can); its gradient will be "
                               "None. Cast it with tf.cast(x, tf.float32).", stacklevel=2)
@@ -228,9 +228,9 @@ class GradientTape:
             gs = []
             for t, g in outs:
                 if g is None:
-                    g = _internal.wrap(np.ones_like(t.data))
+                    g = _internal.wrap(np.ones_like(t.array))
                 elif not isinstance(g, Tensor):
-                    g = _internal.wrap(np.asarray(g, dtype=t.data.dtype))
+                    g = _internal.wrap(np.asarray(g, dtype=t.array.dtype))
                 gs.append(g)
             got = _grad([t for t, _ in outs], [sources[i] for i in wanted], grad_outputs=gs,
                         retain_graph=retain_graph, create_graph=create_graph, allow_unused=True)
@@ -273,7 +273,7 @@ class GradientTape:
         grads = self._vjp(targets, leaves, grad_outputs, create_graph,
                           retain_graph=self.persistent or create_graph or self._shared)
         if zero:
-            grads = [_internal.wrap(np.zeros_like(s.data)) if g is None else g
+            grads = [_internal.wrap(np.zeros_like(s.array)) if g is None else g
                      for g, s in zip(grads, leaves)]
         if not self.persistent and not create_graph:
             for t in targets:  # the graph is spent: make them plain tensors, as TensorFlow's are
@@ -318,7 +318,7 @@ class GradientTape:
         m = int(np.prod(target.shape[1:], dtype=np.int64))
         cols = []   # cols[k]: d target[b].flat[k] / d source[b], for every b at once
         for k in range(m):
-            unit = np.zeros((b, m), target.data.dtype)
+            unit = np.zeros((b, m), target.array.dtype)
             unit[:, k] = 1
             (g,) = self._vjp([target], [source], [unit.reshape(target.shape)], create_graph,
                              retain_graph=True)

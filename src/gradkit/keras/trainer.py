@@ -370,7 +370,7 @@ class Trainer:
 
     def _track(self, loss, y, y_pred, sample_weight, n):
         self._last_batch_size = n
-        value = float(loss.data)
+        value = float(loss.array)
         self._loss_tracker.update(value, n)
         if not math.isfinite(value):
             return  # NaN predictions would poison the metrics; the loss says it all

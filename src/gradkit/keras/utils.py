@@ -6,6 +6,7 @@
 """
 import numpy as np
 
+from .. import _internal
 from ..data.checks import check_labels
 from .backend import set_random_seed
 from .preprocessing.sequence import pad_sequences
@@ -22,7 +23,7 @@ def to_categorical(x, num_classes=None):
 
     ``num_classes`` defaults to ``max(x) + 1``. Ids outside [0, num_classes) raise, naming the
     first bad one (Keras gives an IndexError or silently wraps negatives)."""
-    y = np.asarray(x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else x)
+    y = _internal.as_array(x)
     if y.ndim > 1 and y.shape[-1] == 1:
         y = y.reshape(y.shape[:-1])
     if y.size and y.dtype.kind == "f":

@@ -32,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from .. import nn, ops
+from .. import _internal, nn, ops
 from ..autograd import grad_mode
 from ..autograd.checkpoint import checkpoint
 from ..nn import functional as F
@@ -440,7 +440,7 @@ class BertModel(GradientCheckpointing, nn.Module):
                 init.zeros_(m.bias)
         pad = self.embeddings.word_embeddings.padding_idx
         if pad is not None:
-            self.embeddings.word_embeddings.weight.data[pad] = 0
+            self.embeddings.word_embeddings.weight.array[pad] = 0
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
         """input_ids: (N, L) int; attention_mask: (N, L) 1 = real token, 0 = padding;
@@ -567,7 +567,7 @@ class BertForSequenceClassification(GradientCheckpointing, nn.Module):
     def _loss(self, logits, labels):
         who = "BertForSequenceClassification"
         N, K = logits.shape
-        y = np.asarray(getattr(labels, "data", labels))
+        y = _internal.as_array(labels)
         kind = self.config.problem_type or ("regression" if K == 1 else
                                             "single_label_classification" if y.dtype.kind in "iu"
                                             else "multi_label_classification")
@@ -617,7 +617,7 @@ class BertForSequenceClassification(GradientCheckpointing, nn.Module):
             for name, arr in pretrained.iter_safetensors(folder, who):
                 yield _with_bert_prefix(name), arr
             for k in fresh:  # load_into wants every parameter: these keep their initialisation
-                yield k, own[k].data
+                yield k, own[k].array
 
         other_heads = tuple(h for h in HEAD_NAMES if h != "classifier.")
         unused = pretrained.load_into(model, tensors(), who, ignore=other_heads)
@@ -797,7 +797,7 @@ class SentenceEncoder(nn.Module):
                 for start in range(0, len(sentences), batch_size * ENCODE_CHUNK):
                     chunk = sentences[start:start + batch_size * ENCODE_CHUNK]
                     for idx, batch in self._batches(chunk, batch_size):
-                        out[start + idx] = self(**batch, normalize=normalize_embeddings).data
+                        out[start + idx] = self(**batch, normalize=normalize_embeddings).array
         finally:
             self.train(was_training)
         if single:
@@ -827,7 +827,7 @@ class SentenceEncoder(nn.Module):
     def similarity(a, b):
         """Cosine similarity of every row of a (N, H) with every row of b (M, H) -> (N, M).
         Tensors or arrays (e.g. from ``encode``); a 1-d input counts as one row."""
-        a, b = (np.atleast_2d(np.asarray(getattr(x, "data", x))) for x in (a, b))
+        a, b = (np.atleast_2d(_internal.as_array(x)) for x in (a, b))
         if a.shape[-1] != b.shape[-1]:
             raise ValueError(f"SentenceEncoder.similarity: the embeddings differ in size: a "
                              f"{a.shape}, b {b.shape}; compare embeddings of the same model")

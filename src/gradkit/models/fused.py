@@ -38,15 +38,15 @@ class FusedLinears:
         ls = self.linears
         if not all(type(l) is nn.Linear for l in ls):
             return
-        self.weight = np.concatenate([l.weight.data for l in ls])
-        self.bias = (np.concatenate([l.bias.data for l in ls])
+        self.weight = np.concatenate([l.weight.array for l in ls])
+        self.bias = (np.concatenate([l.bias.array for l in ls])
                      if ls[0].bias is not None else None)
         start = 0
         for l in ls:
             n = l.weight.shape[0]
-            l.weight.data = self.weight[start:start + n]
+            l.weight.array = self.weight[start:start + n]
             if self.bias is not None:
-                l.bias.data = self.bias[start:start + n]
+                l.bias.array = self.bias[start:start + n]
             start += n
 
     def __call__(self, x):
@@ -54,7 +54,7 @@ class FusedLinears:
         if w is None:
             return None
         for l in self.linears:
-            if type(l) is not nn.Linear or l.weight.data.base is not w:
+            if type(l) is not nn.Linear or l.weight.array.base is not w:
                 return None
             if l.weight.requires_grad and grad_mode.is_grad_enabled():
                 return None

@@ -14,7 +14,8 @@ It stops after ``max_new_tokens`` or when every sequence has produced an end tok
 end of turn, ``<|im_end|>``); a finished sequence is padded with ``pad_token_id`` while the
 others go on. Prompts of different lengths are batched with left padding and an attention mask.
 
-=== process_logits  choose  GenerationMixin (generate, generate_iter, stream)  TextStreamer
+=== process_logits  choose  next_tokens (the two in turn: the one sampling step every model's
+    generate calls)  check_sampling  GenerationMixin (generate, generate_iter, stream)  TextStreamer
 """
 import sys
 import warnings
@@ -65,6 +66,31 @@ def choose(z, do_sample, rng):
     return np.minimum((cdf < u[:, None]).sum(-1), z.shape[-1] - 1)
 
 
+# === next_tokens
+def next_tokens(logits, seen=None, do_sample=False, temperature=1.0, top_k=None, top_p=None,
+                repetition_penalty=1.0, rng=None):
+    """Next ids (B,) from the last position's logits (B, V): ``process_logits`` then ``choose``.
+
+    Greedy unless ``do_sample``; temperature, top-k and top-p shape only the sampling
+    distribution, the repetition penalty applies to both. ``rng``: a NumPy Generator (default:
+    gradkit's global one, seeded by ``gk.manual_seed``). Every ``generate`` in gradkit.models
+    (the pretrained families' and the zoo's GPT and CharRNN) takes its step here."""
+    if not do_sample:
+        temperature, top_k, top_p = 1.0, None, None
+    z = process_logits(logits, seen, temperature, top_k, top_p, repetition_penalty)
+    return choose(z, do_sample, rng if rng is not None else get_generator())
+
+
+def check_sampling(temperature, top_k, do_sample, who):
+    """Refuse settings that leave nothing to sample from (before a generate loop starts)."""
+    if do_sample and not temperature > 0:
+        raise ValueError(f"{who}: temperature must be > 0 when sampling, got {temperature}; "
+                         "use do_sample=False for greedy decoding")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
+                              or top_k < 1):
+        raise ValueError(f"{who}: top_k must be a positive int or None, got {top_k!r}")
+
+
 # === GenerationMixin
 class GenerationMixin:
     """``generate``, ``generate_iter`` and ``stream`` for a causal LM whose forward takes
@@ -110,10 +136,9 @@ class GenerationMixin:
             for _ in range(max_new_tokens):
                 out = self(ops.from_numpy(step_ids), attention_mask=mask, past_key_values=cache,
                            logits_to_keep=1)
-                z = process_logits(out.logits.data[:, -1], seq, temperature if do_sample else 1.0,
-                                   top_k if do_sample else None, top_p if do_sample else None,
-                                   repetition_penalty)
-                new = np.where(finished, pad, choose(z, do_sample, rng)).astype(np.int64)
+                step = next_tokens(out.logits.array[:, -1], seq, do_sample, temperature, top_k,
+                                   top_p, repetition_penalty, rng)
+                new = np.where(finished, pad, step).astype(np.int64)
                 yield new
                 finished |= np.isin(new, eos)
                 seq = np.concatenate([seq, new[:, None]], axis=1)
@@ -184,7 +209,7 @@ class TextStreamer:
         self._decoder, self._prompt_seen = None, False
 
     def put(self, ids):
-        ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
+        ids = np.asarray(ids.array if isinstance(ids, Tensor) else ids)
         if ids.ndim == 2 and ids.shape[0] != 1:
             raise ValueError("TextStreamer: streams one sequence; got a batch of "
                              f"{ids.shape[0]}")

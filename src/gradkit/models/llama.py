@@ -168,7 +168,7 @@ class KVCache:
             self.keys[layer], self.values[layer] = k, v
             return k, v
         if isinstance(old_k, Tensor):
-            old_k, old_v = old_k.data, old_v.data
+            old_k, old_v = old_k.array, old_v.array
         if old_k is None or start + L > old_k.shape[2]:  # allocate, or grow geometrically
             B, H, _, D = k.shape
             cap = max(self.capacity or 0, start + L, 2 * old_k.shape[2] if old_k is not None else 0)
@@ -178,8 +178,8 @@ class KVCache:
                 new_k[:, :, :start], new_v[:, :, :start] = old_k[:, :, :start], old_v[:, :, :start]
             old_k, old_v = new_k, new_v
             self.keys[layer], self.values[layer] = old_k, old_v
-        old_k[:, :, start:start + L] = k.data
-        old_v[:, :, start:start + L] = v.data
+        old_k[:, :, start:start + L] = k.array
+        old_v[:, :, start:start + L] = v.array
         return ops.from_numpy(old_k[:, :, :start + L]), ops.from_numpy(old_v[:, :, :start + L])
 
     def advance(self, n):
@@ -309,7 +309,7 @@ class LlamaModel(GradientCheckpointing, nn.Module):
             else:
                 position_ids = np.maximum(np.cumsum(mask, axis=1) - 1, 0)[:, past:]
         position_ids = pretrained.token_ids(position_ids, "position_ids")
-        cos, sin = rotary_cos_sin(position_ids, self.inv_freq.data, self.embed_tokens.weight.dtype)
+        cos, sin = rotary_cos_sin(position_ids, self.inv_freq.array, self.embed_tokens.weight.dtype)
         cos, sin = ops.from_numpy(cos[:, None]), ops.from_numpy(sin[:, None])
 
         # attention: causal within the new positions, all of the past, minus padding

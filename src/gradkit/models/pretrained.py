@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 
+from .. import _internal
 from ..io import atomic_write_bytes
 from ..tensor import Tensor
 
@@ -141,7 +142,7 @@ def load_into(module, tensors, who, strip_prefixes=(), ignore=()):
         if tuple(arr.shape) != tuple(target.shape):
             mismatched.append(f"{key}: file {tuple(arr.shape)}, model {tuple(target.shape)}")
             continue
-        target.data = np.ascontiguousarray(arr, dtype=target.data.dtype)
+        target.array = np.ascontiguousarray(arr, dtype=target.array.dtype)
         seen.add(key)
     missing = [k for k in own if k not in seen and k in dict(module.named_parameters())]
     if mismatched or missing:
@@ -165,7 +166,7 @@ def save_safetensors(path, state, metadata=None):
     """Write ``{name: Tensor or ndarray}`` as one safetensors file (atomic)."""
     from safetensors.numpy import save as st_save
 
-    arrays = {k: np.ascontiguousarray(getattr(v, "data", v)) for k, v in state.items()}
+    arrays = {k: np.ascontiguousarray(_internal.as_array(v)) for k, v in state.items()}
     atomic_write_bytes(path, st_save(arrays, metadata=dict(metadata or {"format": "pt"})))
 
 
@@ -183,7 +184,7 @@ def check_tokenizer(tokenizer, vocab_size, who):
 # === tokenizers and token ids
 def token_ids(x, who):
     """Token ids (or a 0/1 mask) as a 2-d int64 array from a list, an array or a Tensor."""
-    arr = np.asarray(x.data if isinstance(x, Tensor) else x)
+    arr = np.asarray(x.array if isinstance(x, Tensor) else x)
     if arr.ndim == 1:
         arr = arr[None]
     if arr.ndim != 2 or (arr.size and arr.dtype.kind not in "iub"):

@@ -49,7 +49,7 @@ def _skippable(init):
 
 
 def _fill(tensor, values):
-    tensor.data[...] = values
+    tensor.array[...] = values
     _internal.bump_version(tensor)
     return tensor
 
@@ -165,7 +165,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     if tensor.ndim < 2:
         raise ValueError("orthogonal_: only tensors with 2 or more dimensions are supported")
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = tensor.array.size // rows
     flat = _rng(generator, "orthogonal_").standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
@@ -180,7 +180,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """N(mean, std²) truncated to [a, b] (absolute bounds, as PyTorch), by rejection."""
     g = _rng(generator, "trunc_normal_")
-    out = g.normal(mean, std, tensor.data.size)
+    out = g.normal(mean, std, tensor.array.size)
     bad = (out < a) | (out > b)
     while bad.any():
         out[bad] = g.normal(mean, std, int(bad.sum()))

@@ -35,7 +35,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = np.empty(0, backend.get_default_dtype())
-        super().__init__(data.data if isinstance(data, Tensor) else data)
+        super().__init__(data.array if isinstance(data, Tensor) else data)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -271,7 +271,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad = _internal.wrap(np.zeros_like(p.data))
+                p.grad = _internal.wrap(np.zeros_like(p.array))
 
     def apply(self, fn):
         """Call ``fn(m)`` on every sub-module, then on self (e.g. a custom initialisation)."""
@@ -303,10 +303,10 @@ class Module:
             for m in self.modules():
                 for d in (m._parameters, m._buffers):
                     for t in d.values():
-                        if t is not None and t.data.dtype.kind == "f":
-                            t.data = t.data.astype(dtype)
+                        if t is not None and t.array.dtype.kind == "f":
+                            t.array = t.array.astype(dtype)
                             if t.grad is not None:
-                                t.grad = _internal.wrap(t.grad.data.astype(dtype))
+                                t.grad = _internal.wrap(t.grad.array.astype(dtype))
         return self
 
     def cuda(self, device=None):
@@ -380,7 +380,7 @@ class Module:
                 if k in own:
                     arr = _internal.as_array(v)
                     t = own[k]
-                    np.copyto(t.data, arr.astype(t.data.dtype, copy=False))
+                    np.copyto(t.array, arr.astype(t.array.dtype, copy=False))
                     _internal.bump_version(t)
         return _IncompatibleKeys(missing, unexpected)
 

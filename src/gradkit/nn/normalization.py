@@ -62,9 +62,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
             for b in (self.running_mean, self.running_var, self.num_batches_tracked):
                 _internal.bump_version(b)
 
@@ -86,10 +86,10 @@ class _BatchNorm(Module):
         # PyTorch's rule: momentum=None means a cumulative moving average, factor 1/batches seen
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
             _internal.bump_version(self.num_batches_tracked)
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked.array)
         # batch statistics in training, and in eval when there are no running statistics
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats

@@ -20,7 +20,7 @@ only gradient is the input's, dx = g W, computed the same way.
 """
 import numpy as np
 
-from .. import ops
+from .. import _internal, ops
 from ..autograd.function import Function
 from .embedding import Embedding
 from .linear import Linear
@@ -198,12 +198,12 @@ class QuantizedLinear(Module):
     @classmethod
     def from_linear(cls, linear, qtype="Q4_1"):
         """A quantized copy of an nn.Linear (its bias kept in float, and trainable as before)."""
-        return cls(BlockQuantized.quantize(linear.weight.data, qtype), linear.bias)
+        return cls(BlockQuantized.quantize(linear.weight.array, qtype), linear.bias)
 
     def dequantize(self):
         """An nn.Linear with the dequantized weight (float32) and the same bias."""
         layer = skip_init(Linear, self.in_features, self.out_features, bias=self.bias is not None)
-        layer.weight.data = self.weight.dequantize()
+        layer.weight.array = self.weight.dequantize()
         if self.bias is not None:
             layer.bias = self.bias
         return layer
@@ -239,11 +239,11 @@ class QuantizedEmbedding(Module):
         """An nn.Embedding with the dequantized table."""
         layer = skip_init(Embedding, self.num_embeddings, self.embedding_dim,
                           padding_idx=self.padding_idx)
-        layer.weight.data = self.weight.dequantize()
+        layer.weight.array = self.weight.dequantize()
         return layer
 
     def forward(self, input):
-        ids = np.asarray(input.data if hasattr(input, "data") else input)
+        ids = _internal.as_array(input)
         if ids.dtype.kind not in "iu":
             raise TypeError(f"QuantizedEmbedding: expected integer ids, got {ids.dtype}")
         if ids.size and (ids.min() < 0 or ids.max() >= self.num_embeddings):
@@ -284,5 +284,5 @@ def weight_count(model):
 def weight_bytes(model):
     """Bytes ``model``'s weights occupy in memory: its parameters (float or not) plus each
     quantized weight's blocks (scales included), each counted once."""
-    return (sum(p.data.nbytes for p in model.parameters())
+    return (sum(p.array.nbytes for p in model.parameters())
             + sum(w.nbytes for w in _quantized_weights(model)))

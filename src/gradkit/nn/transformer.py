@@ -188,8 +188,8 @@ def _detect_is_causal_mask(mask, is_causal, size):
         return False
     causal = generate_square_subsequent_mask(size, dtype=mask.dtype if mask.dtype.kind == "f" else None)
     if mask.dtype == np.bool_:
-        return bool(np.array_equal(mask.data, np.isinf(causal.data)))
-    return bool(np.array_equal(mask.data, causal.data))
+        return bool(np.array_equal(mask.array, np.isinf(causal.array)))
+    return bool(np.array_equal(mask.array, causal.array))
 
 
 def _seq_len(x, batch_first):

@@ -16,7 +16,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
     Returns the norm before clipping (a 0-d tensor)."""
     parameters = _params(parameters)
-    grads = [p.grad.data for p in parameters if p.grad is not None]
+    grads = [p.grad.array for p in parameters if p.grad is not None]
     if not grads:
         return Tensor(0.0)
     norm_type = float(norm_type)
@@ -32,7 +32,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if coef < 1:
         for p in parameters:
             if p.grad is not None:
-                p.grad = _internal.wrap(p.grad.data * p.grad.data.dtype.type(coef))
+                p.grad = _internal.wrap(p.grad.array * p.grad.array.dtype.type(coef))
     return Tensor(np.asarray(total, dtype=grads[0].dtype))
 
 
@@ -40,26 +40,26 @@ def clip_grad_value_(parameters, clip_value):
     """Clip every gradient element into [-clip_value, clip_value]."""
     for p in _params(parameters):
         if p.grad is not None:
-            p.grad = _internal.wrap(np.clip(p.grad.data, -clip_value, clip_value))
+            p.grad = _internal.wrap(np.clip(p.grad.array, -clip_value, clip_value))
 
 
 def parameters_to_vector(parameters):
     """All parameters flattened into one 1-D tensor (a copy)."""
-    return _internal.wrap(np.concatenate([p.data.reshape(-1) for p in _params(parameters)]))
+    return _internal.wrap(np.concatenate([p.array.reshape(-1) for p in _params(parameters)]))
 
 
 def vector_to_parameters(vec, parameters):
     """Copy consecutive slices of ``vec`` into the parameters (the inverse of the above)."""
     data = _internal.as_array(vec)
     ps = _params(parameters)
-    total = sum(p.data.size for p in ps)
+    total = sum(p.array.size for p in ps)
     if data.ndim != 1 or data.size != total:
         raise ValueError(f"vector_to_parameters: expected a 1-D vector of {total} elements (the "
                          f"parameters' total), got shape {data.shape}")
     i = 0
     for p in ps:
-        n = p.data.size
-        p.data[...] = data[i:i + n].reshape(p.shape)
+        n = p.array.size
+        p.array[...] = data[i:i + n].reshape(p.shape)
         _internal.bump_version(p)
         i += n
 

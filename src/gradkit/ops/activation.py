@@ -43,7 +43,7 @@ class Relu(Function):
     def backward(ctx, grad):
         (y,) = ctx.saved
         # NOTE: y != 0, not y > 0: a NaN passes its gradient through, as PyTorch's (x <= 0 ? 0 : g)
-        return piecewise_scale(grad, y, (y.data != 0).astype(grad.data.dtype))
+        return piecewise_scale(grad, y, (y.array != 0).astype(grad.array.dtype))
 
 
 class LeakyRelu(Function):
@@ -69,7 +69,7 @@ class Elu(Function):
 
     def backward(ctx, grad):
         x, y = ctx.saved
-        pos = x.data > 0
+        pos = x.array > 0
         return where(pos, grad, grad * (y + ctx.alpha))
 
 
@@ -159,7 +159,7 @@ class Softplus(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved
         bx = x * ctx.beta
-        return where(bx.data > ctx.threshold, grad, grad * sigmoid(bx))
+        return where(bx.array > ctx.threshold, grad, grad * sigmoid(bx))
 
 
 sigmoid = _float_unary(Sigmoid)
@@ -213,4 +213,4 @@ def dropout(x, p=0.5, training=True):
     if p == 1.0:
         return x * 0.0
     keep = _random.get_generator().random(x.shape) >= p
-    return mul(x, Tensor._make(keep.astype(x.data.dtype) * x.data.dtype.type(1.0 / (1.0 - p))))
+    return mul(x, Tensor._make(keep.astype(x.array.dtype) * x.array.dtype.type(1.0 / (1.0 - p))))

@@ -43,9 +43,9 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     """
     _on(device, "tensor")
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     try:
-        arr = Tensor(data, dtype=dtype).data
+        arr = Tensor(data, dtype=dtype).array
     except ValueError as e:  # ragged nested lists
         raise ValueError(f"tensor(): the nested lists must form a rectangular array (every row "
                          f"of the same length); NumPy says: {e}") from None
@@ -92,22 +92,22 @@ def full(shape, fill_value, dtype=None, requires_grad=False, device=None):
 
 def zeros_like(x, dtype=None, requires_grad=False, device=None):
     _on(device, "zeros_like")
-    return _finish(np.zeros_like(x.data, dtype=backend.to_dtype(dtype)), requires_grad)
+    return _finish(np.zeros_like(x.array, dtype=backend.to_dtype(dtype)), requires_grad)
 
 
 def ones_like(x, dtype=None, requires_grad=False, device=None):
     _on(device, "ones_like")
-    return _finish(np.ones_like(x.data, dtype=backend.to_dtype(dtype)), requires_grad)
+    return _finish(np.ones_like(x.array, dtype=backend.to_dtype(dtype)), requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, requires_grad=False, device=None):
     _on(device, "full_like")
-    return _finish(np.full_like(x.data, fill_value, dtype=backend.to_dtype(dtype)), requires_grad)
+    return _finish(np.full_like(x.array, fill_value, dtype=backend.to_dtype(dtype)), requires_grad)
 
 
 def empty_like(x, dtype=None, requires_grad=False, device=None):
     _on(device, "empty_like")
-    return _finish(np.empty_like(x.data, dtype=backend.to_dtype(dtype)), requires_grad)
+    return _finish(np.empty_like(x.array, dtype=backend.to_dtype(dtype)), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
@@ -185,7 +185,7 @@ def multinomial(input, num_samples, replacement=False, generator=None):
     Without replacement (the default) a row's samples are distinct: each draw picks among the
     categories not drawn yet, in proportion to their weights; as in PyTorch 2.x, categories of
     weight 0 are drawn only once the positive ones are used up, in index order."""
-    w = np.asarray(input.data if isinstance(input, Tensor) else input)
+    w = np.asarray(input.array if isinstance(input, Tensor) else input)
     if w.dtype.kind != "f":
         raise TypeError(f"multinomial: weights must be a floating point tensor, got {w.dtype}; "
                         "convert them with .float()")

@@ -40,14 +40,14 @@ def _operands(a, b, op):
         if not isinstance(b, Tensor):
             raise TypeError(f"{op}: at least one operand must be a Tensor; got "
                             f"{type(a).__name__} and {type(b).__name__}")
-        a = _const(a, b.data.dtype)
+        a = _const(a, b.array.dtype)
     elif not isinstance(b, Tensor):
-        b = _const(b, a.data.dtype)
-    if a.data.dtype != b.data.dtype:
-        dt = backend.result_dtype(a.data, b.data)
-        if a.data.dtype != dt:
+        b = _const(b, a.array.dtype)
+    if a.array.dtype != b.array.dtype:
+        dt = backend.result_dtype(a.array, b.array)
+        if a.array.dtype != dt:
             a = cast(a, dt)
-        if b.data.dtype != dt:
+        if b.array.dtype != dt:
             b = cast(b, dt)
     return a, b
 
@@ -70,10 +70,10 @@ class Cast(Function):
 
 def cast(x, dtype):
     dtype = backend.to_dtype(dtype)
-    if x.data.dtype == dtype:
+    if x.array.dtype == dtype:
         return x
     if dtype.kind != "f" and x.requires_grad:
-        return Tensor._make(x.data.astype(dtype))
+        return Tensor._make(x.array.astype(dtype))
     return Cast.apply(x, dtype=dtype)
 
 
@@ -169,12 +169,12 @@ class Pow(Function):
         ga = gb = None
         if na:
             e = b - 1
-            zero = (a.data == 0) & (b.data == 0)
+            zero = (a.array == 0) & (b.array == 0)
             if zero.any():
                 e = where(zero, 0.0, e)  # b · 0^0 = 0 · 1 gives the 0
             ga = sum_to_shape(grad * b * pow(a, e), a.shape)
         if nb:
-            safe = where((a.data == 0) & (b.data >= 0), 1.0, a)  # ln 1 = 0 gives the 0
+            safe = where((a.array == 0) & (b.array >= 0), 1.0, a)  # ln 1 = 0 gives the 0
             gb = sum_to_shape(grad * y * log(safe), b.shape)
         return ga, gb
 
@@ -205,7 +205,7 @@ def mul(a, b):
 
 def div(a, b):
     a, b = _operands(a, b, "div")
-    if a.data.dtype.kind != "f":  # true division of integers gives floats, as in PyTorch
+    if a.array.dtype.kind != "f":  # true division of integers gives floats, as in PyTorch
         a, b = cast(a, backend.get_default_dtype()), cast(b, backend.get_default_dtype())
     return Div.apply(a, b)
 
@@ -215,7 +215,7 @@ true_divide = divide = div
 
 def pow(a, b):
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        if a.data.dtype.kind != "f" and (isinstance(b, float) or b < 0):
+        if a.array.dtype.kind != "f" and (isinstance(b, float) or b < 0):
             a = cast(a, backend.get_default_dtype())
         return PowScalar.apply(a, p=b)
     a, b = _operands(a, b, "pow")
@@ -312,7 +312,7 @@ class Rsqrt(Function):
 
 def _float_unary(cls):
     def op(x):
-        if x.data.dtype.kind != "f":
+        if x.array.dtype.kind != "f":
             x = cast(x, backend.get_default_dtype())
         return cls.apply(x)
     op.__name__ = cls.__name__.lower()
@@ -379,7 +379,7 @@ class PiecewiseScale(Function):
 
     def backward(ctx, grad):
         dg = grad * Tensor._make(ctx.c) if ctx.needs_input_grad[0] else None
-        return dg, Tensor._make(np.zeros(ctx.x_shape, grad.data.dtype))
+        return dg, Tensor._make(np.zeros(ctx.x_shape, grad.array.dtype))
 
 
 def piecewise_scale(grad, x, c):
@@ -397,7 +397,7 @@ class Abs(Function):
 
     def backward(ctx, grad):
         (x,) = ctx.saved
-        return piecewise_scale(grad, x, np.sign(x.data))
+        return piecewise_scale(grad, x, np.sign(x.array))
 
 
 class Clamp(Function):
@@ -414,7 +414,7 @@ class Clamp(Function):
 
     def backward(ctx, grad):
         (x,) = ctx.saved
-        return piecewise_scale(grad, x, ctx.mask.astype(grad.data.dtype))
+        return piecewise_scale(grad, x, ctx.mask.astype(grad.array.dtype))
 
 
 class Maximum(Function):
@@ -448,7 +448,7 @@ class Where(Function):
     def backward(ctx, grad):
         sa, sb = ctx.shapes
         na, nb = ctx.needs_input_grad
-        zero = Tensor._make(np.zeros((), grad.data.dtype))
+        zero = Tensor._make(np.zeros((), grad.array.dtype))
         ga = sum_to_shape(Where.apply(grad, zero, cond=ctx.cond), sa) if na else None
         gb = sum_to_shape(Where.apply(zero, grad, cond=ctx.cond), sb) if nb else None
         return ga, gb
@@ -489,7 +489,7 @@ def minimum(a, b):
 def where(condition, input=None, other=None):
     """``condition ? input : other``, broadcasting all three. With one argument, the indices
     where condition is true (as ``nonzero(as_tuple=True)``)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
         return tuple(Tensor._make(i) for i in np.nonzero(cond))
     if cond.dtype != np.bool_:
@@ -504,7 +504,7 @@ def where(condition, input=None, other=None):
 def _nograd_binary(npfn):
     def op(a, b):
         a, b = _operands(a, b, npfn.__name__)
-        return Tensor._make(npfn(a.data, b.data))
+        return Tensor._make(npfn(a.array, b.array))
     op.__name__ = npfn.__name__
     return op
 
@@ -525,7 +525,7 @@ greater, less, greater_equal, less_equal, equal, not_equal = gt, lt, ge, le, eq,
 
 def _nograd_unary(npfn):
     def op(x):
-        return Tensor._make(npfn(x.data))
+        return Tensor._make(npfn(x.array))
     op.__name__ = npfn.__name__
     return op
 
@@ -542,10 +542,10 @@ isfinite = _nograd_unary(np.isfinite)
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08):
-    a = a.data if isinstance(a, Tensor) else np.asarray(a)
-    b = b.data if isinstance(b, Tensor) else np.asarray(b)
+    a = a.array if isinstance(a, Tensor) else np.asarray(a)
+    b = b.array if isinstance(b, Tensor) else np.asarray(b)
     return bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
 def equal_all(a, b):
-    return a.shape == b.shape and bool(np.array_equal(a.data, b.data))
+    return a.shape == b.shape and bool(np.array_equal(a.array, b.array))

@@ -19,7 +19,7 @@ from .shape import _dim
 
 def _index_array(i):
     if isinstance(i, Tensor):
-        return i.data
+        return i.array
     if isinstance(i, (list, bool, np.bool_)):  # x[True] is a (0-d) mask in NumPy and PyTorch
         return np.asarray(i)
     return i
@@ -203,7 +203,7 @@ class ScatterAdd(Function):
 
 
 def _check_index(index, x, dim, op):
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
     if idx.ndim != x.ndim:
@@ -241,7 +241,7 @@ def scatter_add(x, dim, index, src):
 
 def index_select(x, dim, index):
     d = _dim(dim, x.ndim, "index_select")
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"index_select: index must be an integer tensor, got {idx.dtype}")
     if idx.ndim > 1:
@@ -271,7 +271,7 @@ class MaskedFill(Function):
 
 
 def masked_fill(x, mask, value):
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype}")
     try:
@@ -342,7 +342,7 @@ def pad(x, pad, mode="constant", value=0.0):
 # === encoding ==============================================================
 def one_hot(x, num_classes=-1):
     """Integer class labels (any shape) to int64 one-hot vectors in a new last dimension."""
-    labels = x.data if isinstance(x, Tensor) else np.asarray(x)
+    labels = x.array if isinstance(x, Tensor) else np.asarray(x)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects an integer tensor of class indices, got {labels.dtype}")
     if num_classes < 0:

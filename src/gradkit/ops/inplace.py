@@ -40,10 +40,10 @@ def _view_chain(x):
 
 def _positions(root, indices):
     """The coordinates in root of the elements of root[indices[0]][indices[1]]..."""
-    pos = np.arange(root.data.size).reshape(root.data.shape)
+    pos = np.arange(root.array.size).reshape(root.array.shape)
     for i in indices:
         pos = pos[i]
-    return np.unravel_index(pos, root.data.shape)
+    return np.unravel_index(pos, root.array.shape)
 
 
 def _rebase(t, node, skip=None):
@@ -90,14 +90,14 @@ def _check_writable(x, op):
 
 
 def _check_result(x, result, op, cast_rule):
-    if result.shape != x.data.shape:
-        raise ValueError(f"{op}: a tensor of shape {x.data.shape} can't be updated in place "
+    if result.shape != x.array.shape:
+        raise ValueError(f"{op}: a tensor of shape {x.array.shape} can't be updated in place "
                          f"with a result of shape {result.shape}; an in-place op keeps the shape "
                          "(use the out-of-place op)")
     # PyTorch's rule for arithmetic in place: never float into integer, nor a number into bool
-    if cast_rule and _CATEGORY.get(result.dtype.kind, 3) > _CATEGORY.get(x.data.dtype.kind, 3):
+    if cast_rule and _CATEGORY.get(result.dtype.kind, 3) > _CATEGORY.get(x.array.dtype.kind, 3):
         raise TypeError(f"{op}: result type {result.dtype} can't be cast to the dtype of the "
-                        f"tensor written in place ({x.data.dtype}); use the out-of-place op")
+                        f"tensor written in place ({x.array.dtype}); use the out-of-place op")
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
@@ -107,12 +107,12 @@ def _write(x, result, op):
     """Store ``result`` (computed out of place) into x's array. While recording, x takes result's
     history, and so do the tensors x is a view of (as ``base[positions] = x``) and the views of
     all of them."""
-    if result.requires_grad and x._node is None and x.data.base is not None:
+    if result.requires_grad and x._node is None and x.array.base is not None:
         raise RuntimeError(
             f"{op}: this tensor shares memory with another one (a view from slicing, reshape or "
             "from_numpy) and the value written requires grad, which the other tensor could not "
             "record. clone() the tensor first.")
-    np.copyto(x.data, result.data, casting="unsafe")
+    np.copyto(x.array, result.array, casting="unsafe")
     if result.requires_grad:
         chain = _view_chain(x)
         _rebase(x, result._node)
@@ -132,19 +132,19 @@ def inplace(x, fn, other, np_fn=None, name=None):
     _check_writable(x, op)
     recording = _grad.enabled and (x.requires_grad or (isinstance(other, Tensor)
                                                        and other.requires_grad))
-    if np_fn is not None and not recording and x.data.dtype.kind == "f":
-        o = other.data if isinstance(other, Tensor) else other
+    if np_fn is not None and not recording and x.array.dtype.kind == "f":
+        o = other.array if isinstance(other, Tensor) else other
         try:
-            np_fn(x.data, o, out=x.data, casting="unsafe")
+            np_fn(x.array, o, out=x.array, casting="unsafe")
         except ValueError as e:
-            raise ValueError(f"{op}: a tensor of shape {x.data.shape} can't be updated in place "
+            raise ValueError(f"{op}: a tensor of shape {x.array.shape} can't be updated in place "
                              f"with an operand of shape {np.shape(o)}; an in-place op keeps the "
                              f"shape (use the out-of-place op). NumPy says: {e}") from None
         x._vc[0] += 1
         return x
     # Out of place, from a private copy of the old value: the ops in fn may save it for their
     # backward while x's array is overwritten.
-    src = Tensor._make(x.data.copy(), x._node) if recording else x
+    src = Tensor._make(x.array.copy(), x._node) if recording else x
     result = fn(src, other)
     _check_result(x, result, op, np_fn is not None)
     if _grad.enabled and (src.requires_grad or result.requires_grad) and (
@@ -168,7 +168,7 @@ class SetItem(Function):
     def backward(ctx, grad):
         gx = gv = None
         if ctx.needs_input_grad[0]:
-            zero = Tensor._make(np.zeros((), grad.data.dtype))
+            zero = Tensor._make(np.zeros((), grad.array.dtype))
             gx = SetItem.apply(grad, zero, index=ctx.index)
         if ctx.needs_input_grad[1]:
             gv = sum_to_shape(GetItem.apply(grad, index=ctx.index, accumulate=False), ctx.v_shape)
@@ -178,11 +178,11 @@ class SetItem(Function):
 def setitem(x, index, value):
     index = _normalise_index(index)[0]
     _check_writable(x, "setitem")
-    v = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, x.data.dtype))
+    v = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, x.array.dtype))
     if _grad.enabled and (x.requires_grad or v.requires_grad):
         _write(x, SetItem.apply(x, v, index=index), "setitem")
     else:
-        x.data[index] = v.data
+        x.array[index] = v.array
         x._vc[0] += 1
 
 

@@ -68,7 +68,7 @@ def cat(tensors, dim=0):
         raise ValueError("cat: expected a non-empty list of tensors")
     ref = tensors[0]
     d = _dim(dim, ref.ndim, "cat")
-    dt = ref.data.dtype
+    dt = ref.array.dtype
     for i, t in enumerate(tensors):
         if t.ndim == 0:
             raise ValueError(f"cat: tensor {i} is 0-d and cannot be concatenated; use stack, or "
@@ -77,8 +77,8 @@ def cat(tensors, dim=0):
             raise ValueError(f"cat: tensors must have the same shape except in dim {dim}; "
                              f"tensor 0 has shape {ref.shape}, tensor {i} has shape {t.shape}")
         # PyTorch's promotion (float32 with int64 is float32), not NumPy's (float64)
-        dt = backend.result_dtype(np.empty(0, dt), t.data)
-    if any(t.data.dtype != dt for t in tensors):
+        dt = backend.result_dtype(np.empty(0, dt), t.array)
+    if any(t.array.dtype != dt for t in tensors):
         tensors = [cast(t, dt) for t in tensors]
     return Cat.apply(*tensors, dim=d)
 

@@ -42,7 +42,7 @@ def matmul(a, b):
         a = Tensor(a)
     if not isinstance(b, Tensor):
         b = Tensor(b)
-    sa, sb = a.data.shape, b.data.shape  # read once: every product, forward and backward
+    sa, sb = a.array.shape, b.array.shape  # read once: every product, forward and backward
     if not sa or not sb:
         raise ValueError(f"matmul: both arguments need at least 1 dimension; got shapes "
                          f"{sa} and {sb} (use * for scalars)")
@@ -51,7 +51,7 @@ def matmul(a, b):
     if ka != kb:
         raise ValueError(f"matmul: expected a.shape[-1] == b.shape[-2]; got a {sa}, "
                          f"b {sb} ({ka} != {kb})")
-    if a.data.dtype != b.data.dtype:
+    if a.array.dtype != b.array.dtype:
         a, b = _operands(a, b, "matmul")
     if len(sa) == 1 or len(sb) == 1:
         a2 = unsqueeze(a, 0) if a.ndim == 1 else a

@@ -76,7 +76,7 @@ def _count(shape, dims):
 
 
 def _require_float(x, op):
-    if x.data.dtype.kind != "f":
+    if x.array.dtype.kind != "f":
         raise TypeError(f"{op}: needs a floating point tensor, got {x.dtype}; convert with "
                         ".float() first")
 
@@ -136,12 +136,12 @@ class Prod(Function):
         x, y = ctx.saved
         dims, keepdim = ctx.args
         g = _expand_back(grad, x.shape, dims, keepdim)
-        if (x.data != 0).all():
+        if (x.array != 0).all():
             return g * _expand_back(y, x.shape, dims, keepdim) / x
         # with zeros y / x is 0/0: multiply the other factors directly, from exclusive cumulative
         # products, or with differentiable ops when this gradient is differentiated again
         if not _grad.enabled:
-            return g * Tensor._make(_prod_except(x.data, dims))
+            return g * Tensor._make(_prod_except(x.array, dims))
         return g * _prod_except_graph(x, dims)
 
 
@@ -185,8 +185,8 @@ def sum(x, dim=None, keepdim=False, dtype=None, **kw):
     dims = _dims(dim, x.ndim, "sum", kw)
     if dtype is not None:
         x = x.to(dtype)
-    if x.data.dtype.kind in "biu":  # integer sums have no gradient and are int64, as PyTorch
-        return Tensor._make(np.asarray(np.sum(x.data, axis=dims, keepdims=keepdim, dtype=np.int64)))
+    if x.array.dtype.kind in "biu":  # integer sums have no gradient and are int64, as PyTorch
+        return Tensor._make(np.asarray(np.sum(x.array, axis=dims, keepdims=keepdim, dtype=np.int64)))
     return Sum.apply(x, dims=dims, keepdim=keepdim)
 
 
@@ -288,15 +288,15 @@ class AMax(Function):
     def backward(ctx, grad):
         x, y = ctx.saved
         dims, keepdim = ctx.args
-        mask = x.data == y.data
-        if np.isnan(y.data).any():  # a NaN is its slice's extreme (as max(dim), PyTorch's max())
-            mask |= np.isnan(x.data)
-        w = mask / mask.sum(axis=dims, keepdims=True).astype(grad.data.dtype)
+        mask = x.array == y.array
+        if np.isnan(y.array).any():  # a NaN is its slice's extreme (as max(dim), PyTorch's max())
+            mask |= np.isnan(x.array)
+        w = mask / mask.sum(axis=dims, keepdims=True).astype(grad.array.dtype)
         return _expand_back(grad, x.shape, dims, keepdim) * Tensor._make(w)
 
 
 def _check_nonempty(x, dims, op):
-    if x.data.size == 0 or (dims is not None and _any_builtin(x.shape[d] == 0 for d in dims)):
+    if x.array.size == 0 or (dims is not None and _any_builtin(x.shape[d] == 0 for d in dims)):
         raise ValueError(f"{op}: cannot reduce over an empty dimension (shape {x.shape})")
 
 
@@ -329,7 +329,7 @@ def _max_min(x, dim, keepdim, kw, largest, op):
     if x.ndim == 0:  # the one element is the extreme, at index 0
         return values_indices((amax if largest else amin)(x), Tensor._make(np.zeros((), np.int64)))
     _check_nonempty(x, (d,), op)
-    idx = (np.argmax if largest else np.argmin)(x.data, axis=d)
+    idx = (np.argmax if largest else np.argmin)(x.array, axis=d)
     idx_k = np.expand_dims(idx, d)
     values = gather(x, d, idx_k)  # the gradient goes to the selected element only
     if not keepdim:
@@ -352,10 +352,10 @@ def _arg(x, dim, keepdim, kw, fn):
     if kw:
         dim = kw.pop("axis", dim)
     if dim is None:
-        out = np.asarray(fn(x.data.reshape(-1)))
+        out = np.asarray(fn(x.array.reshape(-1)))
         return Tensor._make(out.reshape((1,) * x.ndim) if keepdim else out)
     d = _dim(dim, x.ndim, fn.__name__)
-    return Tensor._make(np.asarray(fn(x.data, axis=d, keepdims=keepdim)))
+    return Tensor._make(np.asarray(fn(x.array, axis=d, keepdims=keepdim)))
 
 
 def argmax(x, dim=None, keepdim=False, **kw):
@@ -465,10 +465,10 @@ def log_softmax(x, dim=None, dtype=None, **kw):
 def all(x, dim=None, keepdim=False, **kw):
     keepdim = _keep(keepdim, kw)
     dims = _dims(dim, x.ndim, "all", kw)
-    return Tensor._make(np.asarray(np.all(x.data, axis=dims, keepdims=keepdim)))
+    return Tensor._make(np.asarray(np.all(x.array, axis=dims, keepdims=keepdim)))
 
 
 def any(x, dim=None, keepdim=False, **kw):
     keepdim = _keep(keepdim, kw)
     dims = _dims(dim, x.ndim, "any", kw)
-    return Tensor._make(np.asarray(np.any(x.data, axis=dims, keepdims=keepdim)))
+    return Tensor._make(np.asarray(np.any(x.array, axis=dims, keepdims=keepdim)))

@@ -41,10 +41,10 @@ def _shape_args(shape):
 def _view_of(x, out):
     """A result that shares x's memory (NumPy made a view) shares its version counter too, as in
     PyTorch: an in-place change through either is seen by every backward that saved the other."""
-    base = out.data.base
+    base = out.array.base
     # a NumPy view's base is the array that owns the memory: checked first, it spares the search
-    if base is not None and (base is x.data or base is x.data.base
-                             or np.may_share_memory(out.data, x.data)):
+    if base is not None and (base is x.array or base is x.array.base
+                             or np.may_share_memory(out.array, x.array)):
         out._vc = x._vc
     return out
 
@@ -76,14 +76,14 @@ class BroadcastTo(Function):
 
 def sum_to_shape(x, shape):
     """Reduce ``x`` to ``shape`` by summing what broadcasting added: the one undo of broadcasting."""
-    if x.data.shape == shape:
+    if x.array.shape == shape:
         return x
     return SumToShape.apply(x, shape=tuple(shape))
 
 
 def broadcast_to(x, shape):
     shape = tuple(shape)
-    if x.data.shape == shape:
+    if x.array.shape == shape:
         return x
     _check_broadcast(x.shape, shape, "broadcast_to")
     return _view_of(x, BroadcastTo.apply(x, shape=shape))
@@ -111,7 +111,7 @@ def expand(x, *sizes):
         raise ValueError(f"expand: -1 is not allowed for a new leading dimension (sizes {sizes} "
                          f"for a tensor of shape {x.shape}); give its size")
     shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    if shape == x.data.shape:
+    if shape == x.array.shape:
         return x
     _check_broadcast(x.shape, shape, "expand")
     return _view_of(x, BroadcastTo.apply(x, shape=shape))
@@ -132,12 +132,12 @@ def reshape(x, *shape):
     shape = _shape_args(shape)
     try:
         if -1 in shape:  # resolved first: (-1, k) of an (n, k) tensor is no reshape at all
-            shape = x.data.reshape(shape).shape
-        if shape == x.data.shape:
+            shape = x.array.reshape(shape).shape
+        if shape == x.array.shape:
             return x
         return _view_of(x, Reshape.apply(x, shape=shape))
     except ValueError:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} "
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.array.size} "
                          f"elements) into shape {shape}") from None
 
 
@@ -180,7 +180,7 @@ class Permute(Function):
 
 
 def permute(x, *dims):
-    ndim = x.data.ndim
+    ndim = x.array.ndim
     dims = tuple([_dim(d, ndim, "permute") for d in _shape_args(dims)])
     if sorted(dims) != list(range(ndim)):
         raise ValueError(f"permute: dims {dims} must be a permutation of 0..{ndim - 1} for a "
@@ -191,7 +191,7 @@ def permute(x, *dims):
 
 
 def transpose(x, dim0, dim1):
-    ndim = x.data.ndim
+    ndim = x.array.ndim
     d0, d1 = _dim(dim0, ndim, "transpose"), _dim(dim1, ndim, "transpose")
     if d0 == d1:
         return x

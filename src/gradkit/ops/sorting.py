@@ -33,9 +33,9 @@ def _sort(x, dim, descending, op):
     """(values, int64 indices) of x sorted along dim; values carry the gradient."""
     if x.ndim == 0:  # a 0-d tensor sorts as one element, index 0
         values, indices = _sort(reshape(x, (1,)), 0, descending, op)
-        return reshape(values, ()), Tensor._make(indices.data.reshape(()))
+        return reshape(values, ()), Tensor._make(indices.array.reshape(()))
     d = _dim(dim, x.ndim, op)
-    idx = _order(x.data, d, descending).astype(np.int64)
+    idx = _order(x.array, d, descending).astype(np.int64)
     return Gather.apply(x, dim=d, index=idx), Tensor._make(idx)
 
 
@@ -50,7 +50,7 @@ def argsort(x, dim=-1, descending=False, stable=False):
     if x.ndim == 0:
         return Tensor._make(np.zeros((), np.int64))
     d = _dim(dim, x.ndim, "argsort")
-    return Tensor._make(_order(x.data, d, descending).astype(np.int64))
+    return Tensor._make(_order(x.array, d, descending).astype(np.int64))
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True):
@@ -66,6 +66,6 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
                            f"between 0 and {n} (the size of that dimension)")
     if x.ndim == 0:  # PyTorch gives the element itself (0-d) for k = 0 and 1 alike
         return topk_result(*_sort(x, 0, largest, "topk"))
-    idx = _order(x.data, d, largest)
+    idx = _order(x.array, d, largest)
     idx = np.take(idx, np.arange(k), axis=d).astype(np.int64)
     return topk_result(Gather.apply(x, dim=d, index=idx), Tensor._make(idx))

@@ -41,7 +41,7 @@ class Adadelta(Optimizer):
         lr, rho, eps = group["lr"], group["rho"], group["eps"]
         tmp, delta = work
         state["step"] += 1
-        v, u = state["square_avg"].data, state["acc_delta"].data
+        v, u = state["square_avg"].array, state["acc_delta"].array
         v *= rho                                                          # v = ρ v + (1 − ρ) g²
         v += np.multiply(np.multiply(g, 1 - rho, out=tmp), g, out=tmp)
         std = np.sqrt(np.add(v, eps, out=tmp), out=tmp)                   # √(v + ε)

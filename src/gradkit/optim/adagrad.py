@@ -39,7 +39,7 @@ class Adagrad(Optimizer):
     def _update(self, w, g, state, group, work):
         (tmp,) = work
         state["step"] = t = state["step"] + 1
-        G = state["sum"].data
+        G = state["sum"].array
         eta = group["lr"] / (1 + (t - 1) * group["lr_decay"])  # η = lr / (1 + (t−1) decay)
         G += np.multiply(g, g, out=tmp)                          # G = G + g²
         denom = np.add(np.sqrt(G, out=tmp), group["eps"], out=tmp)   # √G + ε

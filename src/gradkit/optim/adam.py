@@ -56,14 +56,14 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         (tmp,) = work
         state["step"] = t = state["step"] + 1
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        m, v = state["exp_avg"].array, state["exp_avg_sq"].array
         # m = β1 m + (1 − β1) g, written m += (1 − β1)(g − m): one temporary
         m += np.multiply(np.subtract(g, m, out=tmp), 1 - beta1, out=tmp)
         # v = β2 v + (1 − β2) g²
         v *= beta2
         v += np.multiply(np.multiply(g, 1 - beta2, out=tmp), g, out=tmp)
         if group["amsgrad"]:
-            v_max = state["max_exp_avg_sq"].data
+            v_max = state["max_exp_avg_sq"].array
             v = np.maximum(v_max, v, out=v_max)                 # v = max(v_max, v)
         # w −= lr m̂/(√v̂ + ε) with m̂ = m/(1 − β1ᵗ), v̂ = v/(1 − β2ᵗ). With c = √(1 − β2ᵗ),
         # lr m̂/(√v/c + ε) = [lr c/(1 − β1ᵗ)] m/(√v + ε c): both corrections are folded

@@ -41,7 +41,7 @@ class Adamax(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         (tmp,) = work
         state["step"] = t = state["step"] + 1
-        m, u = state["exp_avg"].data, state["exp_inf"].data
+        m, u = state["exp_avg"].array, state["exp_inf"].array
         # m = β1 m + (1 − β1) g, written m += (1 − β1)(g − m)
         m += np.multiply(np.subtract(g, m, out=tmp), 1 - beta1, out=tmp)
         u *= beta2                                                        # u = max(β2 u, |g| + ε)

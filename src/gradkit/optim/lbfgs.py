@@ -174,22 +174,22 @@ class LBFGS(Optimizer):
 
     # ---- all parameters as one vector
     def _gather_flat_grad(self):
-        return np.concatenate([np.zeros(p.data.size, p.data.dtype) if p.grad is None
-                               else p.grad.data.reshape(-1) for p in self._flat_params])
+        return np.concatenate([np.zeros(p.array.size, p.array.dtype) if p.grad is None
+                               else p.grad.array.reshape(-1) for p in self._flat_params])
 
     def _add_grad(self, step_size, update):
         """w ← w + step_size · update, parameter by parameter."""
         offset = 0
         for p in self._flat_params:
-            n = p.data.size
-            p.data += (step_size * update[offset:offset + n]).reshape(p.data.shape) \
-                .astype(p.data.dtype, copy=False)
+            n = p.array.size
+            p.array += (step_size * update[offset:offset + n]).reshape(p.array.shape) \
+                .astype(p.array.dtype, copy=False)
             offset += n
         _internal.bump_version(*self._flat_params)
 
     def _set_params(self, arrays):
         for p, a in zip(self._flat_params, arrays):
-            p.data[...] = a
+            p.array[...] = a
         _internal.bump_version(*self._flat_params)
 
     def _evaluate(self, closure):
@@ -271,7 +271,7 @@ class LBFGS(Optimizer):
                 break
             ls_func_evals = 0
             if line_search_fn is not None:
-                x_init = [p.data.copy() for p in self._flat_params]
+                x_init = [p.array.copy() for p in self._flat_params]
 
                 def obj_func(t, d):
                     self._add_grad(t, d)

@@ -40,7 +40,7 @@ class Lion(Optimizer):
     def _update(self, w, g, state, group, work):
         lr, (beta1, beta2) = group["lr"], group["betas"]
         (c,) = work
-        m = state["exp_avg"].data
+        m = state["exp_avg"].array
         # c = β1 m + (1 − β1) g, written m + (1 − β1)(g − m)
         np.add(m, np.multiply(np.subtract(g, m, out=c), 1 - beta1, out=c), out=c)
         w -= np.multiply(np.sign(c, out=c), lr, out=c)                   # w −= lr sign(c)

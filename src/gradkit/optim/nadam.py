@@ -48,7 +48,7 @@ class NAdam(Optimizer):
         psi = group["momentum_decay"]
         tmp, step = work
         state["step"] = t = state["step"] + 1
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        m, v = state["exp_avg"].array, state["exp_avg_sq"].array
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))                      # μ_t
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))           # μ_{t+1}
         state["mu_product"] = mu_product = state["mu_product"] * mu       # Π_t

@@ -195,7 +195,7 @@ class Optimizer:
                 else:
                     # A fresh array, not fill(0): the engine may hand the same gradient array
                     # to two leaves, or a caller's own array (backward(gradient=g)).
-                    p.grad = _internal.wrap(np.zeros_like(p.data))
+                    p.grad = _internal.wrap(np.zeros_like(p.array))
 
     @grad_mode.no_grad()
     def step(self, closure=None, *, grad_scale=None):
@@ -224,12 +224,12 @@ class Optimizer:
             updated = []
             try:
                 for p in self._params(group):
-                    w = p.data
+                    w = p.array
                     state = self.state[p]
                     if not state:
                         self._init_state(w, state, group)
                     d, *work = self._work(w, self.n_work + 1)
-                    g = p.grad.data
+                    g = p.grad.array
                     if rescale:
                         g = self._clip(g, scale, d)
                     if joint != 1.0:
@@ -312,8 +312,8 @@ class Optimizer:
         total = 0.0
         for group in self.param_groups:
             for p in self._params(group):
-                (d,) = self._work(p.data, 1)
-                g = self._clip(p.grad.data, scale, d)
+                (d,) = self._work(p.array, 1)
+                g = self._clip(p.grad.array, scale, d)
                 total += float(np.vdot(g, g))
         coef = self.clip_grad_norm / (math.sqrt(total) + 1e-6)
         return coef if coef < 1 else 1.0
@@ -356,7 +356,7 @@ class Optimizer:
         state = {}
         for p, s in self.state.items():
             key = index[p] if isinstance(p, Tensor) else p
-            state[key] = {k: _internal.wrap(v.data) if isinstance(v, Tensor) else v
+            state[key] = {k: _internal.wrap(v.array) if isinstance(v, Tensor) else v
                           for k, v in s.items()}
         return {"state": state, "param_groups": groups}
 
@@ -448,13 +448,13 @@ def _cast_state(p, value):
     """One saved state entry, copied: arrays and tensors become Tensors of the parameter's dtype
     (the step counter and other 0-d values become Python numbers)."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     elif hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor
         value = value.detach().cpu().numpy()
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             v = value.item()
             return int(v) if isinstance(v, float) and v.is_integer() else v
-        dtype = p.data.dtype if value.dtype.kind == "f" else value.dtype
+        dtype = p.array.dtype if value.dtype.kind == "f" else value.dtype
         return _internal.wrap(np.array(value, dtype=dtype, copy=True, order="C"))
     return copy.deepcopy(value)

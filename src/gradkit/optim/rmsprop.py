@@ -48,11 +48,11 @@ class RMSprop(Optimizer):
         lr, alpha, eps, mu = group["lr"], group["alpha"], group["eps"], group["momentum"]
         (tmp,) = work
         state["step"] += 1
-        v = state["square_avg"].data
+        v = state["square_avg"].array
         v *= alpha                                                        # v = α v + (1 − α) g²
         v += np.multiply(np.multiply(g, 1 - alpha, out=tmp), g, out=tmp)
         if group["centered"]:
-            g_avg = state["grad_avg"].data                                # ḡ = α ḡ + (1 − α) g
+            g_avg = state["grad_avg"].array                                # ḡ = α ḡ + (1 − α) g
             g_avg += np.multiply(np.subtract(g, g_avg, out=tmp), 1 - alpha, out=tmp)
             np.subtract(v, np.multiply(g_avg, g_avg, out=tmp), out=tmp)  # v − ḡ²
             denom = np.sqrt(tmp, out=tmp)
@@ -60,7 +60,7 @@ class RMSprop(Optimizer):
             denom = np.sqrt(v, out=tmp)
         denom += eps                                                      # √ṽ + ε
         if mu > 0:
-            b = state["momentum_buffer"].data                             # b = μ b + g/(√ṽ+ε)
+            b = state["momentum_buffer"].array                             # b = μ b + g/(√ṽ+ε)
             b *= mu
             b += np.divide(g, denom, out=tmp)
             w -= np.multiply(b, lr, out=tmp)                              # w = w − lr b

@@ -56,9 +56,9 @@ class SGD(Optimizer):
             b = state.get("momentum_buffer")
             if b is None:
                 state["momentum_buffer"] = _internal.wrap(g.copy())        # b = g
-                b = state["momentum_buffer"].data
+                b = state["momentum_buffer"].array
             else:
-                b = b.data
+                b = b.array
                 b *= mu                                                   # b = μ b + (1 − τ) g
                 b += g if tau == 0 else np.multiply(g, 1 - tau, out=upd)
             if group["nesterov"]:

@@ -104,8 +104,8 @@ class LoraLinear(nn.Module):
     # sees the change too)
     def get_delta_weight(self, adapter_name):
         """ΔW = B A · s, an (out_features, in_features) array."""
-        A = self.lora_A[adapter_name].weight.data
-        B = self.lora_B[adapter_name].weight.data
+        A = self.lora_A[adapter_name].weight.array
+        B = self.lora_B[adapter_name].weight.array
         return (B @ A) * self.scaling[adapter_name]
 
     def merge(self, safe_merge=False, adapter_names=None):
@@ -126,7 +126,7 @@ class LoraLinear(nn.Module):
             delta = self.get_delta_weight(name)
             w = self.base_layer.weight
             if safe_merge:
-                if not np.isfinite(w.data + delta).all():
+                if not np.isfinite(w.array + delta).all():
                     raise ValueError(f"LoraLinear.merge: merging adapter {name!r} gives NaN or "
                                      "infinite weights; the adapter is broken (check its "
                                      "training loss), the base is left unchanged")

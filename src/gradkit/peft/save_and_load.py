@@ -75,7 +75,7 @@ def set_peft_model_state_dict(model, tensors, adapter_name="default",
     with grad_mode.no_grad():
         for saved, arr in tensors.items():
             target = own[key_map.get(saved, saved)]
-            target.copy_(np.asarray(arr, dtype=target.data.dtype))
+            target.copy_(np.asarray(arr, dtype=target.array.dtype))
 
 
 def _some(items, n=4):

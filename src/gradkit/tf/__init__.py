@@ -121,7 +121,7 @@ def print(*inputs, sep=" ", end="\n", output_stream=None, summarize=None):  # no
     import builtins
     import sys
 
-    parts = [str(x.data) if isinstance(x, Tensor) else x for x in inputs]
+    parts = [str(x.array) if isinstance(x, Tensor) else x for x in inputs]
     builtins.print(*parts, sep=sep, end=end, file=output_stream or sys.stderr)
 
 

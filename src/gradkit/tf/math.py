@@ -37,7 +37,7 @@ _t = convert_to_tensor
 
 def _axis(axis):
     if isinstance(axis, Tensor):
-        axis = axis.data.tolist()
+        axis = axis.array.tolist()
     if isinstance(axis, list):
         axis = tuple(axis)
     return axis
@@ -50,9 +50,9 @@ def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
 
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     x = _t(input_tensor)
-    if x.data.dtype.kind != "f":  # TensorFlow keeps the integer dtype (the mean is truncated)
+    if x.array.dtype.kind != "f":  # TensorFlow keeps the integer dtype (the mean is truncated)
         return ops.cast(ops.mean(ops.cast(x, backend.float64), dim=_axis(axis), keepdim=keepdims),
-                        x.data.dtype)
+                        x.array.dtype)
     return ops.mean(x, dim=_axis(axis), keepdim=keepdims)
 
 
@@ -222,7 +222,7 @@ def where(condition, x=None, y=None, name=None):
     """``condition ? x : y``; with the condition alone, the coordinates of its true elements as
     an int64 tensor of shape (count, rank), as TensorFlow returns them."""
     if x is None and y is None:
-        cond = _t(condition).data
+        cond = _t(condition).array
         return _internal.wrap(np.argwhere(cond).astype(np.int64))
     return ops.where(_t(condition), *_pair(x, y))
 
@@ -239,7 +239,7 @@ def cast(x, dtype, name=None):
 
 def reshape(tensor, shape, name=None):
     if isinstance(shape, Tensor):
-        shape = shape.data.tolist()
+        shape = shape.array.tolist()
     return ops.reshape(_t(tensor), tuple(int(s) for s in shape))
 
 
@@ -272,7 +272,7 @@ def gather(params, indices, axis=None, batch_dims=0, name=None):
         raise NotImplementedError("gather: batch_dims is not supported in gradkit; index with "
                                   "tf.gather per batch row or use gradkit.gather")
     x = _t(params)
-    idx = _t(indices).data
+    idx = _t(indices).array
     axis = 0 if axis is None else int(axis) % x.ndim
     out = ops.index_select(x, axis, _internal.wrap(idx.reshape(-1).astype(np.int64)))
     return ops.reshape(out, x.shape[:axis] + idx.shape + x.shape[axis + 1:])
@@ -284,7 +284,7 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     dtype: float32 unless given (or implied by on_value/off_value). An index outside
     [0, depth), e.g. -1, gives all ``off_value``, as in TensorFlow.
     """
-    idx = _t(indices).data
+    idx = _t(indices).array
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: indices must be integers, got {idx.dtype}; cast them with "
                         "tf.cast(indices, tf.int32)")

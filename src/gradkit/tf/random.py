@@ -36,7 +36,7 @@ def _generator(seed):
 
 def _shape(shape):
     if isinstance(shape, Tensor):
-        shape = shape.data.tolist()
+        shape = shape.array.tolist()
     return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
 
 

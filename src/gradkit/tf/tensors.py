@@ -78,7 +78,7 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
 
 def _shape(shape, where):
     if isinstance(shape, Tensor):
-        shape = shape.data.tolist()
+        shape = shape.array.tolist()
     if isinstance(shape, (int, np.integer)):
         return (int(shape),)
     try:
@@ -163,7 +163,7 @@ class Variable(Parameter):
 
     def numpy(self):
         """A copy of the value (as ``tf.Variable.numpy()``; later assigns do not change it)."""
-        return self.data.copy()
+        return self.array.copy()
 
     def value(self):
         return self
@@ -172,35 +172,35 @@ class Variable(Parameter):
         return self
 
     def _write(self, value, op):
-        new = to_array(value, self.data.dtype, op)
+        new = to_array(value, self.array.dtype, op)
         try:
-            return np.broadcast_to(new, self.data.shape)
+            return np.broadcast_to(new, self.array.shape)
         except ValueError:
             raise ValueError(f"Variable.{op}: the value has shape {new.shape} but the variable "
-                             f"{self._name!r} has shape {self.data.shape}; they must match (a "
+                             f"{self._name!r} has shape {self.array.shape}; they must match (a "
                              "variable's shape is fixed)") from None
 
     def assign(self, value, use_locking=False, name=None, read_value=True):
         """Set the value (same shape); returns the variable."""
-        np.copyto(self.data, self._write(value, "assign"))
+        np.copyto(self.array, self._write(value, "assign"))
         _internal.bump_version(self)  # a graph that saved the old value refuses to backward now
         return self if read_value else None
 
     def assign_add(self, delta, use_locking=False, name=None, read_value=True):
         """Add ``delta`` in place; returns the variable."""
-        np.add(self.data, self._write(delta, "assign_add"), out=self.data)
+        np.add(self.array, self._write(delta, "assign_add"), out=self.array)
         _internal.bump_version(self)
         return self if read_value else None
 
     def assign_sub(self, delta, use_locking=False, name=None, read_value=True):
         """Subtract ``delta`` in place; returns the variable."""
-        np.subtract(self.data, self._write(delta, "assign_sub"), out=self.data)
+        np.subtract(self.array, self._write(delta, "assign_sub"), out=self.array)
         _internal.bump_version(self)
         return self if read_value else None
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4)
-        return (f"<tf.Variable '{self.name}' shape={self.data.shape} dtype={self.data.dtype}, "
+        body = np.array2string(self.array, separator=", ", precision=4)
+        return (f"<tf.Variable '{self.name}' shape={self.array.shape} dtype={self.array.dtype}, "
                 f"numpy={body}>")
 
     __str__ = __repr__

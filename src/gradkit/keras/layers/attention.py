@@ -114,7 +114,7 @@ class MultiHeadAttention(Adapter):
         T, S = q.shape[2], k.shape[2]
         drop = None
         if attention_mask is not None:
-            m = attention_mask.data if isinstance(attention_mask, Tensor) \
+            m = attention_mask.array if isinstance(attention_mask, Tensor) \
                 else np.asarray(attention_mask)
             drop = ~(m.astype(bool))[:, None]  # (N, 1, T, S), True = masked out
         if use_causal_mask:

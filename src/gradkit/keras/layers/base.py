@@ -271,7 +271,7 @@ class Layer(Module):
                              f"(the layer's weights), got {len(weights)}")
         arrays = []
         for i, (w, a) in enumerate(zip(entries, weights)):
-            a = np.asarray(a.data if isinstance(a, Tensor) else a)
+            a = np.asarray(a.array if isinstance(a, Tensor) else a)
             want = w.get().shape
             if a.shape != want:
                 raise ValueError(f"{self.name}.set_weights: weight {i} has shape {a.shape}; "
@@ -287,7 +287,7 @@ class Layer(Module):
             raise ValueError(f"You tried to call count_params on layer '{self.name}', but the "
                              "layer isn't built. Build it first: call it on a batch or give "
                              "input_shape=")
-        return int(sum(t.data.size for t in self.weights))
+        return int(sum(t.array.size for t in self.weights))
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape):
@@ -486,14 +486,14 @@ class KerasWeight:
 
     def get(self):
         """The values in Keras' layout (a view where the layout allows)."""
-        arrays = [t.data for t in self.tensors]
+        arrays = [t.array for t in self.tensors]
         return self.to_keras(*arrays) if self.to_keras else arrays[0]
 
     def set(self, a):
         """Write ``a`` (Keras' layout) into the tensors, in place."""
         parts = self.from_keras(a) if self.from_keras else a
         for t, part in zip(self.tensors, [parts] if len(self.tensors) == 1 else parts):
-            np.copyto(t.data, np.asarray(part).astype(t.dtype, copy=False))
+            np.copyto(t.array, np.asarray(part).astype(t.dtype, copy=False))
 
     @property
     def shape(self):

@@ -175,7 +175,7 @@ class Softmax(Layer):
 
     def call(self, inputs, mask=None):
         if mask is not None:
-            keep = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+            keep = np.asarray(mask.array if isinstance(mask, Tensor) else mask)
             keep = keep if keep.dtype == np.bool_ else keep > 0.5
             inputs = inputs.masked_fill(Tensor(~keep), self._LARGE_NEGATIVE)
         if isinstance(self.axis, tuple) and len(self.axis) > 1:

@@ -48,7 +48,7 @@ class Embedding(Adapter):
                             init=self.embeddings_initializer)]
 
     def input_error(self, x):
-        bad = x.data[(x.data < 0) | (x.data >= self.input_dim)]
+        bad = x.array[(x.array < 0) | (x.array >= self.input_dim)]
         if bad.size:
             e = ValueError(f"Input 0 of layer '{self.name}' (Embedding) is incompatible with the "
                            f"layer: token id {int(bad[0])} is outside [0, {self.input_dim}) "
@@ -60,11 +60,11 @@ class Embedding(Adapter):
     def _convert(self, x):
         x = super()._convert(x)
         if isinstance(x, Tensor) and x.dtype.kind == "f":
-            if not np.all(x.data == np.floor(x.data)):
+            if not np.all(x.array == np.floor(x.array)):
                 raise TypeError(f"Embedding '{self.name}': inputs are token ids and must be whole "
                                 f"numbers; got float values such as "
-                                f"{x.data[x.data != np.floor(x.data)][0]}")
-            x = Tensor(x.data.astype(np.int64))
+                                f"{x.array[x.array != np.floor(x.array)][0]}")
+            x = Tensor(x.array.astype(np.int64))
         return x
 
     def call(self, inputs):

@@ -78,7 +78,7 @@ class _RNN(Adapter):
     def _one_bias(self, rnn):
         """Keep Keras' one bias: bias_hh becomes a zero buffer (see the module docstring)."""
         if self.use_bias:
-            zeros = Tensor(np.zeros_like(rnn.bias_hh_l0.data))
+            zeros = Tensor(np.zeros_like(rnn.bias_hh_l0.array))
             del rnn.bias_hh_l0
             rnn.register_buffer("bias_hh_l0", zeros)
         return rnn

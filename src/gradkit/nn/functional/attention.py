@@ -182,7 +182,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             raise ValueError(f"{who}: attn_mask of shape {attn_mask.shape} does not broadcast to "
                              f"the scores' shape (..., L, S) = {batch + (L, S)}")
         if attn_mask.dtype == np.bool_:
-            drop = _or(drop, ~attn_mask.data)
+            drop = _or(drop, ~attn_mask.array)
         else:
             bias = attn_mask
     if (dropout_p == 0 and query.dtype == key.dtype == value.dtype and query.dtype.kind == "f"
@@ -192,12 +192,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         # inference on arrays: the causal mask alone keeps its block-skipping; any other mask
         # becomes one additive bias (-inf where a key is masked)
         causal = drop is not None and drop is causal_mask(L, S)
-        extra = None if bias is None else bias.data.astype(query.dtype, copy=False)
+        extra = None if bias is None else bias.array.astype(query.dtype, copy=False)
         if drop is not None and not causal:
             extra = _add(extra, np.where(drop, -np.inf, 0.0).astype(query.dtype))
         elif causal and extra is not None:
             extra, causal = extra + kernels.causal_bias(L, S, query.dtype), False
-        return _internal.wrap(kernels.attention(query.data, key.data, value.data, scale, causal,
+        return _internal.wrap(kernels.attention(query.array, key.array, value.array, scale, causal,
                                                 extra, groups))
     out, _ = attention_with_weights(query, key, value, bias, drop, scale, dropout_p, groups)
     return out
@@ -345,7 +345,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         if m is None:
             continue
         if m.dtype == np.bool_:
-            drop = _or(drop, m.data)
+            drop = _or(drop, m.array)
         else:
             bias = _add(bias, m)
 
@@ -399,5 +399,5 @@ def _pad_key(mask):
         return None
     if mask.dtype == np.bool_:
         widths = [(0, 0)] * (mask.ndim - 1) + [(0, 1)]
-        return _internal.wrap(np.pad(mask.data, widths))
+        return _internal.wrap(np.pad(mask.array, widths))
     return pad(mask, (0, 1))

@@ -126,7 +126,7 @@ class Convolution(Function):
         x, w = ctx.saved
         needs = ctx.needs_input_grad
         if ctx.cols is not None and not grad_mode.state.enabled:
-            return ctx._backward_arrays(x.data, w.data, grad.data, needs)
+            return ctx._backward_arrays(x.array, w.array, grad.array, needs)
         gx = ConvTranspose.apply(grad, w, **ctx.geom, in_hw=x.shape[2:]) if needs[0] else None
         gw = ConvWeightGrad.apply(x, grad, **ctx.geom, ksize=w.shape[2:]) if needs[1] else None
         if len(needs) == 2:

@@ -74,12 +74,12 @@ def _renorm_(weight, idx, max_norm, norm_type):
     """Rescale, in place and without gradient, the looked-up rows whose norm exceeds max_norm
     to norm max_norm (as PyTorch's embedding_renorm_, including its 1e-7)."""
     rows = np.unique(idx)
-    w = weight.data[rows]
+    w = weight.array[rows]
     norms = np.linalg.norm(w, ord=norm_type, axis=1)
     big = norms > max_norm
     if big.any():
         scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
-        weight.data[rows[big]] = w[big] * scale[:, None]
+        weight.array[rows[big]] = w[big] * scale[:, None]
         _internal.bump_version(weight)
 
 

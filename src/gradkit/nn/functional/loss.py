@@ -59,7 +59,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     _check_same_shape(input, target, "huber_loss")
     d = input - target
     a = ops.abs(d)
-    loss = ops.where(a.data < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+    loss = ops.where(a.array < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
     return _reduce(loss, reduction, "huber_loss")
 
 
@@ -71,14 +71,14 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     a = ops.abs(d)
     if beta == 0:
         return _reduce(a, reduction, "smooth_l1_loss")
-    loss = ops.where(a.data < beta, d * d * (0.5 / beta), a - 0.5 * beta)
+    loss = ops.where(a.array < beta, d * d * (0.5 / beta), a - 0.5 * beta)
     return _reduce(loss, reduction, "smooth_l1_loss")
 
 
 # === classification =========================================================
 def _class_targets(input, target, op, ignore_index):
     """Check integer class targets against the input's class dimension (dim 1, or 0 for 1-D)."""
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target.array if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: class-index targets must be integers, got {t.dtype}")
     C = input.shape[1] if input.ndim > 1 else input.shape[0]
@@ -107,7 +107,7 @@ def _class_weights(weight, C, dtype, op):
     """The per-class weights as an array of shape (C,), or None."""
     if weight is None:
         return None
-    w = weight.data if isinstance(weight, Tensor) else np.asarray(weight, dtype)
+    w = weight.array if isinstance(weight, Tensor) else np.asarray(weight, dtype)
     if w.shape != (C,):
         raise ValueError(f"{op}: weight must hold one value per class, shape ({C},) for {C} "
                          f"classes; got shape {w.shape}")
@@ -202,7 +202,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
+    tdata = target.array if isinstance(target, Tensor) else np.asarray(target)
     if (input.ndim == 2 and tdata.dtype.kind in "iu" and weight is None and not label_smoothing
             and reduction in ("mean", "sum", "none") and input.dtype.kind == "f"):
         t, valid, _ = _class_targets(input, target, "cross_entropy", ignore_index)
@@ -213,7 +213,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     C = input.shape[dim]
     w = _class_weights(weight, C, input.dtype, "cross_entropy")
     wshape = (1, C) + (1,) * (input.ndim - 2) if input.ndim > 1 else (C,)
-    tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
+    tdata = target.array if isinstance(target, Tensor) else np.asarray(target)
     if tdata.dtype.kind == "f":  # class probabilities
         if tdata.shape != input.shape:
             ids = (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ()
@@ -230,7 +230,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         prod = logp * (tp if w is None else tp * _internal.wrap(w.reshape(wshape)))
         loss = -ops.sum(prod, dim)
         if reduction == "mean":
-            return loss.sum() / float(max(loss.data.size, 1))
+            return loss.sum() / float(max(loss.array.size, 1))
         return _reduce(loss, reduction, "cross_entropy")
     # checked here too, so that an error names cross_entropy rather than nll_loss
     t, valid, _ = _class_targets(input, target, "cross_entropy", ignore_index)
@@ -252,11 +252,11 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     so p = 0 or 1 gives a large finite loss, not inf."""
     target = _as_tensor(target, input)
     _check_same_shape(input, target, "binary_cross_entropy")
-    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
+    if input.array.size and (input.array.min() < 0 or input.array.max() > 1):
         raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1]; "
                          "for raw scores (logits) use binary_cross_entropy_with_logits / "
                          "BCEWithLogitsLoss")
-    t = target.data
+    t = target.array
     if t.size and (t.min() < 0 or t.max() > 1):
         raise ValueError(f"binary_cross_entropy: target values must be between 0 and 1, got values "
                          f"from {t.min()} to {t.max()}; targets are 0/1 labels or probabilities "
@@ -295,7 +295,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     if log_target:
         loss = ops.exp(target) * (target - input)
     else:
-        t = target.data
+        t = target.array
         safe_log = _internal.wrap(np.log(np.where(t > 0, t, 1)).astype(input.dtype))
         loss = target * (safe_log - input)
     if reduction == "batchmean":
@@ -309,7 +309,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     eps = 1e-12
     cos = (input1 * input2).sum(-1) / ops.sqrt(((input1 * input1).sum(-1) + eps) *
                                                ((input2 * input2).sum(-1) + eps))
-    y = target.data if isinstance(target, Tensor) else np.asarray(target)
+    y = target.array if isinstance(target, Tensor) else np.asarray(target)
     loss = ops.where(y == 1, 1 - cos, ops.relu(cos - margin))
     return _reduce(loss, reduction, "cosine_embedding_loss")
 

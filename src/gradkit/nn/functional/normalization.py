@@ -123,17 +123,17 @@ def _normalize_backward_arrays(ctx, grad, x, weight, mu, r, needs, param_axes, x
     LayerNorm(512) on (32, 128, 512) 16 ms vs 26 ms, BatchNorm2d on (32, 64, 32, 32) 9 ms vs
     24 ms. Used whenever no graph of the backward is needed (no create_graph)."""
     view, axes, pshape, _, center, has_weight, shape = ctx.args
-    xv, g, r = x.data.reshape(view), grad.data.reshape(view), r.data
+    xv, g, r = x.array.reshape(view), grad.array.reshape(view), r.array
     n = math.prod(xv.shape[i] for i in axes)
     if xhat is not None:
-        xhat = xhat.data
+        xhat = xhat.array
     else:
-        xhat = xv - mu.data if center else xv * r
+        xhat = xv - mu.array if center else xv * r
         if center:
             xhat *= r
     grads = []
     if needs[0]:
-        gh = g * weight.data.reshape(pshape) if has_weight else g
+        gh = g * weight.array.reshape(pshape) if has_weight else g
         dx = xhat * (_sum(gh, axes, xhat) / n)
         np.subtract(gh, dx, out=dx)
         if center:
@@ -164,7 +164,7 @@ def _update_running_stats(running, mu, var, n):
     for buf, value in ((running_mean, mu), (running_var, var * (n / (n - 1)))):
         if buf is None:
             continue
-        b = buf.data
+        b = buf.array
         b *= 1 - momentum
         b += (momentum * value.reshape(-1)).astype(b.dtype, copy=False)
         _internal.bump_version(buf)
@@ -177,8 +177,8 @@ def _normalize(x, weight, bias, view, axes, pshape, eps, center, running=None):
 
 
 def _check_param(t, size, name, op):
-    if t is not None and t.data.size != size:
-        raise ValueError(f"{op}: {name} has {t.data.size} elements (shape {t.shape}); expected "
+    if t is not None and t.array.size != size:
+        raise ValueError(f"{op}: {name} has {t.array.size} elements (shape {t.shape}); expected "
                          f"{size}")
 
 
@@ -197,16 +197,16 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     C = input.shape[1]
     for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
                     (weight, "weight"), (bias, "bias")):
-        if t is not None and t.data.size != C:
+        if t is not None and t.array.size != C:
             raise ValueError(f"batch_norm: input has {C} channels (shape {input.shape}) but {name} "
-                             f"has {t.data.size} elements; they must match (num_features={C})")
+                             f"has {t.array.size} elements; they must match (num_features={C})")
     if not training:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: training=False needs running_mean and running_var")
         return _batch_norm_eval(input, running_mean, running_var, weight, bias, eps)
-    if input.data.size == 0:  # an empty batch: nothing to normalize, running stats unchanged
+    if input.array.size == 0:  # an empty batch: nothing to normalize, running stats unchanged
         return input.clone()
-    if input.data.size // C == 1:
+    if input.array.size // C == 1:
         raise ValueError(
             f"batch_norm: Expected more than 1 value per channel when training, got input size "
             f"{input.shape}. A batch of one sample has no batch statistics: use batches of at "
@@ -323,7 +323,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         return _batch_norm_eval(input, running_mean, running_var, weight, bias, eps)
     _check_param(weight, C, "weight", "instance_norm")
     _check_param(bias, C, "bias", "instance_norm")
-    if input.data.size // (N * C) == 1:
+    if input.array.size // (N * C) == 1:
         raise ValueError(f"instance_norm: Expected more than 1 spatial element when training, "
                          f"got input size {input.shape}")
     running = None
@@ -343,11 +343,11 @@ class _InstanceRunning:
 
     def __init__(self, running_mean, running_var, n):
         self.targets, self.n = (running_mean, running_var), n
-        self.mean = _internal.wrap(np.tile(running_mean.data, n))
-        self.var = _internal.wrap(np.tile(running_var.data, n))
+        self.mean = _internal.wrap(np.tile(running_mean.array, n))
+        self.var = _internal.wrap(np.tile(running_var.array, n))
 
     def finish(self):
         for target, scratch in zip(self.targets, (self.mean, self.var)):
             if target is not None:
-                target.data[...] = scratch.data.reshape(self.n, -1).mean(0)
+                target.array[...] = scratch.array.reshape(self.n, -1).mean(0)
                 _internal.bump_version(target)

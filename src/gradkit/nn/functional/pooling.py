@@ -192,7 +192,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     ks, st, _, dl, pad, out = _pool_geometry(x, kernel_size, stride, padding, dilation,
                                               ceil_mode, op)
     need_grad = grad_mode.is_grad_enabled() and x.requires_grad
-    values, flat, local = _max_pool(x.data, ks, st, pad, dl, out, need_grad or return_indices)
+    values, flat, local = _max_pool(x.array, ks, st, pad, dl, out, need_grad or return_indices)
     if need_grad:
         overlap = any(s < d * (k - 1) + 1 for s, d, k in zip(st, dl, ks))
         y = MaxPool.apply(x, idx=flat, overlap=overlap, values=values)
@@ -217,7 +217,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         y = squeeze(y, 0)
     if not return_indices:
         return y
-    idx = _internal.wrap(idx.data[:, :, 0][0] if unbatched else idx.data[:, :, 0])
+    idx = _internal.wrap(idx.array[:, :, 0][0] if unbatched else idx.array[:, :, 0])
     return y, idx
 
 
@@ -380,7 +380,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     kh, kw = r.shape[0], c.shape[0]
     ri = r[:, None, :, None]  # (kh, 1, oh, 1)
     ci = c[None, :, None, :]  # (1, kw, 1, ow)
-    win = x.data[:, :, ri, ci].reshape(N, C, kh * kw, oh, ow)
+    win = x.array[:, :, ri, ci].reshape(N, C, kh * kw, oh, ow)
     t = win.argmax(2)
     local = np.take_along_axis(np.broadcast_to(ri * W + ci, (kh, kw, oh, ow)).reshape(
         1, 1, kh * kw, oh, ow), t[:, :, None], 2)[:, :, 0]
@@ -396,7 +396,7 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     x, unbatched = _as_batched(input, 1, "adaptive_max_pool1d")
     size = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
     y, idx = adaptive_max_pool2d(unsqueeze(x, 2), (1, size), return_indices=True)
-    y, idx = squeeze(y, 2), idx.data[:, :, 0]
+    y, idx = squeeze(y, 2), idx.array[:, :, 0]
     if unbatched:
         y, idx = squeeze(y, 0), idx[0]
     return (y, _internal.wrap(idx)) if return_indices else y

@@ -81,7 +81,7 @@ class _Tensors:
 
     @staticmethod
     def zeros_like(x):
-        return _internal.wrap(np.zeros_like(x.data))
+        return _internal.wrap(np.zeros_like(x.array))
 
     @staticmethod
     def lstm_slopes(act, H):
@@ -94,7 +94,7 @@ def _backend(*tensors):
     """(xp, values): arrays without create_graph, else the Tensors themselves."""
     if _grad.enabled:
         return _Tensors, tensors
-    return _Arrays, tuple(None if t is None else t.data for t in tensors)
+    return _Arrays, tuple(None if t is None else t.array for t in tensors)
 
 
 def _wrap(x):
@@ -120,10 +120,10 @@ class StepGrads:
         return self
 
     @property
-    def data(self):  # read by detect_anomaly's finiteness check
+    def array(self):  # read by detect_anomaly's finiteness check
         flat = []
         for g in self.parts.values():
-            flat.extend(x.data.reshape(-1) for x in (g if isinstance(g, tuple) else (g,)))
+            flat.extend(x.array.reshape(-1) for x in (g if isinstance(g, tuple) else (g,)))
         return np.concatenate(flat)
 
 
@@ -146,7 +146,7 @@ class TimeSteps(Function):
         out = np.empty(ctx.shape, dtype)
         for t in range(T):
             if t in parts:
-                out[t] = parts[t].data
+                out[t] = parts[t].array
             else:
                 out[t] = 0
         return _internal.wrap(out.reshape(ctx.in_shape))
@@ -189,7 +189,7 @@ class StepWeight(Function):
         if _grad.enabled:
             cat = lambda xs: ops.cat(xs, 0)
         else:
-            cat = lambda xs: np.concatenate([x.data for x in xs])
+            cat = lambda xs: np.concatenate([x.array for x in xs])
         if isinstance(parts[0], tuple):
             return _wrap(cat([a for a, _ in parts]).T @ cat([b for _, b in parts]))
         return _wrap(cat(parts).sum(0))
@@ -259,7 +259,7 @@ class RNNStep(Function):
         if nonlinearity == "tanh":
             da = g * (1 - y * y)
         else:  # relu: a constant 0/1 mask
-            mask = (y.data if xp is _Tensors else y) > 0
+            mask = (y.array if xp is _Tensors else y) > 0
             da = g * (_internal.wrap(mask.astype(g.dtype)) if xp is _Tensors else mask)
         n_xs, n_h, n_w = ctx.needs_input_grad
         return (_step_grad(da, t) if n_xs else None,
