@@ -34,10 +34,16 @@ EIGHT_EPOCHS = ("Before the rewordings were added (one wording per fact, 180 con
                 "epochs gave a held-out answer loss of 2.608 and replies in the answers' style "
                 "but without their facts, even to learned questions; training longer did not "
                 "help: with `--epochs 8` (360 steps, training loss down to 0.06) the held-out "
-                "answer loss was 3.018 and the held-out replies invented API names.")
+                "answer loss was 3.018 and the held-out replies invented API names. With the "
+                "rewordings, training harder memorises without carrying over: `--epochs 6 --lr "
+                "2e-3` (810 steps, training loss 0.05, 58 min on a machine shared with other "
+                "work; commit 24ac79d, 2026-12-04) answered all three learned questions word for "
+                "word, but none of the five held-out ones, and its held-out answer loss was 2.344 "
+                "(4 epochs at 1e-3: 2.169). The held-out answers do not yet show the new "
+                "knowledge: that target is missed.")
 OPTIONS = ["--lora-r", "16", "--lora-alpha", "32", "--lora-dropout", "0.05",
            "--target", "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
-           "--lr", "1e-3", "--batch-size", "4", "--warmup", "0.05",
+           "--batch-size", "4", "--warmup", "0.05",
            "--max-len", "256", "--seed", "0"]
 
 
@@ -47,6 +53,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=2,
                     help="passes over the 540 training conversations (default 2: each fact six "
                          "times, in three wordings)")
+    ap.add_argument("--lr", type=float, default=1e-3, help="AdamW's peak learning rate")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     start = time.perf_counter()
@@ -57,7 +64,7 @@ def main():
     answers = [r["messages"][1]["content"] for r in shown]
     cmd = [sys.executable, "-m", "gradkit", "finetune", "smollm2", "--data", DATA,
            "--eval-split", str(HELD_OUT / len(rows)), "--out", args.out, "--overwrite",
-           *OPTIONS, "--epochs", str(args.epochs), "--prompts", *questions]
+           *OPTIONS, "--lr", str(args.lr), "--epochs", str(args.epochs), "--prompts", *questions]
     print("$", " ".join(cmd[1:4] + ["..."]), flush=True)
     subprocess.run(cmd, check=True)
     run = json.load(open(os.path.join(args.out, "run.json")))
@@ -76,7 +83,7 @@ def main():
         f"blocks: {run['train_conversations']} training conversations (each of 180 facts in "
         "three wordings), the last "
         f"{run['eval_conversations']} held out (their questions ask, in other words, about "
-        "facts the training set teaches); AdamW lr 1e-3, cosine schedule after 5% warm-up, "
+        f"facts the training set teaches); AdamW lr {args.lr:g}, cosine schedule after 5% warm-up, "
         f"batch 4, {run['steps']} steps ({args.epochs} epochs).",
         "",
         "| | figure |", "|---|---|",
