@@ -152,13 +152,52 @@ def atomic_write_bytes(path, data):
 
 
 def save(obj, path):
-    """Save a state_dict (of a module or an optimizer), a tensor, or a nested dict/list of them."""
+    """Save a state_dict (of a module or an optimizer), a tensor, or a nested dict/list of them.
+
+    ``path``: a file name (written atomically: a crash never leaves half a file), or an open
+    binary file or BytesIO, written at its position as ``torch.save`` does."""
     from safetensors.numpy import save as _st_save
 
     tensors = {}
     skeleton = _flatten(obj, "", tensors)
     metadata = {_META_KEY: json.dumps(skeleton), "format": "np"}
-    atomic_write_bytes(path, _st_save(tensors, metadata=metadata))
+    data = _st_save(tensors, metadata=metadata)
+    if hasattr(path, "write"):   # an open binary file or a BytesIO, as torch.save takes
+        path.write(data)
+        return
+    atomic_write_bytes(path, data)
+
+
+def _read_stream(f):
+    """(metadata, {name: ndarray} in file order) of the safetensors bytes an open binary file or
+    a BytesIO holds from its position on (``gk.load(f)``, as ``torch.load(f)``)."""
+    from safetensors.numpy import load as _st_load
+
+    data = f.read()
+    where = getattr(f, "name", type(f).__name__)
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"load: {where} was opened in text mode; open it with 'rb'")
+    n = int.from_bytes(data[:8], "little")
+    try:
+        header = json.loads(data[8:8 + n]) if len(data) >= 8 and n <= len(data) - 8 else None
+    except (ValueError, RecursionError):
+        header = None
+    if not isinstance(header, dict):
+        if data[:4] == b"PK\x03\x04" or data[:1] == b"\x80":
+            raise ValueError(f"load: {where} looks like a PyTorch pickle checkpoint (torch.save); "
+                             "gradkit never unpickles files. Convert it where you trust it: "
+                             "safetensors.torch.save_file(torch.load(path), 'model.safetensors')")
+        raise ValueError(f"load: {where} does not hold a safetensors file (no valid header at "
+                         "its position; was it written by gk.save, and rewound with seek(0)?)")
+    kinds = {v.get("dtype") for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)}
+    if kinds & set(_ML_DTYPES):
+        _import_ml_dtypes(where)
+    try:
+        arrays = _st_load(bytes(data))
+    except Exception as e:  # safetensors' own SafetensorError: a truncated or tampered body
+        raise ValueError(f"load: {where} is not a valid safetensors file ({e})") from None
+    order = sorted(arrays, key=lambda k: header[k]["data_offsets"][0])
+    return header.get("__metadata__") or {}, OrderedDict((k, arrays[k].copy()) for k in order)
 
 
 def _header(path):
@@ -305,16 +344,21 @@ class SafetensorsFile:
 def load(path, map_location=None, weights_only=True):
     """Load what ``save`` wrote (or any safetensors file: a dict of tensors by name).
 
-    ``map_location`` and ``weights_only`` are accepted for PyTorch compatibility; gradkit only ever
+    ``path`` may be an open binary file or a BytesIO (read from its position), as in
+    ``torch.load``. ``map_location`` and ``weights_only`` are accepted for PyTorch compatibility; gradkit only ever
     reads tensors and JSON, so every load is "weights only".
     """
-    f = SafetensorsFile(path, "load")
-    tensors = f.read()
-    if _META_KEY in f.metadata:
+    if hasattr(path, "read"):
+        metadata, tensors = _read_stream(path)
+        where = getattr(path, "name", type(path).__name__)
+    else:
+        f = SafetensorsFile(path, "load")
+        metadata, tensors, where = f.metadata, f.read(), f.path
+    if _META_KEY in metadata:
         try:
-            return _unflatten(json.loads(f.metadata[_META_KEY]), tensors)
+            return _unflatten(json.loads(metadata[_META_KEY]), tensors)
         except (ValueError, KeyError, TypeError, IndexError, RecursionError) as e:
-            raise ValueError(f"load: {f.path} has a valid safetensors body but its gradkit "
+            raise ValueError(f"load: {where} has a valid safetensors body but its gradkit "
                              f"metadata is malformed ({type(e).__name__}: {str(e)[:200]}); the "
                              "file was not written by gk.save or was edited. Re-save it, or load "
                              "the tensors alone with safetensors.numpy.load_file") from None
