@@ -1,0 +1,248 @@
+"""What every reproduction example shares: its command line, the framework it runs on, one
+training loop for classifiers written in PyTorch's dialect (so the same code runs on gradkit and,
+with ``--peer torch``, on PyTorch), and running each framework in its own process.
+
+    python examples/fashion_mnist_mlp.py                 # gradkit only
+    python examples/fashion_mnist_mlp.py --peer torch    # gradkit, then PyTorch, side by side
+
+With ``--peer torch`` the PyTorch model starts from gradkit's initial weights (copied by name)
+and sees the same batches in the same order, so the two columns differ only by the frameworks'
+arithmetic (and dropout's draws). Each framework runs in a child process of its own, so its wall
+time and peak memory are its own; both use the same number of threads (``--threads``, default
+all cores).
+
+An example runs a fixed number of epochs (so a rerun with the same seed gives the same numbers);
+``--budget-min`` is a guard: a run that reaches it stops at the end of the epoch and its row
+says so.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from results import ROOT, record  # noqa: E402,F401  (re-exported for the examples)
+
+FRAMEWORKS = ("gradkit", "torch")
+
+
+# === the command line ============================================================================
+def parser(doc, budget_min, epochs, peer=True):
+    """The options every example takes; ``doc`` is its module docstring."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--budget-min", type=float, default=budget_min,
+                    help="stop at the end of the epoch that passes this many minutes "
+                         f"(default: {budget_min or 'per run, below'})")
+    ap.add_argument("--epochs", type=int, default=epochs,
+                    help=f"(default: {epochs or 'per run, below'})")
+    ap.add_argument("--seed", type=int, default=0, help="weights, batch order (default: 0)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="BLAS / PyTorch threads (default: all cores)")
+    if peer:
+        ap.add_argument("--peer", choices=["torch"], default=None,
+                        help="also run the same model in PyTorch, from the same initial weights")
+    ap.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
+    ap.add_argument("--framework", choices=FRAMEWORKS, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--result-file", default=None, help=argparse.SUPPRESS)
+    return ap
+
+
+def run_frameworks(args):
+    """Run this script once per framework in a child process; the list of their results (the
+    dicts each child passed to ``finish``), gradkit's first."""
+    wanted = ["gradkit"] + ([args.peer] if getattr(args, "peer", None) else [])
+    results = []
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads),
+               OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    for name in wanted:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "result.json")
+            argv = [sys.executable, sys.argv[0], *sys.argv[1:], "--framework", name,
+                    "--result-file", out]
+            print(f"=== {name}", flush=True)
+            subprocess.run(argv, check=True, env=env)
+            with open(out, encoding="utf-8") as f:
+                results.append(json.load(f))
+    return results
+
+
+def finish(args, result):
+    """In a child: add the peak memory and hand ``result`` to the parent."""
+    result["framework"] = args.framework
+    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open(args.result_file, "w", encoding="utf-8") as f:
+        json.dump(result, f)
+
+
+# === the framework ================================================================================
+class Framework:
+    """The modules a PyTorch program imports, from gradkit or from PyTorch:
+    ``fw.torch``, ``fw.nn``, ``fw.F``, ``fw.optim``."""
+
+    def __init__(self, name, threads):
+        self.name = name
+        if name == "torch":
+            import torch
+            torch.set_num_threads(threads)
+        else:
+            import gradkit as torch
+        self.torch, self.nn, self.F, self.optim = (torch, torch.nn, torch.nn.functional,
+                                                   torch.optim)
+
+    def tensor(self, array):
+        return self.torch.from_numpy(np.ascontiguousarray(array))
+
+
+def copy_weights(source, target):
+    """Load gradkit module ``source``'s parameters and buffers into PyTorch module ``target``,
+    by name (the zoo's names are PyTorch's): both then start from the same weights."""
+    import torch
+
+    state = {k: torch.from_numpy(np.array(v.numpy())) for k, v in source.state_dict().items()}
+    missing, unexpected = target.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise RuntimeError(f"copy_weights: names differ: missing {missing}, unexpected "
+                           f"{unexpected}")
+
+
+def build(fw, seed, make_gradkit, make_torch=None):
+    """The model on ``fw``: gradkit's from ``make_gradkit()`` after ``manual_seed(seed)``; for
+    PyTorch, ``make_torch()`` with those same initial weights copied in."""
+    import gradkit
+
+    gradkit.manual_seed(seed)
+    model = make_gradkit()
+    if fw.name == "gradkit":
+        return model
+    twin = make_torch()
+    copy_weights(model, twin)
+    return twin
+
+
+# === training a classifier ========================================================================
+def batch_order(n, batch_size, seed, epoch):
+    """The index batches of one epoch: a permutation drawn from (seed, epoch), so that both
+    frameworks and any rerun see the same batches."""
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def accuracy(fw, model, x, y, batch_size=1000):
+    model.eval()
+    right = 0
+    with fw.torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            logits = model(fw.tensor(x[i:i + batch_size]))
+            right += int((logits.argmax(1).numpy() == y[i:i + batch_size]).sum())
+    return right / len(x)
+
+
+def train_classifier(fw, model, optimizer, data, epochs, batch_size, seed, budget_min,
+                     scheduler=None, log=print):
+    """Mini-batch training with cross-entropy; test accuracy after every epoch. ``data``:
+    (x_train, y_train, x_test, y_test) as NumPy arrays. Returns the result dict: per-epoch
+    loss and test accuracy, seconds, epochs run, and whether the budget stopped it."""
+    x, y, x_test, y_test = data
+    start = time.perf_counter()
+    history = {"loss": [], "test_accuracy": [], "seconds": []}
+    stopped = False
+    for epoch in range(epochs):
+        model.train()
+        total, count = 0.0, 0
+        for idx in batch_order(len(x), batch_size, seed, epoch):
+            logits = model(fw.tensor(x[idx]))
+            loss = fw.F.cross_entropy(logits, fw.tensor(y[idx]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss.item()) * len(idx)
+            count += len(idx)
+        if scheduler is not None:
+            scheduler.step()
+        acc = accuracy(fw, model, x_test, y_test)
+        elapsed = time.perf_counter() - start
+        history["loss"].append(total / count)
+        history["test_accuracy"].append(acc)
+        history["seconds"].append(elapsed)
+        log(f"{fw.name} epoch {epoch + 1}/{epochs}: loss {total / count:.4f}, test accuracy "
+            f"{acc:.4f}, {elapsed:.0f} s")
+        if elapsed > budget_min * 60 and epoch + 1 < epochs:
+            stopped = True
+            break
+    return {"history": history, "test_accuracy": history["test_accuracy"][-1],
+            "best_test_accuracy": max(history["test_accuracy"]),
+            "seconds": time.perf_counter() - start, "epochs": len(history["loss"]),
+            "stopped_by_budget": stopped}
+
+
+# === the table ===================================================================================
+def verdict(value, target, higher_is_better=True):
+    """'**0.8912** (target ≥ 0.8833: met)'."""
+    met = value >= target if higher_is_better else value <= target
+    sign = "≥" if higher_is_better else "≤"
+    return f"**{value:.4f}** (target {sign} {target:g}: {'met' if met else 'MISSED'})"
+
+
+def budget_note(result, budget_min):
+    if result["stopped_by_budget"]:
+        return f"stopped by the {budget_min:g}-min budget after {result['epochs']} epochs"
+    within = result["seconds"] <= budget_min * 60
+    return f"{result['seconds'] / 60:.1f} min (budget {budget_min:g}: {'met' if within else 'MISSED'})"
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def fashion_mnist(seed=None):
+    """Fashion-MNIST as float32 (N, 1, 28, 28) in [0, 1] and int64 labels: train, test."""
+    from gradkit import datasets
+
+    x, y = datasets.fashion_mnist("train")
+    xt, yt = datasets.fashion_mnist("test")
+    f = lambda a: (a.astype(np.float32) / 255.0)[:, None]  # noqa: E731
+    return f(x), y.astype(np.int64), f(xt), yt.astype(np.int64)
+
+
+def main_classifier(args, title, name, make, optimizer, target, budget_min, batch_size,
+                    published, data, scheduler=None):
+    """The whole life of a classifier example: in a child, build the model on its framework,
+    train it and hand back the result; in the parent, run the children and write the row."""
+    if args.framework:
+        fw = Framework(args.framework, args.threads)
+        model = make(fw)
+        opt = optimizer(fw, model)
+        sched = scheduler(fw, opt) if scheduler else None
+        result = train_classifier(fw, model, opt, data(), args.epochs, batch_size, args.seed,
+                                  args.budget_min, sched)
+        result["parameters"] = int(sum(p.numel() for p in model.parameters()))
+        finish(args, result)
+        return None
+    start = time.perf_counter()
+    results = run_frameworks(args)
+    rows = [[r["framework"], f"{r['parameters']:,}", r["epochs"],
+             verdict(r["test_accuracy"], target), f"{r['best_test_accuracy']:.4f}",
+             budget_note(r, budget_min), f"{r['seconds'] / r['epochs']:.1f} s",
+             f"{r['peak_mib']:.0f} MiB"] for r in results]
+    body = (f"Published figure: {published}.\n\n" + markdown_table(
+        ["framework", "parameters", "epochs", "test accuracy (last epoch)", "best epoch",
+         "training time", "per epoch", "peak memory"], rows))
+    if len(results) == 2:
+        ratio = results[0]["seconds"] / results[1]["seconds"]
+        body += (f"\n\nBoth start from the same weights and see the same batches; time ratio "
+                 f"gradkit / PyTorch: {ratio:.2f} at {args.threads} "
+                 f"thread{'s' if args.threads > 1 else ''} each.")
+    print(body)
+    if not args.no_record:
+        record(name, title, body, time.perf_counter() - start)
+    return results
