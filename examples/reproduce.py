@@ -122,6 +122,7 @@ def build(fw, seed, make_gradkit, make_torch=None):
     model = make_gradkit()
     if fw.name == "gradkit":
         return model
+    fw.torch.manual_seed(seed)   # PyTorch's own draws (dropout) repeat too
     twin = make_torch()
     copy_weights(model, twin)
     return twin

@@ -255,7 +255,10 @@ def test_ctrl_c_during_training_exits_130_and_leaves_only_its_checkpoint(tmp_pat
     assert p.returncode == 130, err
     # saved at the end of the step, in one line with the command that resumes (the exact resume
     # itself: test_cli_resume.py)
-    assert err.startswith("gradkit train: interrupted (Ctrl-C) in epoch ") and err.count("\n") == 1
+    # (an epoch of the digits takes milliseconds: the signal may land between two of them)
+    assert err.startswith(("gradkit train: interrupted (Ctrl-C) in epoch ",
+                           "gradkit train: interrupted (Ctrl-C) at the end of epoch ")), err
+    assert err.count("\n") == 1
     assert err.endswith("; the training state is saved in long/checkpoint.safetensors; resume "
                         "with: gradkit train --epochs 10000 --out long --resume\n"), err
     assert _debris(tmp_path / "long") == ["long"]   # no staging folder, no run

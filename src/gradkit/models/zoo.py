@@ -42,4 +42,7 @@ def create_model(name, **kwargs):
     if name not in MODELS:
         raise ValueError(f"create_model: no model named {name!r}; the zoo has "
                          f"{', '.join(sorted(MODELS))}")
-    return MODELS[name](**kwargs)
+    model = MODELS[name](**kwargs)
+    # what rebuilds it: a Keras TorchModuleWrapper saves this instead of pickling the module
+    object.__setattr__(model, "zoo_spec", {"name": name, "kwargs": dict(kwargs)})
+    return model

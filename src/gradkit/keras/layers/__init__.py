@@ -13,10 +13,12 @@ from .core import (Activation, Add, Concatenate, Dense, Dropout, Flatten, Input,
 from .embedding import Embedding
 from .normalization import BatchNormalization, LayerNormalization
 from .recurrent import GRU, LSTM, SimpleRNN
+from .torch_module_wrapper import TorchModuleWrapper
 from .wrappers import Bidirectional, TimeDistributed
 
 __all__ = ["Layer", "KerasTensor", "Input", "InputLayer", "Dense", "Activation", "Softmax",
            "Flatten", "Dropout", "Reshape", "Add", "Concatenate", "Conv2D", "Convolution2D", "MaxPooling2D",
            "MaxPool2D", "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D",
            "GlobalMaxPooling2D", "BatchNormalization", "LayerNormalization", "Embedding",
-           "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "MultiHeadAttention"]
+           "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "MultiHeadAttention",
+           "TorchModuleWrapper"]
