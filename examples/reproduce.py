@@ -44,9 +44,9 @@ def parser(doc, budget_min, epochs, peer=True):
     ap.add_argument("--epochs", type=int, default=epochs,
                     help=f"(default: {epochs or 'per run, below'})")
     ap.add_argument("--seed", type=int, default=0, help="weights, batch order (default: 0)")
-    ap.add_argument("--threads", type=int, default=os.cpu_count(),
-                    help="BLAS / PyTorch threads (default: all cores)")
-    if peer:
+    if peer:   # the examples that run each framework in a child process, which gets these
+        ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="BLAS / PyTorch threads (default: all cores)")
         ap.add_argument("--peer", choices=["torch"], default=None,
                         help="also run the same model in PyTorch, from the same initial weights")
     ap.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
@@ -243,6 +243,158 @@ def main_classifier(args, title, name, make, optimizer, target, budget_min, batc
         body += (f"\n\nBoth start from the same weights and see the same batches; time ratio "
                  f"gradkit / PyTorch: {ratio:.2f} at {args.threads} "
                  f"thread{'s' if args.threads > 1 else ''} each.")
+    print(body)
+    if not args.no_record:
+        record(name, title, body, time.perf_counter() - start)
+    return results
+
+
+# === training a character language model ==========================================================
+def shakespeare_ids():
+    """Tiny Shakespeare as int64 ids: (train, val, vocabulary), nanoGPT's 90/10 split and its
+    character vocabulary (65 characters, sorted)."""
+    from gradkit import datasets
+
+    train, val = datasets.tiny_shakespeare("train"), datasets.tiny_shakespeare("val")
+    vocab = sorted(set(train + val))
+    index = {c: i for i, c in enumerate(vocab)}
+    encode = lambda text: np.array([index[c] for c in text], np.int64)  # noqa: E731
+    return encode(train), encode(val), vocab
+
+
+def random_windows(ids, batch_size, seq_len, seed, step):
+    """nanoGPT's get_batch: ``batch_size`` windows at offsets drawn from (seed, step); targets
+    are the inputs shifted by one."""
+    starts = np.random.default_rng([seed, step]).integers(0, len(ids) - seq_len - 1, batch_size)
+    x = np.stack([ids[s:s + seq_len] for s in starts])
+    y = np.stack([ids[s + 1:s + seq_len + 1] for s in starts])
+    return x, y
+
+
+def logits_of(out):
+    return out[0] if isinstance(out, tuple) else out   # CharRNN gives (logits, hidden)
+
+
+def validation_loss(fw, model, ids, seq_len, batch_size=32):
+    """Mean cross-entropy per character (nats) over the whole of ``ids`` in non-overlapping
+    windows of ``seq_len`` (each window starts from no context)."""
+    n = (len(ids) - 1) // seq_len
+    x = ids[:n * seq_len].reshape(n, seq_len)
+    y = ids[1:n * seq_len + 1].reshape(n, seq_len)
+    model.eval()
+    total = 0.0
+    with fw.torch.no_grad():
+        for i in range(0, n, batch_size):
+            logits = logits_of(model(fw.tensor(x[i:i + batch_size])))
+            loss = fw.F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                      fw.tensor(y[i:i + batch_size].reshape(-1)), reduction="sum")
+            total += float(loss.item())
+    return total / (n * seq_len)
+
+
+def cosine_with_warmup(warmup, steps, floor):
+    """The learning-rate factor of step s: linear warm-up, then cosine decay to ``floor``."""
+    import math
+
+    def factor(s):
+        if s < warmup:
+            return (s + 1) / warmup
+        t = min(1.0, (s - warmup) / max(1, steps - warmup))
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+    return factor
+
+
+def train_language_model(fw, model, optimizer, data, steps, batch_size, seq_len, seed,
+                         budget_min, eval_every, clip=1.0, log=print):
+    """``steps`` AdamW steps on random windows (the same windows on both frameworks), with
+    gradient clipping and the optimizer's LambdaLR schedule; the validation loss every
+    ``eval_every`` steps and at the end. ``data``: (train_ids, val_ids)."""
+    train, val = data
+    scheduler = fw.optim.lr_scheduler.LambdaLR(
+        optimizer, cosine_with_warmup(min(100, steps // 10), steps, 0.1))
+    start = time.perf_counter()
+    history = {"step": [], "val_loss": [], "train_loss": [], "seconds": []}
+    recent, stopped, step, eval_seconds = [], False, 0, 0.0
+    for step in range(1, steps + 1):
+        model.train()
+        x, y = random_windows(train, batch_size, seq_len, seed, step)
+        logits = logits_of(model(fw.tensor(x)))
+        loss = fw.F.cross_entropy(logits.reshape(-1, logits.shape[-1]), fw.tensor(y.reshape(-1)))
+        optimizer.zero_grad()
+        loss.backward()
+        fw.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        scheduler.step()
+        recent.append(float(loss.item()))
+        over = time.perf_counter() - start > budget_min * 60
+        if step % eval_every == 0 or step == steps or over:
+            t = time.perf_counter()
+            v = validation_loss(fw, model, val, seq_len)
+            eval_seconds += time.perf_counter() - t
+            elapsed = time.perf_counter() - start
+            history["step"].append(step)
+            history["val_loss"].append(v)
+            history["train_loss"].append(float(np.mean(recent)))
+            history["seconds"].append(elapsed)
+            log(f"{fw.name} step {step}/{steps}: train loss {np.mean(recent):.4f}, validation "
+                f"loss {v:.4f}, {elapsed:.0f} s", flush=True)
+            recent = []
+            if over and step < steps:
+                stopped = True
+                break
+    seconds = time.perf_counter() - start
+    return {"history": history, "val_loss": history["val_loss"][-1],
+            "best_val_loss": min(history["val_loss"]), "seconds": seconds, "steps": step,
+            "stopped_by_budget": stopped, "eval_seconds": eval_seconds,
+            "tokens_per_s": step * batch_size * seq_len / (seconds - eval_seconds)}
+
+
+def main_language_model(args, title, name, make, optimizer, target, budget_min, batch_size,
+                        seq_len, published, eval_every, sample=None):
+    """A language-model example's life: children train, the parent writes the table (with a
+    sample of gradkit's model when ``sample(fw, model, vocab)`` is given)."""
+    if args.framework:
+        fw = Framework(args.framework, args.threads)
+        train, val, vocab = shakespeare_ids()
+        model = make(fw, len(vocab))
+        opt = optimizer(fw, model)
+        result = train_language_model(fw, model, opt, (train, val), args.steps, batch_size,
+                                      seq_len, args.seed, args.budget_min, eval_every)
+        result["parameters"] = int(sum(p.numel() for p in model.parameters()))
+        if fw.name == "gradkit":
+            if sample is not None:
+                result["sample"] = sample(fw, model, vocab)
+            folder = os.path.join(ROOT, "runs", name)   # the weights, for later examples
+            os.makedirs(folder, exist_ok=True)
+            fw.torch.save(model.state_dict(), os.path.join(folder, "model.safetensors"))
+        finish(args, result)
+        return None
+    start = time.perf_counter()
+    results = run_frameworks(args)
+    rows = []
+    for r in results:
+        note = (f"stopped by the {budget_min:g}-min budget after {r['steps']} steps"
+                if r["stopped_by_budget"] else
+                f"{r['seconds'] / 60:.1f} min (budget {budget_min:g}: "
+                f"{'met' if r['seconds'] <= budget_min * 60 else 'MISSED'})")
+        rows.append([r["framework"], f"{r['parameters']:,}", r["steps"],
+                     verdict(r["val_loss"], target, higher_is_better=False),
+                     f"{r['best_val_loss']:.4f}", note, f"{r['tokens_per_s']:,.0f}",
+                     f"{r['peak_mib']:.0f} MiB"])
+    body = (f"Published figure: {published}.\n\n" + markdown_table(
+        ["framework", "parameters", "steps", "validation loss (nats/char, last)", "best",
+         "time (training + validation)", "training tokens/s", "peak memory"], rows))
+    curve = results[0]["history"]
+    body += ("\n\ngradkit's validation loss by step: " + ", ".join(
+        f"{s}: {v:.3f}" for s, v in zip(curve["step"], curve["val_loss"])) + ".")
+    if len(results) == 2:
+        ratio = results[0]["seconds"] / results[1]["seconds"]
+        body += (f"\n\nBoth start from the same weights and see the same windows; time ratio "
+                 f"gradkit / PyTorch: {ratio:.2f} at {args.threads} thread"
+                 f"{'s' if args.threads > 1 else ''} each.")
+    if results[0].get("sample"):
+        text = results[0]["sample"].replace("\n", "<br>")
+        body += f"\n\nA sample of gradkit's model (temperature 0.8, top-k 10):\n\n> {text}"
     print(body)
     if not args.no_record:
         record(name, title, body, time.perf_counter() - start)
