@@ -194,8 +194,13 @@ def test_random_crop_pad_if_needed_and_errors():
         T.RandomCrop(8, padding=1)(gk.ones(1, 4, 4))
     with pytest.raises(ValueError, match="padding_mode should be one of"):
         T.RandomCrop(4, padding_mode="wrap")
+    # a fill per channel: for an image in PIL's layout (Pillow's rule), not for a tensor image
+    with pytest.raises(TypeError, match="fill must be a number for a tensor image"):
+        T.RandomCrop(6, padding=1, fill=(1, 2, 3))(gk.ones(3, 4, 4))
+    rgb = T.RandomCrop(6, padding=1, fill=(1, 2, 3))(gk.from_numpy(np.zeros((4, 4, 3), np.uint8)))
+    np.testing.assert_array_equal(rgb.numpy()[0, 0], [1, 2, 3])
     with pytest.raises(TypeError, match="fill must be a number"):
-        T.RandomCrop(4, fill=(1, 2, 3))
+        T.RandomCrop(4, fill="red")
     with pytest.raises(ValueError, match=r"padding must be an int or a sequence of 1, 2 or 4"):
         T.RandomCrop(4, padding=(1, 2, 3))
 
@@ -220,11 +225,11 @@ def test_cifar_pipeline_on_a_pil_layout_item():
 
 
 def test_unsupported_names_raise_only_when_used():
-    from gradkit.vision.transforms import RandomRotation, Resize  # the import itself works
+    from gradkit.vision.transforms import AutoAugment, RandomAffine  # the import itself works
 
-    with pytest.raises(NotImplementedError, match=r"transforms\.Resize is not supported .*Pillow"):
-        Resize(32)
-    with pytest.raises(NotImplementedError, match=r"gradkit\.data\.transforms\.RandomRotation"):
-        RandomRotation(10)
+    with pytest.raises(NotImplementedError, match=r"transforms\.RandomAffine is not supported .*RandomRotation"):
+        RandomAffine(10)
+    with pytest.raises(NotImplementedError, match=r"AutoAugment .*ColorJitter"):
+        AutoAugment()
     with pytest.raises(AttributeError, match="has no 'Blur'; it provides Compose, ToTensor"):
         T.Blur
