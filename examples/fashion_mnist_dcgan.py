@@ -65,7 +65,7 @@ def main():
             if i % 100 == 0:
                 print(f"epoch {epoch + 1} step {i}: D {step['loss_d']:.3f}, G "
                       f"{step['loss_g']:.3f}, {time.perf_counter() - start:.0f} s", flush=True)
-            if time.perf_counter() - start > args.budget_min * 60:
+            if time.perf_counter() - start > reproduce.GUARD * args.budget_min * 60:
                 stopped = True
                 break
         if stopped:
@@ -83,7 +83,8 @@ def main():
     tail = slice(max(0, steps - 100), steps)
     body = (f"{steps} steps ({len(losses['D']) * BATCH / len(x):.1f} epochs) of batch {BATCH}: "
             f"{'stopped by the budget; ' if stopped else ''}{seconds / 60:.1f} min (budget "
-            f"{args.budget_min:g}: {'met' if seconds <= args.budget_min * 60 else 'MISSED'}), "
+            f"{args.budget_min:g}: {'met' if seconds <= args.budget_min * 60 else 'MISSED'}; "
+            f"load {os.getloadavg()[2]:.1f}), "
             f"{seconds / steps:.2f} s per step. Mean loss over the last 100 steps: D "
             f"{np.mean(losses['D'][tail]):.3f}, G {np.mean(losses['G'][tail]):.3f} (at D's "
             "equilibrium, where it cannot tell real from fake, D's loss is 2 ln 2 = 1.386 and "

@@ -76,7 +76,7 @@ def main():
         before = reproduce.validation_loss(fw, model, held, SEQ)
         opt = gk.optim.AdamW(trainable, lr=lr, weight_decay=0.01)
         r = reproduce.train_language_model(fw, model, opt, (train, held), args.steps, BATCH, SEQ,
-                                           args.seed, args.budget_min, eval_every=50)
+                                           args.seed, args.budget_min / len(RUNS), eval_every=50)
         r.update(before=before, trainable=sum(p.numel() for p in trainable))
         results[name] = r
     seconds = time.perf_counter() - start
@@ -90,7 +90,8 @@ def main():
     body = (f"Held-out loss per character (nats) on the 600 held-out sentences, {args.steps} "
             f"steps each; pretraining must win: **{'it does' if wins else 'it does NOT'}**. "
             f"All three in {seconds / 60:.1f} min (budget {args.budget_min:g}: "
-            f"{'met' if seconds <= args.budget_min * 60 else 'MISSED'}).\n\n"
+            f"{'met' if seconds <= args.budget_min * 60 else 'MISSED'}; load "
+            f"{os.getloadavg()[2]:.1f}).\n\n"
             + reproduce.markdown_table(["run", "trainable parameters", "before", "after",
                                         "best", "time"], rows)
             + "\n\nHeld-out loss by step: " + "; ".join(
