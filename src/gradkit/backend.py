@@ -68,6 +68,8 @@ def to_dtype(dtype):
         return _default_float
     if dtype is builtin_int:
         return int64
+    if isinstance(getattr(dtype, "dtype", None), np.dtype):  # gk.LongTensor, ... (x.type(...))
+        return dtype.dtype
     return np.dtype(dtype)
 
 
@@ -102,3 +104,40 @@ def scalar_array(value, like_dtype):
     if like_dtype.kind == "f":
         return np.asarray(value, dtype=like_dtype)
     return np.asarray(value, dtype=_default_float)
+
+
+# === dtype facts (torch.dtype, torch.finfo, torch.iinfo) ======================
+dtype = np.dtype  # every gradkit dtype is a NumPy dtype: isinstance(gk.float32, gk.dtype)
+
+
+class finfo:
+    """Machine limits of a float dtype, as ``torch.finfo``: ``bits eps max min tiny
+    smallest_normal resolution`` (Python floats). Defaults to the default float dtype."""
+
+    def __init__(self, type=None):
+        dt = to_dtype(type) or _default_float
+        if dt.kind != "f":
+            raise TypeError(f"finfo: {dt} is not a floating dtype; use gk.iinfo for integers")
+        f = np.finfo(dt)
+        self.dtype, self.bits = str(dt), f.bits
+        self.eps, self.max, self.min = builtin_float(f.eps), builtin_float(f.max), builtin_float(f.min)
+        self.tiny = self.smallest_normal = builtin_float(f.smallest_normal)
+        self.resolution = builtin_float(f.resolution)
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution}, min={self.min}, max={self.max}, "
+                f"eps={self.eps}, smallest_normal={self.smallest_normal}, dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype, as ``torch.iinfo``: ``bits max min`` (Python ints)."""
+
+    def __init__(self, type):
+        dt = to_dtype(type)
+        if dt.kind not in "iub":
+            raise TypeError(f"iinfo: {dt} is not an integer dtype; use gk.finfo for floats")
+        i = np.iinfo(dt) if dt.kind != "b" else np.iinfo(np.uint8)
+        self.dtype, self.bits, self.max, self.min = str(dt), i.bits, builtin_int(i.max), builtin_int(i.min)
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

@@ -9,7 +9,7 @@ import weakref
 
 import numpy as np
 
-from . import backend
+from . import _unsupported, backend
 from . import devices as _device
 from . import random as _random
 
@@ -95,6 +95,8 @@ class Tensor:
     @property
     def is_cuda(self):
         return False
+
+    is_sparse = is_meta = is_quantized = False
 
     @property
     def itemsize(self):
@@ -479,6 +481,30 @@ class Tensor:
     def fill_(self, value):
         return _ops.inplace(self, lambda x, _: _ops.full_like(x, value), None)
 
+    def clamp_min_(self, min):
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max):
+        return self.clamp_(max=max)
+
+    clip_ = clamp_
+
+    def log_(self):
+        return _ops.inplace(self, lambda x, _: _ops.log(x), None)
+
+    def masked_scatter_(self, mask, source):
+        return _ops.inplace(self, lambda x, s: _ops.masked_scatter(x, mask, s), source)
+
+    def index_add_(self, dim, index, source, alpha=1):
+        return _ops.inplace(self, lambda x, s: _ops.index_add(x, dim, index, s, alpha), source)
+
+    def scatter_(self, dim, index, src=None, value=None, reduce=None):
+        src = value if src is None else src
+        return _ops.inplace(self, lambda x, s: _ops.scatter(x, dim, index, s, reduce=reduce), src)
+
+    def scatter_add_(self, dim, index, src):
+        return _ops.inplace(self, lambda x, s: _ops.scatter_add(x, dim, index, s), src)
+
     # in-place random fills, as PyTorch's (``p.data.normal_(0, 0.02)``); they draw from gradkit's
     # global generator (``gk.manual_seed``), or from ``generator`` (a NumPy Generator)
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
@@ -613,6 +639,18 @@ class Tensor:
     def isfinite(self):
         return _ops.isfinite(self)
 
+    def isinf(self):
+        return _ops.isinf(self)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return _ops.nan_to_num(self, nan, posinf, neginf)
+
+    def clamp_min(self, min):
+        return _ops.clamp(self, min=min)
+
+    def clamp_max(self, max):
+        return _ops.clamp(self, max=max)
+
     def logical_not(self):
         return _ops.logical_not(self)
 
@@ -732,6 +770,23 @@ class Tensor:
     def narrow(self, dim, start, length):
         return _ops.narrow(self, dim, start, length)
 
+    def roll(self, shifts, dims=None):
+        return _ops.roll(self, shifts, dims)
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return _ops.repeat_interleave(self, repeats, dim)
+
+    def unfold(self, dimension, size, step):
+        """Sliding windows along one dim (a new last dim of length ``size``)."""
+        return _ops.unfold(self, dimension, size, step)
+
+    def unflatten(self, dim, sizes):
+        d = dim % self.ndim
+        return _ops.reshape(self, self.shape[:d] + tuple(sizes) + self.shape[d + 1:])
+
+    def is_contiguous(self, memory_format=None):
+        return True
+
     # ------------------------------------------------------------------ indexing
     def __getitem__(self, index):
         return _ops.getitem(self, index)
@@ -744,6 +799,18 @@ class Tensor:
 
     def index_select(self, dim, index):
         return _ops.index_select(self, dim, index)
+
+    def scatter(self, dim, index, src=None, value=None, reduce=None):
+        return _ops.scatter(self, dim, index, src, value, reduce)
+
+    def index_add(self, dim, index, source, alpha=1):
+        return _ops.index_add(self, dim, index, source, alpha)
+
+    def masked_scatter(self, mask, source):
+        return _ops.masked_scatter(self, mask, source)
+
+    def nonzero(self, as_tuple=False):
+        return _ops.nonzero(self, as_tuple)
 
     def masked_fill(self, mask, value):
         return _ops.masked_fill(self, mask, value)
@@ -772,6 +839,34 @@ class Tensor:
 
     def bmm(self, other):
         return _ops.matmul(self, other)
+
+    def outer(self, other):
+        return _ops.outer(self, other)
+
+
+# PyTorch Tensor methods gradkit lacks say so, and what to use instead, when looked up. Not a
+# Tensor.__getattr__: defining one makes every attribute read on every tensor 2-3x slower
+# (CPython stops specialising t.grad, t.shape; measured 10 -> 30 ns), so the names that programs
+# use (benchmarks/api_coverage.py) are listed, each a descriptor that raises UnsupportedError.
+for _name in _unsupported.TENSOR_NAMES:
+    if _name not in Tensor.__dict__:
+        setattr(Tensor, _name, _unsupported.Refused(f"Tensor.{_name}"))
+
+
+class _SizeType(type):
+    def __instancecheck__(cls, obj):  # x.shape is a plain tuple (fast); it counts as a Size
+        return isinstance(obj, tuple)
+
+
+class Size(tuple, metaclass=_SizeType):
+    """A shape, as ``torch.Size``: a tuple of ints (``x.shape`` is a plain tuple and
+    ``isinstance(x.shape, gk.Size)`` is True)."""
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
 
 
 class _HookHandle:

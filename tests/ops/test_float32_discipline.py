@@ -631,6 +631,41 @@ for _name in [n for n, v in vars(gk.Tensor).items() if not n.startswith("_") and
     for _c in [c for c in CASES if c.key == f"gk.{_name}" and c.id not in _NOT_FOR_METHODS]:
         CASES.append(_c._replace(id="Tensor." + _c.id[3:], key=f"Tensor.{_name}"))
 
+# --- the API-coverage pass (tests/compat/test_api_coverage_*.py compares them with PyTorch) ------
+op("gk.einsum", lambda f, r: f("ij,jk->ik", r.x(3, 4), r.x(4, 2)), method=False)
+op("gk.roll", lambda f, r: f(r.x(3, 4), 1, 1))
+op("gk.meshgrid", lambda f, r: f(r.x(3), r.x(4)), out=(F32, F32), method=False)
+op("gk.repeat_interleave", lambda f, r: f(r.x(3, 4), 2, 1))
+op("gk.nan_to_num", lambda f, r: f(r.x(3, 4)))
+op("gk.scatter", lambda f, r: f(r.x(3, 4), 1, gk.tensor([[0], [1], [2]]), r.x(3, 1)))
+op("gk.index_add", lambda f, r: f(r.x(3, 4), 0, gk.tensor([0, 2]), r.x(2, 4)))
+op("gk.masked_scatter", lambda f, r: f(r.x(3, 4), r.mask(3, 4), r.x(12)))
+nograd("gk.nonzero", lambda f, r: f(r.x(3, 4) > 0), I64)
+op("gk.unfold", lambda f, r: f(r.x(3, 5), 1, 2, 1))
+nograd("gk.histc", lambda f, r: f(r.x(20), 5), F32)
+op("Tensor.nan_to_num", lambda f, r: f(r.x(3, 4)))
+op("Tensor.roll", lambda f, r: f(r.x(3, 4), 1, 1))
+op("Tensor.repeat_interleave", lambda f, r: f(r.x(3, 4), 2, 1))
+op("Tensor.unfold", lambda f, r: f(r.x(3, 5), 1, 2, 1))
+op("Tensor.scatter", lambda f, r: f(r.x(3, 4), 1, gk.tensor([[0], [1], [2]]), r.x(3, 1)))
+op("Tensor.index_add", lambda f, r: f(r.x(3, 4), 0, gk.tensor([0, 2]), r.x(2, 4)))
+op("Tensor.masked_scatter", lambda f, r: f(r.x(3, 4), r.mask(3, 4), r.x(12)))
+nograd("Tensor.nonzero", lambda f, r: f(r.x(3, 4) > 0), I64)
+op("Tensor.clamp_min", lambda f, r: f(r.x(3, 4), 0.1))
+op("Tensor.clamp_max", lambda f, r: f(r.x(3, 4), 0.1))
+op("Tensor.unflatten", lambda f, r: f(r.x(3, 4), 1, (2, 2)))
+for name, args in [("clamp_min_", [0.1]), ("clamp_max_", [0.1]), ("log_", []),
+                   ("masked_scatter_", [lambda r: r.mask(3, 4), lambda r: r.x(12)]),
+                   ("index_add_", [0, gk.tensor([0, 2]), lambda r: r.x(2, 4)]),
+                   ("scatter_", [1, gk.tensor([[0], [1], [2]]), lambda r: r.x(3, 1)]),
+                   ("scatter_add_", [1, gk.tensor([[0], [1], [2]]), lambda r: r.x(3, 1)])]:
+    op(f"Tensor.{name}", _clone_inplace(name, *args))
+op("F.conv3d", lambda f, r: f(r.x(1, 2, 3, 4, 4), r.x(3, 2, 2, 2, 2), r.x(3), padding=1))
+op("F.glu", lambda f, r: f(r.x(2, 4)))
+op("F.interpolate", lambda f, r: f(r.x(1, 2, 3, 3), scale_factor=2, mode="bilinear"))
+op("F.upsample", lambda f, r: f(r.x(1, 2, 3), size=5, mode="nearest"))
+op("F.grid_sample", lambda f, r: f(r.x(1, 2, 3, 3), r.x(1, 2, 2, 2, low=-1.0, high=1.0)))
+
 _UNIQUE = {}
 for _c in CASES:
     assert _c.id not in _UNIQUE, f"duplicate case id {_c.id}"
@@ -698,6 +733,9 @@ LAYERS = {
     "Linear-no_bias_3d": lambda r: (nn.Linear(4, 3, bias=False), [r.x(2, 5, 4)], {}),
     "Bilinear": lambda r: (nn.Bilinear(3, 4, 2), [r.x(2, 3), r.x(2, 4)], {}),
     "Flatten": lambda r: (nn.Flatten(), [r.x(2, 3, 4)], {}),
+    "Conv3d": lambda r: (nn.Conv3d(2, 3, 2, padding=1), [r.x(1, 2, 3, 3, 3)], {}),
+    "GLU": lambda r: (nn.GLU(), [r.x(2, 4)], {}),
+    "Upsample": lambda r: (nn.Upsample(scale_factor=2, mode="bilinear"), [r.x(1, 2, 3, 3)], {}),
     "Unflatten": lambda r: (nn.Unflatten(1, (3, 4)), [r.x(2, 12)], {}),
     "Dropout": lambda r: (nn.Dropout(0.5), [r.x(4, 5)], {}),
     "Dropout-eval": lambda r: (nn.Dropout(0.5).eval(), [r.x(4, 5)], {}),
@@ -1009,6 +1047,11 @@ EXCLUDED_GK = {
     # devices and switches (gradkit/devices.py, backends/): no arrays
     "device", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
     "set_float32_matmul_precision", "get_float32_matmul_precision",
+    # dtype facts, shapes, generators and legacy typed constructors (tests/compat/
+    # test_api_coverage_ops.py): no float math
+    "dtype", "finfo", "iinfo", "Size", "Generator", "FloatTensor", "DoubleTensor", "HalfTensor",
+    "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor",
+    "is_autocast_enabled",
 }
 EXCLUDED_F = set()
 EXCLUDED_TENSOR = {
@@ -1026,10 +1069,13 @@ EXCLUDED_TENSOR = {
     "normal_", "uniform_", "bernoulli_", "exponential_",
     # factories with self's dtype unless told: checked in tests/ops/test_sorting.py
     "new_zeros", "new_ones", "new_empty", "new_full", "new_tensor",
+    # metadata: always True (NumPy arrays gradkit makes are contiguous enough for every op)
+    "is_contiguous",
 }
 EXCLUDED_NN = {
     # bases and containers: no math of their own (Sequential is walked as a layer)
     "Module", "Parameter", "ModuleList", "ModuleDict", "RNNBase", "RNNCellBase",
+    "Buffer", "ParameterList", "ParameterDict",
     # built from a quantized weight, not from sizes; they compute in the input's dtype (float32
     # and float64 against PyTorch in tests/nn/test_quantized.py)
     "QuantizedLinear", "QuantizedEmbedding",

@@ -1,18 +1,19 @@
 """gradkit.nn: layers, losses and the Module system, named and behaving as in PyTorch."""
 from . import functional, init, utils
-from .activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, SiLU,
+from .activation import (ELU, GELU, GLU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, SiLU,
                          Sigmoid, Softmax, Softplus, Tanh)
-from .containers import ModuleDict, ModuleList, Sequential
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .dropout import Dropout
 from .flatten import Flatten, Unflatten
 from .linear import Bilinear, Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss,
                    KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
-from .module import Module, Parameter
+from .module import Buffer, Module, Parameter
 
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Identity", "Linear",
+__all__ = ["Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict",
+           "ParameterList", "ParameterDict", "Identity", "Linear",
            "Bilinear", "Flatten", "Unflatten", "Dropout", "ReLU", "LeakyReLU", "ELU", "GELU",
-           "SiLU", "Sigmoid", "Tanh", "Softplus", "Softmax", "LogSoftmax", "ReLU6", "Hardtanh",
+           "SiLU", "GLU", "Sigmoid", "Tanh", "Softplus", "Softmax", "LogSoftmax", "ReLU6", "Hardtanh",
            "LogSigmoid", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss",
            "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "CosineEmbeddingLoss",
            "functional", "init", "utils"]
@@ -28,10 +29,11 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNC
 __all__ += ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "RMSNorm", "GroupNorm",
             "InstanceNorm1d", "InstanceNorm2d", "Embedding", "RNNBase", "RNN", "LSTM", "GRU",
             "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
-from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: E402
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d  # noqa: E402
+from .upsampling import Upsample  # noqa: E402
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,  # noqa: E402
                       AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d)
-__all__ += ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d",
+__all__ += ["Conv1d", "Conv2d", "Conv3d", "Upsample", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d",
             "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
             "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
 from . import quantized  # noqa: E402
@@ -40,3 +42,7 @@ __all__ += ["QuantizedLinear", "QuantizedEmbedding", "quantized"]
 from . import parallel  # noqa: E402
 from .parallel import DataParallel  # noqa: E402
 __all__ += ["DataParallel", "parallel"]
+from .. import _unsupported  # noqa: E402
+
+# anything else: "gradkit does not support torch.nn.X yet", and what to use instead
+__getattr__ = _unsupported.module_getattr(__name__, "torch.nn")

@@ -122,3 +122,17 @@ class Hardtanh(Module):
 class LogSigmoid(Module):
     def forward(self, x):
         return F.logsigmoid(x)
+
+
+class GLU(Module):
+    """Gated linear unit: a · σ(b) for the halves a, b of the input along ``dim``."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.glu(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"

@@ -1,7 +1,9 @@
-"""Containers: Sequential (a pipeline), ModuleList and ModuleDict (registered collections)."""
+"""Containers: Sequential (a pipeline), ModuleList and ModuleDict (registered collections),
+ParameterList and ParameterDict (registered parameters, keys '0', '1', ... or the dict's)."""
 from collections import OrderedDict
 
-from .module import Module
+from ..tensor import Tensor
+from .module import Module, Parameter
 
 
 class Sequential(Module):
@@ -122,3 +124,103 @@ class ModuleDict(Module):
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict has no forward(); pick modules by key in your own forward")
+
+
+def _as_parameter(value):
+    """Tensors become Parameters (as PyTorch's ParameterList/Dict do); anything else is kept."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+class ParameterList(Module):
+    """Parameters in a list, registered under '0', '1', ...: ``nn.ParameterList([nn.Parameter(
+    gk.randn(3))])``. Plain tensors become Parameters."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        for v in values or ():
+            self.append(v)
+
+    def append(self, value):
+        setattr(self, str(len(self)), _as_parameter(value))
+        return self
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+        return self
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return ParameterList(list(self)[i])
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"ParameterList: index {i} out of range for {n} parameters")
+        return getattr(self, str(i % n))
+
+    def __setitem__(self, i, value):
+        setattr(self, str(i % len(self)), _as_parameter(value))
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+
+class ParameterDict(Module):
+    """Parameters by name: ``nn.ParameterDict({"scale": nn.Parameter(gk.ones(3))})``; keys are
+    the state_dict names. Plain tensors become Parameters."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def update(self, parameters):
+        # a plain dict is taken in sorted key order, an OrderedDict (or ParameterDict) as it is:
+        # PyTorch's rule, so that state_dict keys come out in the same order
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            items = parameters.items()
+        elif hasattr(parameters, "items"):
+            items = sorted(parameters.items())
+        else:
+            items = parameters
+        for k, v in items:
+            self[k] = v
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        setattr(self, key, _as_parameter(value))
+
+    def __delitem__(self, key):
+        delattr(self, key)
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def get(self, key, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key):
+        value = self._parameters[key]
+        del self[key]
+        return value

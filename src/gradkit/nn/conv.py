@@ -1,4 +1,4 @@
-"""Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (PyTorch's names,
+"""Convolution layers: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d (PyTorch's names,
 arguments, state_dict keys ``weight``/``bias`` and default initialisation).
 
 Weights: Conv (out_channels, in_channels/groups, *kernel_size); ConvTranspose (in_channels,
@@ -90,7 +90,7 @@ class _ConvNd(Module):
 
     def _check_input(self, x):
         n, C = self._dims, self.in_channels
-        sp = "L" if n == 1 else "H, W"
+        sp = {1: "L", 2: "H, W", 3: "D, H, W"}[n]
         want = f"(N, {C}, {sp}) or unbatched ({C}, {sp})"
         bad = None
         if x.ndim not in (n + 1, n + 2):
@@ -187,6 +187,24 @@ class Conv2d(_ConvNd):
                         self.groups)
 
 
+class Conv3d(_ConvNd):
+    """3-D convolution over volumes: (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out);
+    weight (C_out, C_in/groups, kd, kh, kw). See Conv2d."""
+
+    _dims = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         False, 0, groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input):
+        self._check_input(input)
+        x, padding = self._padded(input)
+        return F.conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation,
+                        self.groups)
+
+
 class _ConvTransposeNd(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
                  groups, bias, dilation, padding_mode, device, dtype):
@@ -260,4 +278,4 @@ class ConvTranspose2d(_ConvTransposeNd):
                                   self.dilation)
 
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]

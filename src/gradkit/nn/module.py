@@ -43,6 +43,22 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class Buffer(Tensor):
+    """A tensor that is a module's state, not trained: ``self.running_mean = nn.Buffer(t)``
+    registers it as ``register_buffer`` does (saved in ``state_dict`` unless
+    ``persistent=False``). Shares ``data``'s memory."""
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data=None, *, persistent=True):
+        if data is None:
+            data = np.empty(0, backend.get_default_dtype())
+        super().__init__(data.array if isinstance(data, Tensor) else data)
+        if isinstance(data, Tensor) and data.requires_grad:
+            self.requires_grad_(True)
+        self.persistent = persistent
+
+
 class Module:
     """Base class for all layers and models. Subclasses define ``forward``; call the module itself."""
 
@@ -67,6 +83,11 @@ class Module:
             object.__setattr__(self, name, value)
             return
         params, modules, buffers = self._parameters, self._modules, self._buffers
+        if isinstance(value, Buffer):
+            params.pop(name, None)
+            modules.pop(name, None)
+            self.register_buffer(name, value, value.persistent)
+            return
         if isinstance(value, Parameter):
             modules.pop(name, None)
             buffers.pop(name, None)

@@ -7,17 +7,19 @@ from .elementwise import (abs, absolute, add, allclose, cast, ceil, clamp, clip,
                           eq, equal, exp, expm1, floor, floor_divide, ge, greater, greater_equal,
                           gt, isfinite, isinf, isnan, le, less, less_equal, log, log1p,
                           logical_and, logical_not, logical_or, logical_xor, lt, maximum, minimum,
-                          mul, ne, neg, negative, not_equal, pow, remainder, round, rsqrt, sign,
+                          mul, nan_to_num, ne, neg, negative, not_equal, pow, remainder, round, rsqrt, sign,
                           sin, sqrt, square, sub, tanh, true_divide, trunc, where)
 from .elementwise import equal_all as equal  # noqa: F811  torch.equal: same shape and values
-from .indexing import (chunk, gather, getitem, index_select, masked_fill, narrow, one_hot, pad,
-                       scatter_add, split, take_along_dim, unbind)
+from .indexing import (chunk, gather, getitem, index_add, index_select, masked_fill, masked_scatter,
+                       narrow, nonzero, one_hot, pad, scatter, scatter_add, split, take_along_dim,
+                       unbind, unfold)
 from .inplace import clone, inplace, setitem
-from .linalg import bmm, dot, matmul, mm, outer
+from .linalg import bmm, dot, einsum, matmul, mm, outer
 from .reduction import (all, amax, amin, any, argmax, argmin, cumsum, log_softmax, logsumexp, max,
-                        mean, min, norm, prod, softmax, std, sum, var)
+                        histc, mean, min, norm, prod, softmax, std, sum, var)
 from .shape import (broadcast_to, expand, flatten, flip, permute, reshape, squeeze, sum_to_shape,
-                    swapaxes, transpose, unsqueeze, view)
+                    roll, swapaxes, transpose, unsqueeze, view)
 from .sorting import argsort, sort, topk
 from .indexing import tril, triu
-from .joining import cat, concat, concatenate, repeat, stack, tile
+from .joining import (cat, concat, concatenate, meshgrid, repeat, repeat_interleave, stack,
+                      tile)

@@ -218,3 +218,34 @@ def multinomial(input, num_samples, replacement=False, generator=None):
             keys = np.log(g.random(rows.shape)) / rows  # weight 0: -inf, chosen last
         out = np.argsort(-keys, -1, kind="stable")[:, :num_samples]
     return Tensor._make(out.astype(np.int64).reshape(w.shape[:-1] + (num_samples,)))
+
+
+# === legacy typed constructors (torch.LongTensor, ...) =========================
+class _TypedTensor(type):
+    """``gk.LongTensor([1, 2])`` makes an int64 tensor, ``gk.FloatTensor(2, 3)`` an uninitialised
+    float32 one of that shape; ``isinstance(x, gk.LongTensor)`` asks for x's dtype. Kept for
+    programs (and type annotations) written against PyTorch's old typed tensor classes."""
+
+    def __call__(cls, *args, device=None):
+        _on(device, cls.__name__)
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            return tensor(args[0], dtype=cls.dtype)
+        return empty(*args, dtype=cls.dtype)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.array.dtype == cls.dtype
+
+
+def _typed(name, dtype):
+    return _TypedTensor(name, (), {"dtype": np.dtype(dtype), "__module__": __name__})
+
+
+FloatTensor = _typed("FloatTensor", np.float32)
+DoubleTensor = _typed("DoubleTensor", np.float64)
+HalfTensor = _typed("HalfTensor", np.float16)
+LongTensor = _typed("LongTensor", np.int64)
+IntTensor = _typed("IntTensor", np.int32)
+ShortTensor = _typed("ShortTensor", np.int16)
+CharTensor = _typed("CharTensor", np.int8)
+ByteTensor = _typed("ByteTensor", np.uint8)
+BoolTensor = _typed("BoolTensor", np.bool_)

@@ -9,7 +9,7 @@ differentiable (second derivatives come for free with ``create_graph=True``). Th
 === arithmetic               add sub mul div pow neg
 === exp / log                exp log log1p expm1 sqrt rsqrt
 === trigonometric            sin cos tanh
-=== piecewise                abs sign clamp maximum minimum where
+=== piecewise                abs sign clamp maximum minimum where nan_to_num
 === without gradient         comparisons, logic, floor ceil round, isnan isfinite
 """
 
@@ -498,6 +498,25 @@ def where(condition, input=None, other=None):
         input = Tensor(input)  # where(c, 1.0, 0.0): Python scalars make a float32 (int64) result
     a, b = _operands(input, other, "where")
     return Where.apply(a, b, cond=cond)
+
+
+class NanToNum(Function):
+    # y = x where finite, else the replacement;  dy/dx = 1 where x is finite, 0 elsewhere
+    def forward(ctx, x, nan, posinf, neginf):
+        ctx.save_for_backward(x)
+        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        return piecewise_scale(grad, x, np.isfinite(x.array).astype(grad.array.dtype))
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """NaN -> ``nan``, +inf -> ``posinf``, -inf -> ``neginf`` (defaults: 0 and the dtype's
+    largest and lowest finite values)."""
+    if x.array.dtype.kind != "f":
+        return x
+    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
 # === without gradient ======================================================

@@ -2,8 +2,9 @@
 
 === getitem      x[...]: slices, ints, None, Ellipsis (views), integer arrays, boolean masks
 === slicing      split chunk unbind narrow
-=== gather       gather scatter_add index_select
-=== masking      masked_fill; tril triu (the triangles of the last two dims)
+=== gather       gather scatter_add index_select; scatter index_add nonzero
+=== masking      masked_fill masked_scatter; tril triu (the triangles of the last two dims)
+=== windows      unfold (sliding windows along one dim)
 === padding      pad (constant, reflect, replicate, circular)
 === encoding     one_hot
 """
@@ -14,7 +15,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .elementwise import where
-from .shape import _dim
+from .shape import _dim, permute, reshape
 
 
 def _index_array(i):
@@ -259,6 +260,77 @@ def take_along_dim(x, indices, dim):
     return gather(x, dim, indices)
 
 
+class Scatter(Function):
+    # y = x, then y[index[i][j]] = src[i][j] (along dim);  dL/dx = dL/dy where nothing was
+    # written, dL/dsrc = dL/dy gathered at index (repeated indices: the last write wins, as on CPU)
+    def forward(ctx, x, src, dim, index):
+        coords = _coords(index, dim)
+        written = np.zeros(x.shape, bool)
+        written[coords] = True
+        ctx.coords, ctx.written = coords, written
+        ctx.src_shape, ctx.src_index = src.shape, tuple(slice(s) for s in index.shape)
+        y = x.copy()
+        y[coords] = src[ctx.src_index]
+        return y
+
+    def backward(ctx, grad):
+        na, nb = ctx.needs_input_grad
+        gx = MaskedFill.apply(grad, mask=ctx.written, value=0) if na else None
+        gsrc = None
+        if nb:
+            picked = GetItem.apply(grad, index=ctx.coords, accumulate=True)
+            gsrc = picked if picked.shape == ctx.src_shape else IndexAdd.apply(
+                picked, shape=ctx.src_shape, index=ctx.src_index, accumulate=False)
+        return gx, gsrc
+
+
+def scatter(x, dim, index, src=None, value=None, reduce=None):
+    """Out of place ``x.scatter_(dim, index, src)``: x with ``src[i][j]`` written at
+    ``index[i][j]`` along dim (``value=`` a number instead of src). ``reduce="add"`` adds
+    (scatter_add)."""
+    if src is None:
+        src = value
+    d = _dim(dim, x.ndim, "scatter")
+    idx = _check_index(index, x, d, "scatter")
+    if not isinstance(src, Tensor):
+        src = Tensor._make(np.broadcast_to(np.asarray(src, x.dtype), idx.shape))
+    if reduce in ("add", "sum"):
+        return scatter_add(x, d, idx, src)
+    if reduce is not None:
+        raise ValueError(f"scatter: reduce={reduce!r} is not supported; use 'add' or "
+                         "scatter_reduce")
+    if src.ndim != idx.ndim or any(i > s for i, s in zip(idx.shape, src.shape)):
+        raise ValueError(f"scatter: index {idx.shape} must be no larger than src {src.shape} "
+                         "in every dim")
+    if src.dtype != x.dtype:
+        src = src.to(x.dtype)
+    return Scatter.apply(x, src, dim=d, index=idx)
+
+
+def index_add(x, dim, index, source, alpha=1):
+    """x with ``alpha * source`` added at ``index`` (1-D) along dim: for each i,
+    ``y[..., index[i], ...] += alpha * source[..., i, ...]``; repeated indices accumulate."""
+    d = _dim(dim, x.ndim, "index_add")
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu" or idx.ndim > 1:
+        raise TypeError(f"index_add: index must be a 1-D integer tensor, got {idx.dtype} of "
+                        f"shape {idx.shape}")
+    if alpha != 1:
+        source = source * alpha
+    placed = IndexAdd.apply(source, shape=x.shape, index=(slice(None),) * d + (idx.reshape(-1),),
+                            accumulate=True)
+    return x + placed
+
+
+def nonzero(x, as_tuple=False):
+    """The indices of the nonzero elements: an int64 tensor (count, ndim), or with
+    ``as_tuple=True`` one 1-D tensor per dimension (what ``x[mask]`` indexes with)."""
+    a = x.array if isinstance(x, Tensor) else np.asarray(x)
+    if as_tuple:
+        return tuple(Tensor._make(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(a)))
+    return Tensor._make(np.argwhere(a).astype(np.int64))
+
+
 # === masking ===============================================================
 class MaskedFill(Function):
     # y = value where mask else x;  dL/dx = dL/dy where not mask
@@ -289,6 +361,41 @@ def masked_fill(x, mask, value):
             return where(m, value, x)
         value = value.item()
     return MaskedFill.apply(x, mask=m, value=value)
+
+
+def masked_scatter(x, mask, source):
+    """x with the positions where ``mask`` is true filled, in row-major order, by the first
+    elements of ``source``: the gradient of x is zero there, source's is dL/dy[mask] in its first
+    elements and zero after."""
+    m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_scatter: mask must be a bool tensor, got {m.dtype}")
+    m = np.broadcast_to(m, x.shape)
+    k = int(m.sum())
+    if source.array.size < k:
+        raise ValueError(f"masked_scatter: the mask selects {k} elements but source has only "
+                         f"{source.array.size}")
+    picked = getitem(reshape(source, -1), slice(0, k))
+    if picked.dtype != x.dtype:
+        picked = picked.to(x.dtype)
+    placed = IndexAdd.apply(picked, shape=x.shape, index=m, accumulate=False)
+    return MaskedFill.apply(x, mask=m, value=0) + placed
+
+
+# === windows ===============================================================
+def unfold(x, dimension, size, step):
+    """Every window of ``size`` elements along ``dimension``, ``step`` apart: that dim becomes the
+    number of windows and a new last dim of length ``size`` holds each window."""
+    d = _dim(dimension, x.ndim, "unfold")
+    n = x.shape[d]
+    if size > n or size < 1 or step < 1:
+        raise ValueError(f"unfold: size {size} must be in [1, {n}] (dim {dimension} has {n} "
+                         f"elements) and step {step} must be positive")
+    count = (n - size) // step + 1
+    idx = np.arange(count)[:, None] * step + np.arange(size)[None, :]
+    windows = getitem(x, (slice(None),) * d + (idx,))           # (..., count, size, ...)
+    order = [i for i in range(windows.ndim) if i != d + 1] + [d + 1]
+    return permute(windows, *order)
 
 
 # === padding ===============================================================

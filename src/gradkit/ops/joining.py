@@ -2,8 +2,8 @@
 hands every input the part of the gradient that its values went to (summed over the copies, or
 the slice it filled).
 
-=== copying          repeat tile
-=== joining          cat stack
+=== copying          repeat tile repeat_interleave
+=== joining          cat stack meshgrid
 """
 import numpy as np
 
@@ -12,7 +12,8 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from .elementwise import cast
 from .reduction import sum
-from .shape import _dim, _new_dim, _shape_args, reshape, unsqueeze
+from .indexing import index_select
+from .shape import _dim, _new_dim, _shape_args, expand, reshape, unsqueeze
 
 
 # === copying ===============================================================
@@ -96,3 +97,43 @@ def stack(tensors, dim=0):
                              f"{tensors[0].shape} at entry 0 and {t.shape} at entry {i}")
     d = _new_dim(dim, tensors[0].ndim, "stack")
     return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def repeat_interleave(x, repeats=None, dim=None, *, output_size=None):
+    """Repeat each element ``repeats`` times (an int, or one count per element) along ``dim``
+    (the flattened tensor when dim is None): ``[a, b] -> [a, a, b, b]``. Given only a 1-D integer
+    tensor of counts, the indices repeated by them: ``repeat_interleave(tensor([1, 2])) -> [0, 1, 1]``.
+    The gradient sums the copies back (index_select's backward)."""
+    if repeats is None:
+        counts = np.asarray(x.array)
+        return Tensor._make(np.repeat(np.arange(counts.size), counts.reshape(-1)))
+    if dim is None:
+        x, dim = reshape(x, -1), 0
+    d = _dim(dim, x.ndim, "repeat_interleave")
+    r = repeats.array if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if r.ndim and r.size not in (1, x.shape[d]):
+        raise ValueError(f"repeat_interleave: repeats has {r.size} counts but dim {dim} has "
+                         f"{x.shape[d]} elements; give one count per element or a single int")
+    idx = np.repeat(np.arange(x.shape[d]), r.reshape(-1) if r.ndim else int(r))
+    return index_select(x, d, Tensor._make(idx))
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors: output i varies along axis i (``indexing="ij"``, the
+    default, as PyTorch's) or, with ``"xy"``, the first two axes swapped (NumPy's, for images)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    ts = [reshape(t, -1) for t in tensors]
+    order = list(range(len(ts)))
+    if indexing == "xy" and len(ts) >= 2:
+        order[0], order[1] = 1, 0
+    shape = tuple(ts[i].shape[0] for i in order)
+    out = []
+    for i, t in enumerate(ts):
+        axis = order.index(i)
+        view = [1] * len(ts)
+        view[axis] = t.shape[0]
+        out.append(expand(reshape(t, tuple(view)), shape))
+    return tuple(out)

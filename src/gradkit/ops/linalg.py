@@ -1,13 +1,14 @@
 """Linear algebra: the matrix product, where nearly all of a network's arithmetic happens.
 
 === matmul   matmul (``@``; batched, broadcasting batch dims, 1-D cases as NumPy) mm bmm dot outer
+=== einsum   einsum (any product written in subscripts: "bij,bjk->bik")
 """
 import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .elementwise import _operands
-from .shape import reshape, squeeze, sum_to_shape, unsqueeze
+from .shape import expand, reshape, squeeze, sum_to_shape, unsqueeze
 
 
 class MatMul(Function):
@@ -89,3 +90,83 @@ def dot(a, b):
 
 def outer(a, b):
     return matmul(unsqueeze(a, 1), unsqueeze(b, 0))
+
+
+# === einsum ================================================================
+class Einsum(Function):
+    # y = einsum(ins -> out, x_1, ..., x_n);  dL/dx_i = einsum(out, ins of the others -> ins_i,
+    # dL/dy, the others): the gradient contracted with every other operand, then broadcast over
+    # the labels only x_i has (they were summed away)
+    def forward(ctx, *arrays, ins, out):
+        ctx.ins, ctx.out = ins, out
+        ctx.save_for_backward(*arrays)
+        return np.einsum(",".join(ins) + "->" + out, *arrays, optimize=len(arrays) > 2)
+
+    def backward(ctx, grad):
+        xs, ins, need = ctx.saved, ctx.ins, ctx.needs_input_grad
+        grads = []
+        for i, (x, labels) in enumerate(zip(xs, ins)):
+            if not need[i]:
+                grads.append(None)
+                continue
+            others = [j for j in range(len(xs)) if j != i]
+            elsewhere = set(ctx.out).union(*(ins[j] for j in others))
+            keep = "".join(c for c in labels if c in elsewhere)
+            g = Einsum.apply(grad, *[xs[j] for j in others], ins=(ctx.out,) + tuple(ins[j] for j in others),
+                             out=keep)
+            if keep != labels:
+                g = expand(reshape(g, tuple(x.shape[k] if c in elsewhere else 1
+                                            for k, c in enumerate(labels))), x.shape)
+            grads.append(g)
+        return tuple(grads) if len(grads) > 1 else grads[0]
+
+
+def einsum(equation, *operands):
+    """Sum of products over the subscripts of ``equation`` (NumPy's and PyTorch's notation:
+    ``"bij,bjk->bik"`` is a batched matmul, ``"i,i->"`` a dot product, ``"...ij->...ji"`` a
+    transpose; ``...`` broadcasts). Without ``->`` the output is the labels used once, sorted.
+
+    >>> gk.einsum("ij,jk->ik", a, b)   # a @ b
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    xs = [o if isinstance(o, Tensor) else Tensor(o) for o in operands]
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(xs):
+        raise ValueError(f"einsum: {equation!r} names {len(ins)} operands, got {len(xs)}")
+    # "..." becomes letters of its own, the operands broadcast to one shape there
+    free = iter(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in eq)
+    ell_shapes = []
+    for labels, x in zip(ins, xs):
+        n = len(labels.replace("...", ""))
+        if "..." not in labels and n != x.ndim:
+            raise ValueError(f"einsum: operand with subscripts {labels!r} has {x.ndim} dims, "
+                             f"expected {n}")
+        ell_shapes.append(x.shape[:x.ndim - n] if "..." in labels else ())
+    ell_shape = np.broadcast_shapes(*ell_shapes)
+    ell = "".join(next(free) for _ in ell_shape)
+    for k, (labels, x) in enumerate(zip(ins, xs)):
+        if "..." in labels:
+            n = len(labels) - 3
+            lead = len(ell_shape) - (x.ndim - n)
+            pos = labels.index("...")
+            shape = x.shape[:pos] + (1,) * lead + x.shape[pos:]
+            full = x.shape[:pos] + ell_shape + x.shape[pos + x.ndim - n:]
+            if shape != x.shape:
+                x = reshape(x, shape)
+            if full != x.shape:
+                x = expand(x, full)
+            xs[k], ins[k] = x, labels.replace("...", ell)
+    if not arrow:
+        counts = "".join(ins)
+        out = ell + "".join(sorted(c for c in set(counts) if counts.count(c) == 1 and c not in ell))
+    out = out.replace("...", ell)
+    if any(len(set(labels)) != len(labels) for labels in ins) and any(x.requires_grad for x in xs):
+        raise NotImplementedError(f"einsum: the gradient through a repeated subscript in one "
+                                  f"operand ({equation!r}: a diagonal or trace) is not supported; "
+                                  "use torch.diagonal / x.diagonal().sum() instead")
+    dt = np.result_type(*[x.array.dtype for x in xs])
+    xs = [x if x.array.dtype == dt else x.to(dt) for x in xs]
+    return Einsum.apply(*xs, ins=tuple(ins), out=out)

@@ -7,6 +7,7 @@ Backward spreads the gradient back over the reduced axes (``_expand_back``).
 === extremes         amax amin max min argmax argmin
 === normalisers      logsumexp softmax log_softmax
 === booleans         all any
+=== counting         histc
 """
 import builtins
 import math
@@ -472,3 +473,14 @@ def any(x, dim=None, keepdim=False, **kw):
     keepdim = _keep(keepdim, kw)
     dims = _dims(dim, x.ndim, "any", kw)
     return Tensor._make(np.asarray(np.any(x.array, axis=dims, keepdims=keepdim)))
+
+
+def histc(x, bins=100, min=0, max=0):
+    """Counts of x's values in ``bins`` equal bins over [min, max] (the data's range when both
+    are 0); values outside are left out. Same dtype as x, no gradient."""
+    a = x.array
+    lo, hi = (float(a.min()), float(a.max())) if min == 0 and max == 0 and a.size else (min, max)
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    counts, _ = np.histogram(a, bins=bins, range=(lo, hi))
+    return Tensor._make(counts.astype(a.dtype))

@@ -3,7 +3,7 @@ gradient back.
 
 === broadcasting     sum_to_shape broadcast_to expand
 === reshaping        reshape flatten squeeze unsqueeze
-=== reordering       permute transpose flip
+=== reordering       permute transpose flip roll
 
 Copying and joining (repeat tile cat stack) are in joining.py: their backwards sum and cast, so
 they sit above elementwise.py and reduction.py, which import from this file; splitting (split
@@ -216,3 +216,27 @@ class Flip(Function):
 def flip(x, *dims):
     dims = _shape_args(dims)
     return Flip.apply(x, dims=tuple(_dim(d, x.ndim, "flip") for d in dims))
+
+
+class Roll(Function):
+    # y = x shifted cyclically along dims;  dL/dx = dL/dy shifted back
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return np.roll(x, shifts, dims)
+
+    def backward(ctx, grad):
+        return Roll.apply(grad, shifts=tuple(-s for s in ctx.shifts), dims=ctx.dims)
+
+
+def roll(x, shifts, dims=None):
+    """Shift elements cyclically by ``shifts`` along ``dims`` (ints or tuples of one length);
+    without dims, along the flattened tensor, keeping the shape."""
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (int(shifts),)
+    if dims is None:
+        if len(shifts) != 1:
+            raise ValueError(f"roll: without dims, shifts must be one int, got {shifts}")
+        return reshape(Roll.apply(reshape(x, -1), shifts=shifts, dims=(0,)), x.shape)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if len(dims) != len(shifts):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    return Roll.apply(x, shifts=shifts, dims=tuple(_dim(d, x.ndim, "roll") for d in dims))

@@ -26,6 +26,15 @@ def softsign(x):
     return x / (_abs(x) + 1)
 
 
+def glu(input, dim=-1):
+    """Gated linear unit: a · σ(b), where a and b are the two halves of input along dim."""
+    from ...ops import chunk
+    if input.shape[dim] % 2:
+        raise ValueError(f"glu: dim {dim} must have an even size to halve, got shape {input.shape}")
+    a, b = chunk(input, 2, dim)
+    return a * sigmoid(b)
+
+
 def normalize(x, p=2.0, dim=1, eps=1e-12):
     """x / max(‖x‖_p, eps) along dim."""
     from ...ops import clamp, norm
@@ -40,7 +49,12 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
 from .normalization import batch_norm, group_norm, instance_norm, layer_norm, rms_norm  # noqa: E402
 from .embedding import embedding  # noqa: E402
-from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402
+from .conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d  # noqa: E402
 from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,  # noqa: E402
                       adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d)
 from .rotary import apply_rotary_pos_emb  # noqa: E402
+from .sampling import grid_sample, interpolate, upsample  # noqa: E402
+from ... import _unsupported  # noqa: E402
+
+# anything else: "gradkit does not support torch.nn.functional.X yet", and what to use instead
+__getattr__ = _unsupported.module_getattr(__name__, "torch.nn.functional")

@@ -26,7 +26,8 @@ from ... import _internal
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...ops.reduction import sum as _sum
-from ...ops.shape import squeeze, unsqueeze
+from ...ops.indexing import pad
+from ...ops.shape import permute, reshape, squeeze, unsqueeze
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -367,3 +368,56 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                          one(padding, "padding"), one(output_padding, "output_padding"), groups,
                          one(dilation, "dilation"))
     return squeeze(y, 2)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution: input (N, C_in, D, H, W) or (C_in, D, H, W), weight (C_out, C_in/groups,
+    kd, kh, kw) -> (N, C_out, D_out, H_out, W_out), sizes as conv2d's per dim.
+
+    Runs as one conv2d per kernel depth kd over the depth slices it meets (folded into the batch),
+    summed: y[:, :, d] = Σ_kd conv2d(x[:, :, d·stride + kd·dilation], w[:, :, kd]).
+    """
+    op = "conv3d"
+    if input.ndim == 4:
+        return squeeze(conv3d(unsqueeze(input, 0), weight, bias, stride, padding, dilation,
+                              groups), 0)
+    if input.ndim != 5 or weight.ndim != 5:
+        raise ValueError(f"{op}: expected a 5-D input (N, C, D, H, W) or a 4-D unbatched one and "
+                         f"a 5-D weight; got input {input.shape}, weight {weight.shape}")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"{op}: input dtype {input.dtype} does not match the weight's "
+                        f"{weight.dtype}; convert the input (x.to({weight.dtype})) or the model")
+    stride = _tuple(stride, 3, "stride", op)
+    dilation = _tuple(dilation, 3, "dilation", op)
+    _check_positive(stride, "stride", op)
+    _check_positive(dilation, "dilation", op)
+    ks = weight.shape[2:]
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"{op}: padding must be an int, a triple, 'valid' or 'same', got "
+                             f"{padding!r}")
+        if padding == "same" and stride != (1, 1, 1):
+            raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
+        totals = [dilation[i] * (ks[i] - 1) if padding == "same" else 0 for i in range(3)]
+        widths = [(t // 2, t - t // 2) for t in totals]
+    else:
+        widths = [(p, p) for p in _tuple(padding, 3, "padding", op)]
+    if any(w != (0, 0) for w in widths):
+        input = pad(input, [v for lo_hi in reversed(widths) for v in lo_hi])
+    n, c, dp = input.shape[:3]
+    ekd = dilation[0] * (ks[0] - 1) + 1
+    if ekd > dp:
+        raise ValueError(f"{op}: the kernel depth ({ks[0]}, {ekd} with dilation) is larger than "
+                         f"the padded input depth ({dp})")
+    d_out = (dp - ekd) // stride[0] + 1
+    y = None
+    for kd in range(ks[0]):
+        start = kd * dilation[0]
+        sl = input[:, :, start:start + stride[0] * (d_out - 1) + 1:stride[0]]   # (N, C, D_out, H, W)
+        sl = reshape(permute(sl, 0, 2, 1, 3, 4), (n * d_out, c) + sl.shape[3:])
+        term = conv2d(sl, weight[:, :, kd], None, stride[1:], 0, dilation[1:], groups)
+        y = term if y is None else y + term
+    y = permute(reshape(y, (n, d_out) + y.shape[1:]), 0, 2, 1, 3, 4)
+    if bias is not None:
+        y = y + reshape(bias, (1, -1, 1, 1, 1))
+    return y

@@ -1,9 +1,11 @@
-"""Gradient utilities: clipping, parameters as one flat vector, building without initialising."""
+"""Gradient utilities: clipping, parameters as one flat vector, building without initialising;
+``rnn`` (pad_sequence), weight normalisation (``weight_norm``, ``parametrizations.weight_norm``)
+and ``parametrize`` in the modules beside this one."""
 import numpy as np
 
-from .. import _internal
-from ..tensor import Tensor
-from . import init
+from ... import _internal
+from ...tensor import Tensor
+from .. import init
 
 
 def _params(parameters):
@@ -70,3 +72,7 @@ def skip_init(module_cls, *args, **kwargs):
     it skips drawing random values that would be overwritten."""
     with init.skipped():
         return module_cls(*args, **kwargs)
+
+
+from . import parametrizations, parametrize, rnn  # noqa: E402
+from .weight_norm import remove_weight_norm, weight_norm  # noqa: E402
