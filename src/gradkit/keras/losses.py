@@ -16,17 +16,22 @@ the last layer has no softmax/sigmoid. A label of shape (N,) next to an output o
 is reshaped to (N, 1), never broadcast. The categorical cross-entropies check their labels
 (one-hot vs class ids, the range) on every batch; ``fit`` runs a loss's ``check_targets``
 (those checks, and 0/1 labels for binary cross-entropy) on all of y before the first update.
+
+A ``y_pred`` that carries a mask (the output of a model whose padding is masked, see
+keras/layers/masks.py) is weighted by it, as Keras does (``apply_mask``): the padded steps add
+nothing, and the mean is over the steps that count.
 """
 import warnings
 
 import numpy as np
 
-from .. import ops
+from .. import _internal, ops
 from ..nn import functional as F
 from ..nn.functional.loss import clamp_probs, probs_to_logits, smooth_labels
 from ..nn.module import Module
 from ..tensor import Tensor
 from .backend import snake_case
+from .layers.masks import get_keras_mask, mask_array
 from .registry import deserialize_object, serialize_object
 
 __all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError", "Huber",
@@ -256,6 +261,7 @@ class Loss:
         The cross-entropies check their labels; other losses accept any values."""
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        mask = get_keras_mask(y_pred)
         if not isinstance(y_pred, Tensor):
             y_pred = Tensor(np.asarray(y_pred, np.float32))
         if isinstance(y_true, Tensor) and y_true.requires_grad and not y_pred.requires_grad \
@@ -266,7 +272,7 @@ class Loss:
                           "take (y_true, y_pred), the labels first; PyTorch losses take "
                           "(input, target), the prediction first", stacklevel=2)
         values = self.call(y_true, y_pred)
-        return reduce_values(values, sample_weight, self.reduction)
+        return reduce_values(values, sample_weight, self.reduction, mask)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -276,24 +282,46 @@ class Loss:
         return cls(**config)
 
 
-def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
-    """values · sample_weight, then summed / divided by the number of values (Keras' rule)."""
+def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", mask=None):
+    """values · sample_weight (· the mask's weights, ``apply_mask``), then summed / divided by
+    the number of values (Keras' rule)."""
     if not isinstance(values, Tensor):
         values = Tensor(np.asarray(values, np.float32))
-    if sample_weight is not None:
-        w = sample_weight.array if isinstance(sample_weight, Tensor) else np.asarray(sample_weight)
-        w = w.astype(values.dtype, copy=False)
-        while w.ndim > values.ndim and w.shape[-1] == 1:
-            w = w[..., 0]
-        while w.ndim < values.ndim:
-            w = w[..., None]
-        values = values * Tensor(w)
+    w = apply_mask(sample_weight, mask, reduction, values.dtype)
+    if w is not None:
+        values = values * Tensor(_to_rank(_internal.as_array(w).astype(values.dtype, copy=False),
+                                          values.ndim))
     if reduction in ("none", None):
         return values
     total = values.sum()
     if reduction == "sum":
         return total
     return total / max(values.array.size, 1)
+
+
+def apply_mask(sample_weight, mask, reduction="sum_over_batch_size", dtype=np.float32):
+    """Keras' ``apply_mask``: the sample weights with a mask (True = counts) folded in. For a
+    mean (``'sum_over_batch_size'``) the kept entries weigh total / (kept + 1e-7), so that the
+    sum divided by the number of values is the mean over the kept entries; for ``'sum'`` (and
+    the mean metrics) the mask is the weight as it is. No mask: ``sample_weight`` unchanged."""
+    if mask is None:
+        return sample_weight
+    m = mask_array(mask).astype(dtype)
+    if reduction in ("sum_over_batch_size", "mean"):
+        m *= m.size / (m.sum() + EPSILON)
+    if sample_weight is None:
+        return m
+    return _to_rank(_internal.as_array(sample_weight).astype(m.dtype), m.ndim) * m
+
+
+def _to_rank(w, ndim):
+    """Weights (N,), (N, 1), ... against values of rank ``ndim``: a trailing 1 dropped, or
+    trailing axes added (never broadcast (N,) against (N, T) from the right)."""
+    while w.ndim > ndim and w.shape[-1] == 1:
+        w = w[..., 0]
+    while w.ndim < ndim:
+        w = w[..., None]
+    return w
 
 
 class LossFunctionWrapper(Loss):

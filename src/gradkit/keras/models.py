@@ -39,6 +39,8 @@ class Model(Trainer, Layer):
     """A trainable graph of layers. ``Model(inputs, outputs)`` builds a functional model;
     subclass ``Model`` and define ``call(inputs, training=None)`` for any other forward."""
 
+    _masks_by_layers = True   # the layers inside attach the masks (layers/masks.py)
+
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             return Functional.__new__(Functional, *args, **kwargs)

@@ -10,7 +10,8 @@
         reset the metrics;                          callbacks.on_epoch_begin
         for each batch (x, y, sample_weight)        in the order of (data seed, epoch):
             y_pred = model(x)                       the model in training mode
-            loss = loss_fn(y, y_pred, w) + sum(model.losses)
+            loss = loss_fn(y, y_pred, w)            weighted by y_pred's mask if it has one
+                   + sum(model.losses)              (layers/masks.py; the mean metrics too)
             loss.backward()                         gradients add up in .grad over k batches
             every k-th batch: optimizer step        on their mean (gradkit.optim: ×1/k, clip,
                                                     decay, rule); k = gradient_accumulation_steps
@@ -42,6 +43,7 @@ from ..tensor import Tensor
 from . import callbacks as callbacks_module
 from . import data_adapter, losses, optimizers
 from .fit_state import FitRun
+from .layers.masks import get_keras_mask
 from .registry import is_plain
 
 __all__ = ["Trainer"]
@@ -377,8 +379,12 @@ class Trainer:
         if self._metrics is None:
             self._build_metrics(y, y_pred)
             self._load_metric_states()
+        mask = get_keras_mask(y_pred)
         for m, weighted in self._metrics:
-            m.update_state(y, y_pred, sample_weight=sample_weight if weighted else None)
+            w = sample_weight if weighted else None
+            if mask is not None and isinstance(m, metrics_module.MeanMetricWrapper):
+                w = losses.apply_mask(w, mask, reduction="sum")   # Keras: the kept steps only
+            m.update_state(y, y_pred, sample_weight=w)
 
     def _logs(self):
         logs = {"loss": self._loss_tracker.result()}

@@ -6,10 +6,11 @@
 """
 from .attention import MultiHeadAttention
 from .base import KerasTensor, Layer
-from .conv import (AveragePooling2D, AvgPool2D, Conv2D, Convolution2D, GlobalAveragePooling2D,
+from .conv import (AveragePooling2D, AvgPool2D, Conv2D, Convolution2D, GlobalAveragePooling1D,
+                   GlobalAveragePooling2D, GlobalAvgPool1D, GlobalMaxPool1D, GlobalMaxPooling1D,
                    GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
 from .core import (Activation, Add, Concatenate, Dense, Dropout, Flatten, Input, InputLayer,
-                   Reshape, Softmax)
+                   Masking, Reshape, Softmax)
 from .embedding import Embedding
 from .normalization import BatchNormalization, LayerNormalization
 from .recurrent import GRU, LSTM, SimpleRNN
@@ -19,6 +20,7 @@ from .wrappers import Bidirectional, TimeDistributed
 __all__ = ["Layer", "KerasTensor", "Input", "InputLayer", "Dense", "Activation", "Softmax",
            "Flatten", "Dropout", "Reshape", "Add", "Concatenate", "Conv2D", "Convolution2D", "MaxPooling2D",
            "MaxPool2D", "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D",
-           "GlobalMaxPooling2D", "BatchNormalization", "LayerNormalization", "Embedding",
+           "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAvgPool1D",
+           "GlobalMaxPool1D", "Masking", "BatchNormalization", "LayerNormalization", "Embedding",
            "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "MultiHeadAttention",
            "TorchModuleWrapper"]

@@ -13,6 +13,9 @@ A Keras layer is an ``nn.Module`` (its Parameters are found by ``parameters()``,
 * **Symbolic calls.** Called on a ``KerasTensor`` (what ``keras.Input`` returns), a layer
   records a ``Node`` (the functional API's graph, in ``symbolic.py``) and returns KerasTensors
   with the output shape, found by running the layer once on zeros.
+* **Masks.** A mask (which time steps are padding) rides beside a tensor from layer to layer:
+  a layer whose ``call`` takes ``mask`` receives its input's, and one that supports masking
+  gives its outputs ``compute_mask(inputs, mask)`` (the rules are in ``masks.py``).
 
 Weights keep the wrapped ``nn`` module's layout (``Dense``'s is ``nn.Linear``'s (units, in));
 ``get_weights()``/``set_weights()`` speak Keras' layout ((in, units) for a Dense kernel).
@@ -35,6 +38,7 @@ from ...tensor import Tensor
 from .. import initializers
 from ..backend import floatx, snake_case, unique_name
 from ..registry import is_plain, register_builtin
+from .masks import get_keras_mask, set_keras_mask, warn_mask_dropped
 from .symbolic import (KerasTensor, Node, _is_symbolic, _shape_of, _symbolic_call, flatten,
                        map_structure)
 
@@ -50,6 +54,15 @@ def _accepts(fn, name):
     except (TypeError, ValueError):
         return False
     return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+@functools.lru_cache(maxsize=None)
+def _names_arg(fn, name):
+    """``fn`` has a parameter called ``name`` (not just **kwargs): Keras' test for ``mask``."""
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 class Layer(Module):
@@ -76,6 +89,7 @@ class Layer(Module):
 
     _integer_inputs = False  # True for layers that take indices (Embedding): inputs not cast
     _wraps_modules = False   # True when _own_weights() lists the wrapped nn module's weights
+    _masks_by_layers = False  # True for Model: its layers pass the masks on, not the model
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
@@ -174,6 +188,43 @@ class Layer(Module):
             self.add_loss(self.bias_regularizer(bias))
         if self.activity_regularizer is not None:
             self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
+
+    # ------------------------------------------------------------------ masks (masks.py)
+    @property
+    def supports_masking(self):
+        """Keras' flag: the layer gives its outputs ``compute_mask(inputs, mask)``. True when the
+        class defines its own ``compute_mask``; the built-in layers that pass a mask on declare
+        ``supports_masking = True``; your own layer sets ``self.supports_masking = True``."""
+        own = self.__dict__.get("_supports_masking")
+        return own if own is not None else type(self).compute_mask is not Layer.compute_mask
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        self.__dict__["_supports_masking"] = bool(value)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The mask of the outputs, given the inputs and their mask (None: no mask). Defaults
+        to the inputs' mask, unchanged: right for a layer that keeps the time axis."""
+        return previous_mask
+
+    def _set_output_masks(self, inputs, outputs, previous_mask):
+        """After a call: attach ``compute_mask``'s masks to the outputs that have none, or warn
+        that the mask stops here (Keras 3's step "set masks on outputs")."""
+        if self._masks_by_layers:
+            return
+        if not self.supports_masking:
+            if any(m is not None for m in flatten(previous_mask)):
+                warn_mask_dropped(self)
+            return
+        flat = [t for t in flatten(outputs) if isinstance(t, Tensor)]
+        if all(get_keras_mask(t) is not None for t in flat):
+            return   # the layer set them itself
+        masks = self.compute_mask(inputs, previous_mask)
+        if masks is None:
+            return
+        for t, m in zip(flatten(outputs), flatten(masks)):
+            if isinstance(t, Tensor) and m is not None and get_keras_mask(t) is None:
+                set_keras_mask(t, m)
 
     # ------------------------------------------------------------------ weights
     def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True,
@@ -356,8 +407,16 @@ class Layer(Module):
         if isinstance(args[0], list) and not any(isinstance(t, (Tensor, np.ndarray))
                                                  for t in flatten(args[0])):
             args = (np.asarray(args[0]),) + args[1:]  # a nested list of numbers: one array
+        given = args[0]
+        previous_mask = map_structure(get_keras_mask, given)   # masks.py: Keras 3's rules
         args = (map_structure(self._convert, args[0]),) + tuple(
             self._convert(a) if isinstance(a, (np.ndarray, Tensor)) else a for a in args[1:])
+        if any(m is not None for m in flatten(previous_mask)):
+            for old, new, m in zip(flatten(given), flatten(args[0]), flatten(previous_mask)):
+                if new is not old and m is not None:   # cast by _convert: the mask goes along
+                    set_keras_mask(new, m)
+            if kwargs.get("mask") is None and _names_arg(type(self).call, "mask"):
+                kwargs["mask"] = previous_mask
         self._maybe_build(args[0])
         self._check_inputs(args[0])
         self._losses = []
@@ -371,6 +430,7 @@ class Layer(Module):
                     object.__setattr__(m, "training", mode)
         else:
             out = self._call(args, kwargs)
+        self._set_output_masks(args[0], out, previous_mask)
         self._output_shape = map_structure(
             lambda t: _shape_of(t) if isinstance(t, Tensor) else None, out)
         # TensorFlow's rule: model(x)[:1].numpy() works, graph or not

@@ -1,5 +1,6 @@
 """Convolution and pooling, channels-last: Conv2D, MaxPooling2D, AveragePooling2D,
-GlobalAveragePooling2D, GlobalMaxPooling2D.
+GlobalAveragePooling2D, GlobalMaxPooling2D, and over the steps of sequences
+GlobalAveragePooling1D (which averages only the steps a mask keeps) and GlobalMaxPooling1D.
 
 Keras images are (N, H, W, C); ``nn.Conv2d`` and the pools take (N, C, H, W). Each layer
 transposes its input to NCHW, calls the ``nn`` module, and transposes the result back, so a
@@ -18,9 +19,11 @@ import numpy as np
 from ... import _internal, nn, ops
 from .. import activations, regularizers
 from .base import Adapter, KerasWeight, Layer, permuted
+from .masks import mask_array
 
 __all__ = ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
-           "GlobalMaxPooling2D", "MaxPool2D", "AvgPool2D", "Convolution2D"]
+           "GlobalMaxPooling2D", "MaxPool2D", "AvgPool2D", "Convolution2D",
+           "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAvgPool1D", "GlobalMaxPool1D"]
 
 
 def _pair(v, name, layer):
@@ -276,3 +279,61 @@ class GlobalMaxPooling2D(GlobalAveragePooling2D):
     def call(self, inputs):
         axes = (1, 2) if self.data_format == "channels_last" else (2, 3)
         return inputs.amax(dim=axes, keepdim=self.keepdims)
+
+
+# === global pooling over the steps of sequences ===============================================
+class GlobalAveragePooling1D(_ChannelsLast):
+    """The mean over the steps: (N, T, C) -> (N, C), or (N, 1, C) with ``keepdims``
+    (``data_format='channels_first'``: (N, C, T)).
+
+    With a mask (N, T) (from ``Embedding(mask_zero=True)`` or ``Masking``, see masks.py) the
+    mean is over the steps that count, Σ_t m_t x_t / Σ_t m_t, and the mask ends here, as in
+    Keras (a sequence with no step left gives 0/0 = nan, as in Keras).
+    """
+
+    supports_masking = True
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.keepdims = keepdims
+
+    def _steps_axis(self):
+        return 1 if self.data_format == "channels_last" else 2
+
+    def _check_inputs(self, x):
+        if x.ndim != 3:
+            e = ValueError(f"Input 0 of layer '{self.name}' ({type(self).__name__}) is "
+                           "incompatible with the layer: expected a 3-D batch of sequences "
+                           f"(batch, steps, features), received shape {tuple(x.shape)}")
+            _internal.name_error(e)
+            raise e
+
+    def call(self, inputs, mask=None):
+        axis = self._steps_axis()
+        if mask is None:
+            return inputs.mean(dim=axis, keepdim=self.keepdims)
+        keep = np.expand_dims(mask_array(mask), 3 - axis)   # (N, T, 1) or (N, 1, T)
+        total = ops.where(keep, inputs, 0.0).sum(dim=axis, keepdim=self.keepdims)
+        count = keep.sum(axis=axis, keepdims=self.keepdims).astype(inputs.dtype)
+        return total / count
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self):
+        config = super().get_config()
+        config["keepdims"] = self.keepdims
+        return config
+
+
+class GlobalMaxPooling1D(GlobalAveragePooling1D):
+    """The maximum over the steps: (N, T, C) -> (N, C). Keras' does not support masking: a
+    masked input gives a warning, and every step (padding too) takes part."""
+
+    supports_masking = False
+
+    def call(self, inputs):
+        return inputs.amax(dim=self._steps_axis(), keepdim=self.keepdims)
+
+
+GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D

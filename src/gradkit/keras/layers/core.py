@@ -1,14 +1,19 @@
 """Core Keras layers: Input, InputLayer, Dense, Activation, Softmax, Flatten, Dropout, Reshape,
-Add, Concatenate — each a thin adapter over ``gradkit.nn`` / ``gradkit.ops``."""
+Add, Concatenate, Masking — each a thin adapter over ``gradkit.nn`` / ``gradkit.ops``.
+
+Masks (masks.py): Dense, Activation, Softmax, Dropout pass their input's mask on (Keras'
+``supports_masking``), Add and Concatenate merge their inputs' masks, Masking makes one; Flatten
+and Reshape do not support masking, as in Keras."""
 import numpy as np
 
-from ... import nn, ops
+from ... import _internal, nn, ops
 from ...tensor import Tensor
 from .. import activations, regularizers
 from .base import TRANSPOSED, Adapter, KerasTensor, KerasWeight, Layer, Node
+from .masks import mask_array
 
 __all__ = ["Input", "InputLayer", "Dense", "Activation", "Softmax", "Flatten", "Dropout", "Reshape",
-           "Add", "Concatenate"]
+           "Add", "Concatenate", "Masking"]
 
 
 def _no_constraints(layer, **constraints):
@@ -72,6 +77,8 @@ class Dense(Adapter):
 
     >>> Dense(128, activation="relu")
     """
+
+    supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -139,6 +146,8 @@ class Dense(Adapter):
 class Activation(Layer):
     """Applies an activation: ``Activation('relu')``."""
 
+    supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -158,12 +167,14 @@ class Softmax(Layer):
 
     ``layer(x, mask=m)``: ``m`` is True (or > 0.5) where x counts, broadcastable to x; masked
     entries are set to -1e9 before the softmax and to 0 after it (Keras 3's rule: a row masked
-    entirely is all zeros).
+    entirely is all zeros). A time-step mask (N, T) that arrives with x (N, T, C) from the
+    layers before (masks.py) masks whole rows: the padded steps' outputs are zeros.
 
     >>> Softmax()(np.array([[1.0, 1.0]]))       # [[0.5, 0.5]]
     """
 
     _LARGE_NEGATIVE = -1e9   # Keras' "large negative number" for float32 masks
+    supports_masking = True
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -177,6 +188,8 @@ class Softmax(Layer):
         if mask is not None:
             keep = np.asarray(mask.array if isinstance(mask, Tensor) else mask)
             keep = keep if keep.dtype == np.bool_ else keep > 0.5
+            if keep.ndim == inputs.ndim - 1:   # one entry per time step
+                keep = keep[..., None]
             inputs = inputs.masked_fill(Tensor(~keep), self._LARGE_NEGATIVE)
         if isinstance(self.axis, tuple) and len(self.axis) > 1:
             out = (inputs - inputs.logsumexp(dim=self.axis, keepdim=True)).exp()
@@ -215,6 +228,8 @@ class Dropout(Layer):
     """Zeroes each input element with probability ``rate`` in training and scales the rest by
     1/(1 - rate); the identity in inference (``evaluate``, ``predict``, ``model(x)``)."""
 
+    supports_masking = True
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
@@ -250,13 +265,20 @@ class Reshape(Layer):
 
 
 class Add(Layer):
-    """The element-wise sum of a list of inputs of the same shape (residual connections)."""
+    """The element-wise sum of a list of inputs of the same shape (residual connections). Its
+    mask: a step counts where it counts in every masked input (Keras' merge rule)."""
 
     def call(self, inputs):
         out = inputs[0]
         for x in inputs[1:]:
             out = out + x
         return out
+
+    def compute_mask(self, inputs, mask=None):
+        masks = [mask_array(m) for m in (mask or []) if m is not None]
+        if not masks:
+            return None
+        return Tensor(np.logical_and.reduce(np.broadcast_arrays(*masks)))
 
 
 class Concatenate(Layer):
@@ -269,8 +291,49 @@ class Concatenate(Layer):
     def call(self, inputs):
         return ops.cat(list(inputs), dim=self.axis)
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras' rule: the masks (all-True for an unmasked input, a time-step mask widened to
+        its input's shape) joined along ``axis``, then a position counts if any of its last
+        axis does."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        parts = []
+        for x, m in zip(inputs, mask):
+            shape = tuple(x.shape)
+            m = np.ones(shape, bool) if m is None else mask_array(m)
+            parts.append(np.broadcast_to(m[..., None], shape) if m.ndim < len(shape) else m)
+        return Tensor(np.concatenate(parts, axis=self.axis).any(axis=-1))
+
     def get_config(self):
         config = super().get_config()
         config["axis"] = self.axis
         return config
 
+
+
+# === masks ====================================================================================
+class Masking(Layer):
+    """Marks the time steps to skip: a step of x (N, T, features) whose features all equal
+    ``mask_value`` is padding. The output is x with those steps zeroed, carrying the mask (N, T)
+    (True = the step counts) to the layers after it (masks.py). Defaults: ``mask_value=0.0``.
+
+    >>> Masking()(np.array([[[1.0], [0.0]]]))     # steps [True, False]
+    """
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+
+    def compute_mask(self, inputs, mask=None):
+        return Tensor(np.any(_internal.as_array(inputs) != self.mask_value, axis=-1))
+
+    def call(self, inputs):
+        keep = np.any(inputs.array != self.mask_value, axis=-1, keepdims=True)
+        return inputs * Tensor(keep.astype(inputs.dtype))
+
+    def get_config(self):
+        config = super().get_config()
+        config["mask_value"] = self.mask_value
+        return config

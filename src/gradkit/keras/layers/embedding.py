@@ -13,9 +13,13 @@ class Embedding(Adapter):
 
     ``input_dim`` is the vocabulary size, ``output_dim`` the vector size. The table starts from
     ``embeddings_initializer='uniform'`` (Keras: U(-0.05, 0.05); PyTorch's nn.Embedding uses
-    N(0, 1)). Float inputs holding whole numbers are cast to int64. ``mask_zero`` (masking
-    padding through later layers) is not supported: gradkit layers do not propagate masks.
-    ``input_length`` (Keras 2) is accepted as ``input_shape=(input_length,)``.
+    N(0, 1)). Float inputs holding whole numbers are cast to int64. ``input_length`` (Keras 2)
+    is accepted as ``input_shape=(input_length,)``.
+
+    ``mask_zero=True``: id 0 is padding. The output carries the mask ``ids != 0`` (N, T), which
+    the layers after it pass on or use (an LSTM skips the padded steps; see masks.py); id 0
+    still has a row in the table, so ``input_dim`` is the vocabulary size + 1, as in Keras.
+    Defaults to False.
     """
 
     _integer_inputs = True
@@ -26,10 +30,8 @@ class Embedding(Adapter):
         if input_length is not None and "input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
-        if mask_zero:
-            raise NotImplementedError("Embedding(mask_zero=True): gradkit.keras layers do not "
-                                      "propagate masks; pad with 0 and let the model learn it, "
-                                      "or use the last real step explicitly")
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
         if embeddings_regularizer is not None or embeddings_constraint is not None:
             raise NotImplementedError("Embedding: regularizers/constraints are not supported "
                                       "by gradkit.keras yet")
@@ -70,6 +72,12 @@ class Embedding(Adapter):
     def call(self, inputs):
         return self.embedding(inputs)
 
+    def compute_mask(self, inputs, mask=None):
+        """``ids != 0`` with ``mask_zero=True``, else None."""
+        if not self.mask_zero:
+            return None
+        return Tensor(_internal.as_array(inputs) != 0)
+
     @property
     def embeddings(self):
         return self.embedding.weight
@@ -77,5 +85,5 @@ class Embedding(Adapter):
     def get_config(self):
         config = super().get_config()
         config.update(input_dim=self.input_dim, output_dim=self.output_dim,
-                      **self._initializers_config())
+                      mask_zero=self.mask_zero, **self._initializers_config())
         return config

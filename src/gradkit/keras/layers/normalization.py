@@ -10,6 +10,9 @@ batch variance (÷ (n-1)), Keras with the biased one (÷ n).
 
 A BatchNormalization with ``trainable=False`` runs in inference mode even inside ``fit`` (Keras'
 rule for fine-tuning).
+
+Both pass a mask (masks.py) on unchanged. Keras' BatchNormalization also leaves the masked steps
+out of the batch statistics; gradkit's counts every step.
 """
 from ... import nn
 from .base import Adapter, KerasWeight
@@ -25,6 +28,8 @@ class BatchNormalization(Adapter):
     averages. Defaults: ``axis=-1``, ``momentum=0.99``, ``epsilon=0.001``, ``center=True``,
     ``scale=True``.
     """
+
+    supports_masking = True
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
@@ -119,6 +124,8 @@ class LayerNormalization(Adapter):
     """y = gamma · (x - mean) / √(var + epsilon) + beta over the last axis (or the trailing
     ``axis`` list) of each sample. Wraps ``nn.LayerNorm``. Defaults: ``axis=-1``,
     ``epsilon=0.001`` (PyTorch's default is 1e-5), ``center=True``, ``scale=True``."""
+
+    supports_masking = True
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,

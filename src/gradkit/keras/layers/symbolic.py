@@ -6,6 +6,7 @@ import numpy as np
 
 from ...autograd import grad_mode
 from ...tensor import Tensor
+from .masks import get_keras_mask, set_keras_mask
 
 __all__ = ["KerasTensor", "Node", "flatten", "map_structure"]
 
@@ -37,13 +38,15 @@ def _shape_of(t):
 # === symbolic tensors: the functional API's graph ============================================
 class KerasTensor:
     """A placeholder for a batch: its shape (``None`` for the batch size) and dtype, and the
-    layer call that produced it. ``keras.Input(shape=(784,))`` makes one."""
+    layer call that produced it. ``keras.Input(shape=(784,))`` makes one. ``_keras_mask``: the
+    KerasTensor of its mask, when the layer that produced it gives one (as in Keras)."""
 
     def __init__(self, shape, dtype="float32", history=None, name=None):
         self.shape = tuple(shape)
         self.dtype = str(np.dtype(dtype))
         self._history = history  # (node, index in the node's outputs)
         self.name = name
+        self._keras_mask = None
 
     @property
     def ndim(self):
@@ -82,12 +85,19 @@ def _is_symbolic(args, kwargs):
 
 def _symbolic_call(layer, args, kwargs):
     """Record ``layer(*args, **kwargs)`` on KerasTensors; infer the output shapes by running the
-    layer on zeros twice (size 2 and 3 for every ``None`` dimension: dims that follow are None)."""
+    layer on zeros twice (size 2 and 3 for every ``None`` dimension: dims that follow are None).
+    A masked KerasTensor becomes zeros with an all-True mask, so that the outputs' masks are
+    found by the same runs."""
     def concrete(n):
         def make(t):
             if not isinstance(t, KerasTensor):
                 return t
-            return Tensor(np.zeros(tuple(n if d is None else d for d in t.shape), t.dtype))
+            z = Tensor(np.zeros(tuple(n if d is None else d for d in t.shape), t.dtype))
+            if t._keras_mask is not None:
+                m = t._keras_mask
+                set_keras_mask(z, Tensor(np.ones(tuple(n if d is None else d for d in m.shape),
+                                                 bool)))
+            return z
         return map_structure(make, list(args)), map_structure(make, dict(kwargs))
 
     with grad_mode.no_grad():
@@ -101,13 +111,20 @@ def _symbolic_call(layer, args, kwargs):
 
     def symbolic(pair):
         t2, t3 = pair
-        shape = tuple(d2 if d2 == d3 else None for d2, d3 in zip(t2.shape, t3.shape))
-        return KerasTensor(shape, t2.dtype, (node, next(counter)), name=layer.name)
+        out = KerasTensor(_common_shape(t2, t3), t2.dtype, (node, next(counter)), name=layer.name)
+        m2, m3 = get_keras_mask(t2), get_keras_mask(t3)
+        if m2 is not None and m3 is not None:
+            out._keras_mask = KerasTensor(_common_shape(m2, m3), "bool", name=layer.name)
+        return out
 
     outputs = _zip_map(symbolic, runs[0], runs[1])
     node.outputs = outputs
     layer._inbound_nodes.append(node)
     return outputs
+
+
+def _common_shape(t2, t3):
+    return tuple(d2 if d2 == d3 else None for d2, d3 in zip(t2.shape, t3.shape))
 
 
 def _zip_map(fn, a, b):

@@ -4,10 +4,15 @@ joins or reshapes what they return.
 
     keras.layers.Bidirectional(keras.layers.LSTM(64, return_sequences=True))  # (N, T, 128)
     keras.layers.TimeDistributed(keras.layers.Dense(10))                      # (N, T, 10)
+
+Both pass a mask (masks.py) on: Bidirectional gives it to both directions (the backward layer
+reads it last to first, as its steps), TimeDistributed to the wrapped layer when its ``call``
+takes one, a row per folded step.
 """
 from ... import _internal, ops
 from ..registry import class_name, jsonable, layer_class
-from .base import Layer, build_on_zeros
+from .base import Layer, _names_arg, build_on_zeros
+from .masks import mask_array
 from .recurrent import _RNN
 
 __all__ = ["Bidirectional", "TimeDistributed"]
@@ -53,6 +58,10 @@ class Bidirectional(Layer):
     (``[out, h_f, c_f, h_b, c_b]`` for an LSTM); ``initial_state`` takes them in that order.
     Weights (``get_weights``): the forward layer's, then the backward layer's.
 
+    A mask (N, T) goes to both layers: each skips the padded steps in its own reading order. With
+    ``return_sequences=True`` both layers output zeros at the masked steps (Keras sets their
+    ``zero_output_for_mask``), and the merged sequence keeps the mask.
+
     >>> Bidirectional(LSTM(8), merge_mode="sum")(np.zeros((2, 5, 3), np.float32)).shape   # (2, 8)
     """
 
@@ -83,6 +92,10 @@ class Bidirectional(Layer):
         self.merge_mode = merge_mode
         self.return_sequences, self.return_state = layer.return_sequences, layer.return_state
         self._initial_weights = weights
+        for rnn in (self.forward_layer, self.backward_layer):   # Keras' rule
+            rnn.zero_output_for_mask = rnn.return_sequences
+
+    supports_masking = True
 
     @staticmethod
     def _check_backward(layer, backward):
@@ -106,13 +119,14 @@ class Bidirectional(Layer):
             self.set_weights(self._initial_weights)
             self._initial_weights = None
 
-    def call(self, inputs, initial_state=None, training=None):
+    def call(self, inputs, initial_state=None, mask=None, training=None):
         forward_state = backward_state = None
         if initial_state is not None:
             half = len(initial_state) // 2
             forward_state, backward_state = list(initial_state[:half]), list(initial_state[half:])
-        y = self.forward_layer(inputs, initial_state=forward_state, training=training)
-        y_rev = self.backward_layer(inputs, initial_state=backward_state, training=training)
+        y = self.forward_layer(inputs, initial_state=forward_state, mask=mask, training=training)
+        y_rev = self.backward_layer(inputs, initial_state=backward_state, mask=mask,
+                                    training=training)
         states = []
         if self.return_state:
             states = list(y[1:]) + list(y_rev[1:])
@@ -132,6 +146,17 @@ class Bidirectional(Layer):
         if not self.return_state:
             return output
         return (output if self.merge_mode is None else [output]) + states
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras': the merged sequence keeps the mask (both outputs, with merge_mode=None); the
+        last outputs and the states have none."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        out = mask if self.return_sequences else None
+        if not self.return_state:
+            return [out, out] if self.merge_mode is None else out
+        states = [None] * (2 * self.forward_layer._n_states)
+        return ([out, out] if self.merge_mode is None else [out]) + states
 
     def get_config(self):
         config = super().get_config()
@@ -159,8 +184,11 @@ class TimeDistributed(Layer):
     The steps are folded into the batch, (N·T, ...), for one call of ``layer``, and unfolded
     after; ``layer`` is built for one step's shape and its weights are shared by all steps (they
     are this wrapper's weights). ``TimeDistributed(Dense(10))`` equals ``Dense(10)`` on each
-    ``x[:, t]``.
+    ``x[:, t]``. A mask (N, T, ...) is passed on unchanged, and folded the same way, (N·T, ...),
+    into ``layer`` when its ``call`` takes ``mask``.
     """
+
+    supports_masking = True
 
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):
@@ -186,9 +214,17 @@ class TimeDistributed(Layer):
             _internal.name_error(e)   # the message names the layer: no outer layer prefixes it
             raise e
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         n, t = inputs.shape[:2]
-        y = self.layer(inputs.reshape(n * t, *inputs.shape[2:]), training=training)
+        kwargs = {}
+        if mask is not None:
+            keep = mask_array(mask)
+            if keep.shape[:2] != (n, t):
+                raise ValueError(f"TimeDistributed '{self.name}': the mask has shape {keep.shape}; "
+                                 f"expected ({n}, {t}, ...), one entry per step of each sequence")
+            if _names_arg(type(self.layer).call, "mask"):
+                kwargs["mask"] = keep.reshape(n * t, *keep.shape[2:])
+        y = self.layer(inputs.reshape(n * t, *inputs.shape[2:]), training=training, **kwargs)
         return y.reshape(n, t, *y.shape[1:])
 
     def get_config(self):
