@@ -110,7 +110,7 @@ class Refused:
 # PyTorch Tensor names that the corpus of benchmarks/api_coverage.py uses and gradkit lacks,
 # plus the ones with an alternative above
 TENSOR_NAMES = tuple(sorted({n.split(".", 1)[1] for n in ALTERNATIVES if n.startswith("Tensor.")} | set("""
-    svd unique index_copy_ put solve qr indices dequantize coalesce to_sparse scatter_reduce real
+    unique index_copy_ put solve qr indices dequantize coalesce to_sparse scatter_reduce real
     layout is_complex diff diagonal triu_ trace to_dense select new nelement masked_select logit
     index_put index_copy fill_diagonal_ atanh to_sparse_csr scatter_reduce_ resize_ resize
     random_ ndimension mH get_device diag crow_indices cross cholesky byte bfloat16 baddbmm addmm_

@@ -843,6 +843,9 @@ class Tensor:
     def outer(self, other):
         return _ops.outer(self, other)
 
+    def svd(self, some=True, compute_uv=True):
+        return _ops.svd(self, some, compute_uv)
+
 
 # PyTorch Tensor methods gradkit lacks say so, and what to use instead, when looked up. Not a
 # Tensor.__getattr__: defining one makes every attribute read on every tensor 2-3x slower

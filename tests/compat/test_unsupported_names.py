@@ -30,7 +30,7 @@ def _message(get):
     (lambda: gk.jit.freeze, "torch.jit.freeze", None),
     (lambda: gk.randn(2).pin_memory, "Tensor.pin_memory", "nothing: there is no device to copy to"),
     (lambda: gk.randn(2).data_ptr(), "Tensor.data_ptr", "x.array.ctypes.data"),
-    (lambda: gk.randn(2).svd(), "Tensor.svd", None),
+    (lambda: gk.randn(2).unique(), "Tensor.unique", None),
 ])
 def test_message_names_the_name_and_the_alternative(get, name, instead):
     msg = _message(get)

@@ -159,7 +159,7 @@ class Case(NamedTuple):
 
 
 CASES = []
-NAMESPACES = {"gk": gk, "F": F, "Tensor": gk.Tensor}
+NAMESPACES = {"gk": gk, "F": F, "Tensor": gk.Tensor, "linalg": gk.linalg}
 
 
 def _resolve(key):
@@ -364,6 +364,13 @@ op("gk.mm", lambda f, r: f(r.x(3, 4), r.x(4, 2)))
 op("gk.bmm", lambda f, r: f(r.x(2, 3, 4), r.x(2, 4, 5)))
 op("gk.dot", lambda f, r: f(r.x(4), r.x(4)))
 op("gk.outer", lambda f, r: f(r.x(3), r.x(4)))
+# svd: LAPACK's sgesdd for float32; every output float32, and the backward (through U, S and Vh)
+op("gk.svd", lambda f, r: f(r.x(4, 3)))
+op("gk.svd", lambda f, r: f(r.x(2, 3, 4), some=False), "full_batched")
+op("gk.svd", lambda f, r: f(r.x(3, 4), compute_uv=False), "compute_uv_false")
+op("linalg.svd", lambda f, r: f(r.x(4, 3), full_matrices=False), "reduced")
+op("linalg.svd", lambda f, r: f(r.x(2, 3, 4)), "full_batched")
+op("linalg.svdvals", lambda f, r: f(r.x(2, 4, 3)))
 # --- copies and writes (ops/inplace.py) -----------------------------------------------------------
 unary("gk.clone")
 op("gk.inplace", lambda f, r: f(r.x(3, 4).clone(), gk.add, r.x(4), name="add_"))
@@ -662,6 +669,9 @@ for name, args in [("clamp_min_", [0.1]), ("clamp_max_", [0.1]), ("log_", []),
     op(f"Tensor.{name}", _clone_inplace(name, *args))
 op("F.conv3d", lambda f, r: f(r.x(1, 2, 3, 4, 4), r.x(3, 2, 2, 2, 2), r.x(3), padding=1))
 op("F.glu", lambda f, r: f(r.x(2, 4)))
+op("F.prelu", lambda f, r: f(r.x(2, 3, 4), r.x(3)))
+op("F.dropout1d", lambda f, r: f(r.x(2, 3, 4), 0.5))
+op("F.dropout2d", lambda f, r: f(r.x(2, 3, 4, 4), 0.5))
 op("F.interpolate", lambda f, r: f(r.x(1, 2, 3, 3), scale_factor=2, mode="bilinear"))
 op("F.upsample", lambda f, r: f(r.x(1, 2, 3), size=5, mode="nearest"))
 op("F.grid_sample", lambda f, r: f(r.x(1, 2, 3, 3), r.x(1, 2, 2, 2, low=-1.0, high=1.0)))
@@ -735,6 +745,9 @@ LAYERS = {
     "Flatten": lambda r: (nn.Flatten(), [r.x(2, 3, 4)], {}),
     "Conv3d": lambda r: (nn.Conv3d(2, 3, 2, padding=1), [r.x(1, 2, 3, 3, 3)], {}),
     "GLU": lambda r: (nn.GLU(), [r.x(2, 4)], {}),
+    "PReLU": lambda r: (nn.PReLU(3), [r.x(2, 3, 4)], {}),
+    "Dropout1d": lambda r: (nn.Dropout1d(0.5), [r.x(2, 3, 4)], {}),
+    "Dropout2d": lambda r: (nn.Dropout2d(0.5), [r.x(2, 3, 4, 4)], {}),
     "Upsample": lambda r: (nn.Upsample(scale_factor=2, mode="bilinear"), [r.x(1, 2, 3, 3)], {}),
     "Unflatten": lambda r: (nn.Unflatten(1, (3, 4)), [r.x(2, 12)], {}),
     "Dropout": lambda r: (nn.Dropout(0.5), [r.x(4, 5)], {}),
@@ -1160,6 +1173,7 @@ def test_every_op_in_the_docs_table_is_walked():
     assert {"sum_to_shape", "logical_xor", "masked_fill_", "to"} <= names, "docs/ops.md parse"
     walked, keys = _walked(), {c.key for c in CASES}
     missing = [n for n in sorted(names) if f"gk.{n}" not in keys and f"Tensor.{n}" not in keys
+               and f"linalg.{n}" not in keys
                and not (hasattr(gk, n) and id(getattr(gk, n)) in walked)]
     assert not missing, f"ops in docs/ops.md that this file does not walk: {missing}"
 

@@ -1,9 +1,9 @@
 """gradkit.nn: layers, losses and the Module system, named and behaving as in PyTorch."""
 from . import functional, init, utils
-from .activation import (ELU, GELU, GLU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, SiLU,
-                         Sigmoid, Softmax, Softplus, Tanh)
+from .activation import (ELU, GELU, GLU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, PReLU, ReLU,
+                         ReLU6, SiLU, Sigmoid, Softmax, Softplus, Tanh)
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .dropout import Dropout
+from .dropout import Dropout, Dropout1d, Dropout2d
 from .flatten import Flatten, Unflatten
 from .linear import Bilinear, Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss,
@@ -12,7 +12,7 @@ from .module import Buffer, Module, Parameter
 
 __all__ = ["Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict",
            "ParameterList", "ParameterDict", "Identity", "Linear",
-           "Bilinear", "Flatten", "Unflatten", "Dropout", "ReLU", "LeakyReLU", "ELU", "GELU",
+           "Bilinear", "Flatten", "Unflatten", "Dropout", "Dropout1d", "Dropout2d", "ReLU", "LeakyReLU", "PReLU", "ELU", "GELU",
            "SiLU", "GLU", "Sigmoid", "Tanh", "Softplus", "Softmax", "LogSoftmax", "ReLU6", "Hardtanh",
            "LogSigmoid", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss",
            "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "CosineEmbeddingLoss",

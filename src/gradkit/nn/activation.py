@@ -1,7 +1,8 @@
 """Activations as modules: the f in y = f(Σ w x + b)."""
 from .. import ops
 from . import functional as F
-from .module import Module
+from . import init as init_module
+from .module import Module, Parameter
 
 
 class ReLU(Module):
@@ -26,6 +27,26 @@ class LeakyReLU(Module):
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"
+
+
+class PReLU(Module):
+    """x if x > 0 else a · x, with a learned: one slope shared by all channels
+    (``num_parameters=1``) or one per channel (dim 1). Defaults: ``init=0.25``."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(ops.empty(num_parameters, dtype=dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init_module.constant_(self.weight, self.init)
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
 
 
 class ELU(Module):

@@ -1,5 +1,6 @@
 """Dropout: during training, zero each element with probability p and scale the rest by 1/(1-p)."""
 from .. import ops
+from . import functional as F
 from .module import Module
 
 
@@ -17,3 +18,18 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+class Dropout1d(Dropout):
+    """Zero whole channels of (N, C, L) in training, scaling the rest by 1/(1-p)."""
+
+    def forward(self, x):
+        return F.dropout1d(x, self.p, self.training)
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels (feature maps) of (N, C, H, W) in training, scaling the rest by
+    1/(1-p): neighbouring pixels are correlated, so dropping single pixels barely regularises."""
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training)

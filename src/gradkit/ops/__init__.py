@@ -15,6 +15,7 @@ from .indexing import (chunk, gather, getitem, index_add, index_select, masked_f
                        unbind, unfold)
 from .inplace import clone, inplace, setitem
 from .linalg import bmm, dot, einsum, matmul, mm, outer
+from .linalg import torch_svd as svd  # torch.svd (U, S, V); gk.linalg.svd is linalg.svd
 from .reduction import (all, amax, amin, any, argmax, argmin, cumsum, log_softmax, logsumexp, max,
                         histc, mean, min, norm, prod, softmax, std, sum, var)
 from .shape import (broadcast_to, expand, flatten, flip, permute, reshape, squeeze, sum_to_shape,

@@ -1,4 +1,7 @@
-"""MultiHeadAttention in Keras' form: ``mha(query, value, key=None, attention_mask=None)``.
+"""Attention layers: MultiHeadAttention (below), and the single-head Attention (Luong's dot
+product) and AdditiveAttention (Bahdanau's) at the end of the file.
+
+MultiHeadAttention in Keras' form: ``mha(query, value, key=None, attention_mask=None)``.
 
 Keras' layer differs from ``nn.MultiheadAttention`` in its shapes: each head has its own
 ``key_dim`` (the projections map E -> num_heads · key_dim, not E -> E), the inputs are
@@ -16,12 +19,13 @@ import math
 
 import numpy as np
 
-from ... import nn
+from ... import nn, ops
 from ...nn.functional.attention import attention_with_weights, causal_mask
 from ...tensor import Tensor
-from .base import Adapter, KerasWeight
+from .base import Adapter, KerasWeight, Layer
+from .masks import mask_array
 
-__all__ = ["MultiHeadAttention"]
+__all__ = ["MultiHeadAttention", "Attention", "AdditiveAttention"]
 
 
 class MultiHeadAttention(Adapter):
@@ -136,4 +140,111 @@ class MultiHeadAttention(Adapter):
         config.update(num_heads=self.num_heads, key_dim=self.key_dim, value_dim=self.value_dim,
                       dropout=self.dropout, use_bias=self.use_bias, output_shape=self._out_dim,
                       **self._initializers_config())
+        return config
+
+
+# === Attention (Luong), AdditiveAttention (Bahdanau) =========================================
+class Attention(Layer):
+    """Dot-product attention (Luong et al., 2015): ``layer([query, value])`` or
+    ``layer([query, value, key])`` (key defaults to value), query (N, T, d), value (N, S, dv),
+    key (N, S, d) -> (N, T, dv):
+
+        scores = query · keyᵀ (· scale, a learned scalar, with ``use_scale=True``)
+        weights = softmax(scores - 1e9 · [masked]) over S;  out = weights · value
+
+    ``score_mode='concat'``: scores[t, s] = c · Σ tanh(query_t + key_s) (c learned; with
+    ``use_scale`` the sum is over tanh(scale · (query_t + key_s))). Masks ``[query_mask,
+    value_mask]`` (from ``mask=`` or the layers before): padded values take no weight, padded
+    queries give zeros; ``use_causal_mask=True`` lets step t see values <= t. Defaults:
+    ``use_scale=False``, ``score_mode='dot'``, ``dropout=0.0`` (on the weights, in training).
+    """
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if score_mode not in ("dot", "concat"):
+            raise ValueError(f"Attention: score_mode must be 'dot' or 'concat', got "
+                             f"{score_mode!r}")
+        self.use_scale, self.score_mode = bool(use_scale), score_mode
+        self.dropout, self.seed = float(dropout), seed
+
+    def build(self, input_shape):
+        self._validate(input_shape)
+        self.scale = self.concat_score_weight = None
+        if self.use_scale:
+            self.scale = self.add_weight(shape=(), initializer="ones", name="scale")
+        if self.score_mode == "concat":
+            self.concat_score_weight = self.add_weight(shape=(), initializer="ones",
+                                                       name="concat_score_weight")
+
+    def _validate(self, shapes):
+        if not isinstance(shapes, (list, tuple)) or len(shapes) not in (2, 3) or \
+                not all(isinstance(s, (list, tuple)) for s in shapes):
+            raise ValueError(f"{type(self).__name__} layer must be called on a list of inputs, "
+                             "namely [query, value] or [query, value, key]")
+
+    def _scores(self, q, k):
+        if self.score_mode == "dot":
+            scores = ops.matmul(q, k.transpose(-2, -1))
+            return scores * self.scale if self.scale is not None else scores
+        pair = q.unsqueeze(-2) + k.unsqueeze(-3)          # (N, T, S, d)
+        if self.scale is not None:
+            pair = pair * self.scale
+        return ops.tanh(pair).sum(dim=-1) * self.concat_score_weight
+
+    def call(self, inputs, mask=None, training=None, return_attention_scores=False,
+             use_causal_mask=False):
+        self._validate([tuple(t.shape) for t in inputs])
+        q, v = inputs[0], inputs[1]
+        k = inputs[2] if len(inputs) > 2 else v
+        q_mask, v_mask = (mask[0], mask[1]) if mask is not None else (None, None)
+        scores = self._scores(q, k)                          # (N, T, S)
+        keep = None
+        if v_mask is not None:
+            keep = mask_array(v_mask)[:, None, :]            # (N, 1, S)
+        if use_causal_mask:
+            causal = ~causal_mask(scores.shape[-2], scores.shape[-1])   # True = may attend
+            keep = causal if keep is None else (keep & causal)
+        if keep is not None:   # Keras: scores - 1e9 where masked (a fully masked row: uniform)
+            scores = scores - Tensor((~keep).astype(scores.dtype) * scores.dtype.type(1e9))
+        weights = ops.softmax(scores, -1)
+        if training and self.dropout > 0:
+            weights = ops.dropout(weights, self.dropout, True)
+        out = ops.matmul(weights, v)
+        if q_mask is not None:
+            out = out * Tensor(mask_array(q_mask)[..., None].astype(out.dtype))
+        return (out, weights) if return_attention_scores else out
+
+    def compute_mask(self, inputs, mask=None):
+        return None if mask is None else mask[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(use_scale=self.use_scale, score_mode=self.score_mode,
+                      dropout=self.dropout, seed=self.seed)
+        return config
+
+
+class AdditiveAttention(Attention):
+    """Additive attention (Bahdanau et al., 2015): scores[t, s] = Σ_d scale_d ·
+    tanh(query_t + key_s)_d, with ``scale`` (d,) learned (``use_scale=True``, Defaults;
+    glorot_uniform) or 1; then as Attention (masks, causal mask, dropout, value weighting).
+    """
+
+    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def build(self, input_shape):
+        self._validate(input_shape)
+        self.scale = None
+        if self.use_scale:
+            self.scale = self.add_weight(shape=(input_shape[0][-1],),
+                                         initializer="glorot_uniform", name="scale")
+
+    def _scores(self, q, k):
+        pair = ops.tanh(q.unsqueeze(-2) + k.unsqueeze(-3))   # (N, T, S, d)
+        return (pair * self.scale if self.scale is not None else pair).sum(dim=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("score_mode")
         return config

@@ -1,16 +1,23 @@
-"""Convolution and pooling, channels-last: Conv2D, MaxPooling2D, AveragePooling2D,
-GlobalAveragePooling2D, GlobalMaxPooling2D, and over the steps of sequences
-GlobalAveragePooling1D (which averages only the steps a mask keeps) and GlobalMaxPooling1D.
+"""Convolutions, channels-last: Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D,
+SeparableConv2D (the pooling layers are in pooling.py).
 
-Keras images are (N, H, W, C); ``nn.Conv2d`` and the pools take (N, C, H, W). Each layer
-transposes its input to NCHW, calls the ``nn`` module, and transposes the result back, so a
-Keras model sees channels-last throughout (``data_format='channels_first'`` skips the
-transposes). Conv2D's kernel reads as Keras' (kh, kw, in, out); it is stored as
-``conv.weight`` (out, in, kh, kw).
+Keras images are (N, H, W, C) and sequences (N, T, C); ``nn.Conv1d``/``nn.Conv2d`` take the
+channels first. Each layer moves the channels to dim 1, calls the ``nn`` module, and moves them
+back, so a Keras model sees channels-last throughout (``data_format='channels_first'`` skips the
+moves). Each kernel reads in Keras' layout and is stored in PyTorch's:
+
+    Conv1D           kernel (k, in/groups, out)        = conv.weight (out, in/groups, k)
+    Conv2D           kernel (kh, kw, in/groups, out)   = conv.weight (out, in/groups, kh, kw)
+    Conv2DTranspose  kernel (kh, kw, out, in)          = conv.weight (in, out, kh, kw)
+    DepthwiseConv2D  kernel (kh, kw, in, multiplier)   = conv.weight (in·multiplier, 1, kh, kw)
+    SeparableConv2D  depthwise_kernel as above, pointwise_kernel (1, 1, in·multiplier, filters)
+
+Both transposed convolutions are the adjoint of a cross-correlation (TensorFlow's
+``conv2d_transpose`` and PyTorch's ``conv_transpose2d``), so the kernel is not flipped.
 
 ``padding='same'`` is TensorFlow's: the output has ceil(size / stride) positions and the
-padding is split with the extra row/column at the bottom/right. Pools pad with -inf (max) or
-leave the padding out of each average (Keras' ``'same'`` average pooling).
+padding is split with the extra row/column at the bottom/right. Conv1D also takes
+``padding='causal'`` (all the padding on the left: step t sees steps <= t only).
 """
 import math
 
@@ -19,24 +26,30 @@ import numpy as np
 from ... import _internal, nn, ops
 from .. import activations, regularizers
 from .base import Adapter, KerasWeight, Layer, permuted
-from .masks import mask_array
 
-__all__ = ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
-           "GlobalMaxPooling2D", "MaxPool2D", "AvgPool2D", "Convolution2D",
-           "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAvgPool1D", "GlobalMaxPool1D"]
+__all__ = ["Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
+           "Convolution1D", "Convolution2D", "Convolution2DTranspose", "Conv2DTranspose",
+           "SeparableConvolution2D"]
 
 
-def _pair(v, name, layer):
-    t = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
-    if len(t) != 2 or not all(isinstance(i, (int, np.integer)) and i > 0 for i in t):
-        raise ValueError(f"{layer}: {name} must be a positive int or a pair of them, got {v!r}")
+# === shared: arguments, TensorFlow's 'same' padding, channels-last ============================
+def _tuple(v, n, name, layer):
+    t = (v,) * n if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(t) != n or not all(isinstance(i, (int, np.integer)) and i > 0 for i in t):
+        what = "a positive int" + ("" if n == 1 else f" or a tuple of {n} of them")
+        raise ValueError(f"{layer}: {name} must be {what}, got {v!r}")
     return tuple(int(i) for i in t)
 
 
-def _check_padding(padding, layer):
+def _pair(v, name, layer):
+    return _tuple(v, 2, name, layer)
+
+
+def _check_padding(padding, layer, allowed=("valid", "same")):
     padding = padding.lower() if isinstance(padding, str) else padding
-    if padding not in ("valid", "same"):
-        raise ValueError(f"{layer}: padding must be 'valid' or 'same', got {padding!r}")
+    if padding not in allowed:
+        raise ValueError(f"{layer}: padding must be one of {', '.join(map(repr, allowed))}, "
+                         f"got {padding!r}")
     return padding
 
 
@@ -47,17 +60,23 @@ def _same_pads(size, kernel, stride, dilation=1):
     return total // 2, total - total // 2
 
 
-def _pad_same(x, kernel, stride, dilation=(1, 1), value=0.0):
-    """Pad an NCHW batch for 'same' output size."""
-    (t, b), (lft, r) = (_same_pads(x.shape[2], kernel[0], stride[0], dilation[0]),
-                        _same_pads(x.shape[3], kernel[1], stride[1], dilation[1]))
-    if t == b == lft == r == 0:
+def _pad_same(x, kernel, stride, dilation=None, value=0.0):
+    """Pad a channels-first batch (N, C, *spatial) for 'same' output size."""
+    spatial = x.shape[2:]
+    dilation = dilation or (1,) * len(spatial)
+    pads = []
+    for size, k, s, d in reversed(list(zip(spatial, kernel, stride, dilation))):
+        pads += _same_pads(size, k, s, d)   # F.pad lists the last axis first
+    if not any(pads):
         return x
-    return ops.pad(x, (lft, r, t, b), value=value)
+    return ops.pad(x, tuple(pads), value=value)
 
 
 class _ChannelsLast(Layer):
-    """Shared by the image layers: NHWC <-> NCHW around the wrapped nn module."""
+    """Shared by the image and sequence layers: channels-last <-> channels-first around the
+    wrapped nn module. ``_spatial`` is the number of spatial axes (2 for images)."""
+
+    _spatial = 2
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -68,26 +87,38 @@ class _ChannelsLast(Layer):
         self.data_format = data_format
 
     def _to_nchw(self, x):
-        return x.permute(0, 3, 1, 2) if self.data_format == "channels_last" else x
+        if self.data_format == "channels_first":
+            return x
+        return x.permute(0, x.ndim - 1, *range(1, x.ndim - 1))
 
     def _from_nchw(self, x):
-        return x.permute(0, 2, 3, 1) if self.data_format == "channels_last" else x
+        if self.data_format == "channels_first":
+            return x
+        return x.permute(0, *range(2, x.ndim), 1)
 
     def _channel_axis(self):
         return -1 if self.data_format == "channels_last" else 1
 
     def _check_rank(self, shape):
-        if len(shape) != 4:
-            layout = "(N, H, W, C)" if self.data_format == "channels_last" else "(N, C, H, W)"
-            hint = ""
-            if len(shape) == 3:
+        if len(shape) != self._spatial + 2:
+            if self._spatial == 1:
+                what, layout = "3-D batch of sequences", "(N, steps, C)" \
+                    if self.data_format == "channels_last" else "(N, C, steps)"
+                hint = " For one feature per step add the channel axis: x[..., None]." \
+                    if len(shape) == 2 else ""
+            else:
+                what = "4-D batch of images"
+                layout = "(N, H, W, C)" if self.data_format == "channels_last" else "(N, C, H, W)"
                 hint = (" For grayscale images add the channel axis: x.reshape(-1, H, W, 1) or "
-                        "x[..., None].")
+                        "x[..., None].") if len(shape) == 3 else ""
             e = ValueError(f"Input 0 of layer '{self.name}' ({type(self).__name__}) is "
-                           f"incompatible with the layer: expected a 4-D batch of images {layout}, "
+                           f"incompatible with the layer: expected a {what} {layout}, "
                            f"received shape {tuple(shape)}.{hint}")
             _internal.name_error(e)
             raise e
+
+    def _check_inputs(self, x):
+        self._check_rank(x.shape)
 
     def get_config(self):
         config = super().get_config()
@@ -95,37 +126,38 @@ class _ChannelsLast(Layer):
         return config
 
 
-# === Conv2D ===================================================================================
-class Conv2D(Adapter, _ChannelsLast):
-    """2-D convolution over channels-last images: (N, H, W, C_in) -> (N, H', W', filters).
+def _no_constraints(layer, **given):
+    names = [k for k, v in given.items() if v is not None]
+    if names:
+        raise NotImplementedError(f"{type(layer).__name__}: {', '.join(names)} "
+                                  "are not supported by gradkit.keras yet")
 
-    Wraps ``nn.Conv2d(C_in, filters, kernel_size, stride=strides, dilation=dilation_rate,
-    groups=groups)``, built at the first call. Defaults: ``strides=(1, 1)``, ``padding='valid'``,
-    ``activation=None``, ``use_bias=True``, ``kernel_initializer='glorot_uniform'``,
-    ``bias_initializer='zeros'``.
 
-    >>> Conv2D(32, (3, 3), activation="relu", padding="same")
-    """
+# === Conv1D, Conv2D ===========================================================================
+class _Conv(Adapter, _ChannelsLast):
+    """The convolutions' shared arguments and calling; a subclass sets ``_spatial`` and
+    ``_paddings`` and declares its nn module and kernel layout."""
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+    _paddings = ("valid", "same")
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
-        name = type(self).__name__
-        if kernel_constraint is not None or bias_constraint is not None:
-            raise NotImplementedError(f"{name}: constraints are not supported by gradkit.keras yet")
+        name, n = type(self).__name__, self._spatial
+        _no_constraints(self, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         if not isinstance(filters, (int, np.integer)) or filters <= 0:
             raise ValueError(f"{name}: filters must be a positive integer, got {filters!r}")
         self.filters = int(filters)
-        self.kernel_size = _pair(kernel_size, "kernel_size", name)
-        self.strides = _pair(strides, "strides", name)
-        self.dilation_rate = _pair(dilation_rate, "dilation_rate", name)
-        self.padding = _check_padding(padding, name)
-        if self.padding == "same" and self.strides != (1, 1) and self.dilation_rate != (1, 1):
+        self.kernel_size = _tuple(kernel_size, n, "kernel_size", name)
+        self.strides = _tuple(strides, n, "strides", name)
+        self.dilation_rate = _tuple(dilation_rate, n, "dilation_rate", name)
+        self.padding = _check_padding(padding, name, self._paddings)
+        if self.padding != "valid" and max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError(f"{name}: strides > 1 with dilation_rate > 1 is not supported")
-        self.groups = groups
+        self.groups = int(groups)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self._set_initializers(kernel_initializer=kernel_initializer,
@@ -134,25 +166,13 @@ class Conv2D(Adapter, _ChannelsLast):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
 
-    # the adapter: nn.Conv2d as ``conv`` (padding done here, as TensorFlow's 'same');
-    # kernel (kh, kw, in, out) = conv.weight (out, in, kh, kw) permuted
-    def nn_modules(self, input_shape):
+    def _in_channels(self, input_shape):
         self._check_rank(input_shape)
         channels = input_shape[self._channel_axis()]
         if channels % self.groups:
             raise ValueError(f"{type(self).__name__} '{self.name}': the input's {channels} "
                              f"channels must be divisible by groups={self.groups}")
-        return {"conv": nn.Conv2d(channels, self.filters, self.kernel_size, stride=self.strides,
-                                  padding=0, dilation=self.dilation_rate, groups=self.groups,
-                                  bias=self.use_bias, dtype=self._dtype)}
-
-    def keras_weights(self):
-        return [KerasWeight("kernel", self.conv.weight, permuted(2, 3, 1, 0),
-                            init=self.kernel_initializer),
-                KerasWeight("bias", self.conv.bias, init=self.bias_initializer)]
-
-    def _check_inputs(self, x):   # before the call: nn.Conv2d would take (C, H, W) as unbatched
-        self._check_rank(x.shape)
+        return channels
 
     def input_error(self, x):
         axis = self._channel_axis()
@@ -160,18 +180,28 @@ class Conv2D(Adapter, _ChannelsLast):
             return self._input_error(self.conv.in_channels, x.shape[axis], x.shape,
                                      what=f"channels (axis {axis})")
 
-    def call(self, inputs):
-        x = self._to_nchw(inputs)
+    def _pad(self, x):
+        """Keras' padding done here (nn's modules are built with padding=0)."""
         if self.padding == "same":
-            x = _pad_same(x, self.kernel_size, self.strides, self.dilation_rate)
-        y = self.activation(self._from_nchw(self.conv(x)))
+            return _pad_same(x, self.kernel_size, self.strides, self.dilation_rate)
+        if self.padding == "causal":
+            return ops.pad(x, ((self.kernel_size[0] - 1) * self.dilation_rate[0], 0))
+        return x
+
+    def call(self, inputs):
+        y = self.activation(self._from_nchw(self.conv(self._pad(self._to_nchw(inputs)))))
         self._add_regularization_losses(self.conv.weight, self.conv.bias, y)
         return y
 
+    def keras_weights(self):
+        return [KerasWeight("kernel", self.conv.weight, self._kernel_layout,
+                            init=self.kernel_initializer),
+                KerasWeight("bias", self.conv.bias, init=self.bias_initializer)]
+
     @property
     def kernel(self):
-        """The kernel as Keras shows it, (kh, kw, in, out): a view of ``conv.weight``."""
-        return self.conv.weight.permute(2, 3, 1, 0)
+        """The kernel as Keras shows it (a view of ``conv.weight``)."""
+        return self.conv.weight.permute(*self._kernel_axes)
 
     @property
     def bias(self):
@@ -190,150 +220,267 @@ class Conv2D(Adapter, _ChannelsLast):
         return config
 
 
-Convolution2D = Conv2D
+class Conv1D(_Conv):
+    """1-D convolution over channels-last sequences: (N, T, C_in) -> (N, T', filters).
 
+    Wraps ``nn.Conv1d(C_in, filters, kernel_size, stride=strides, dilation=dilation_rate,
+    groups=groups)``. ``padding``: 'valid' (Defaults), 'same', or 'causal' (left padding only).
+    Other defaults as Conv2D's.
 
-# === pooling ==================================================================================
-class _Pooling2D(_ChannelsLast):
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
-                 **kwargs):
-        super().__init__(data_format=data_format, **kwargs)
-        name = type(self).__name__
-        self.pool_size = _pair(pool_size, "pool_size", name)
-        self.strides = self.pool_size if strides is None else _pair(strides, "strides", name)
-        self.padding = _check_padding(padding, name)
-
-    def _check_inputs(self, x):
-        self._check_rank(x.shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(pool_size=list(self.pool_size), strides=list(self.strides),
-                      padding=self.padding)
-        return config
-
-
-class MaxPooling2D(_Pooling2D):
-    """The maximum over each ``pool_size`` window, moved by ``strides`` (default: pool_size).
-    (N, H, W, C) -> (N, H', W', C). Wraps ``nn.MaxPool2d``."""
-
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
-                 **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
-        self.pool = nn.MaxPool2d(self.pool_size, stride=self.strides)
-
-    def call(self, inputs):
-        x = self._to_nchw(inputs)
-        if self.padding == "same":
-            x = _pad_same(x, self.pool_size, self.strides, value=-np.inf)
-        return self._from_nchw(self.pool(x))
-
-
-class AveragePooling2D(_Pooling2D):
-    """The mean over each ``pool_size`` window. With ``padding='same'`` the padded positions
-    are left out of each mean, as in Keras. Wraps ``nn.AvgPool2d``."""
-
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
-                 **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
-        self.pool = nn.AvgPool2d(self.pool_size, stride=self.strides)
-
-    def call(self, inputs):
-        x = self._to_nchw(inputs)
-        if self.padding == "same":
-            padded = _pad_same(x, self.pool_size, self.strides)
-            if padded is not x:
-                # mean over the real pixels = mean of the zero-padded window / share of real ones
-                ones = ops.ones(1, 1, *x.shape[2:], dtype=x.dtype)
-                share = self.pool(_pad_same(ones, self.pool_size, self.strides))
-                return self._from_nchw(self.pool(padded) / share)
-        return self._from_nchw(self.pool(x))
-
-
-MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D
-
-
-class GlobalAveragePooling2D(_ChannelsLast):
-    """The mean over H and W: (N, H, W, C) -> (N, C), or (N, 1, 1, C) with ``keepdims``."""
-
-    def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(data_format=data_format, **kwargs)
-        self.keepdims = keepdims
-
-    def _check_inputs(self, x):
-        self._check_rank(x.shape)
-
-    def call(self, inputs):
-        axes = (1, 2) if self.data_format == "channels_last" else (2, 3)
-        return inputs.mean(dim=axes, keepdim=self.keepdims)
-
-    def get_config(self):
-        config = super().get_config()
-        config["keepdims"] = self.keepdims
-        return config
-
-
-class GlobalMaxPooling2D(GlobalAveragePooling2D):
-    """The maximum over H and W: (N, H, W, C) -> (N, C)."""
-
-    def call(self, inputs):
-        axes = (1, 2) if self.data_format == "channels_last" else (2, 3)
-        return inputs.amax(dim=axes, keepdim=self.keepdims)
-
-
-# === global pooling over the steps of sequences ===============================================
-class GlobalAveragePooling1D(_ChannelsLast):
-    """The mean over the steps: (N, T, C) -> (N, C), or (N, 1, C) with ``keepdims``
-    (``data_format='channels_first'``: (N, C, T)).
-
-    With a mask (N, T) (from ``Embedding(mask_zero=True)`` or ``Masking``, see masks.py) the
-    mean is over the steps that count, Σ_t m_t x_t / Σ_t m_t, and the mask ends here, as in
-    Keras (a sequence with no step left gives 0/0 = nan, as in Keras).
+    >>> Conv1D(64, 3, activation="relu", padding="causal")
     """
 
-    supports_masking = True
+    _spatial = 1
+    _paddings = ("valid", "same", "causal")
+    _kernel_axes = (2, 1, 0)   # kernel (k, in/groups, out) = conv.weight (out, in/groups, k)
+    _kernel_layout = permuted(2, 1, 0)
 
-    def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(data_format=data_format, **kwargs)
-        self.keepdims = keepdims
+    def nn_modules(self, input_shape):
+        return {"conv": nn.Conv1d(self._in_channels(input_shape), self.filters,
+                                  self.kernel_size[0], stride=self.strides[0], padding=0,
+                                  dilation=self.dilation_rate[0], groups=self.groups,
+                                  bias=self.use_bias, dtype=self._dtype)}
 
-    def _steps_axis(self):
-        return 1 if self.data_format == "channels_last" else 2
 
-    def _check_inputs(self, x):
-        if x.ndim != 3:
-            e = ValueError(f"Input 0 of layer '{self.name}' ({type(self).__name__}) is "
-                           "incompatible with the layer: expected a 3-D batch of sequences "
-                           f"(batch, steps, features), received shape {tuple(x.shape)}")
-            _internal.name_error(e)
-            raise e
+class Conv2D(_Conv):
+    """2-D convolution over channels-last images: (N, H, W, C_in) -> (N, H', W', filters).
 
-    def call(self, inputs, mask=None):
-        axis = self._steps_axis()
-        if mask is None:
-            return inputs.mean(dim=axis, keepdim=self.keepdims)
-        keep = np.expand_dims(mask_array(mask), 3 - axis)   # (N, T, 1) or (N, 1, T)
-        total = ops.where(keep, inputs, 0.0).sum(dim=axis, keepdim=self.keepdims)
-        count = keep.sum(axis=axis, keepdims=self.keepdims).astype(inputs.dtype)
-        return total / count
+    Wraps ``nn.Conv2d(C_in, filters, kernel_size, stride=strides, dilation=dilation_rate,
+    groups=groups)``, built at the first call. Defaults: ``strides=(1, 1)``, ``padding='valid'``,
+    ``activation=None``, ``use_bias=True``, ``kernel_initializer='glorot_uniform'``,
+    ``bias_initializer='zeros'``.
 
-    def compute_mask(self, inputs, mask=None):
-        return None
+    >>> Conv2D(32, (3, 3), activation="relu", padding="same")
+    """
+
+    _kernel_axes = (2, 3, 1, 0)   # kernel (kh, kw, in/groups, out) = weight (out, in/g, kh, kw)
+    _kernel_layout = permuted(2, 3, 1, 0)
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), groups=1, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         groups, **kwargs)
+
+    def nn_modules(self, input_shape):
+        return {"conv": nn.Conv2d(self._in_channels(input_shape), self.filters, self.kernel_size,
+                                  stride=self.strides, padding=0, dilation=self.dilation_rate,
+                                  groups=self.groups, bias=self.use_bias, dtype=self._dtype)}
+
+
+Convolution1D, Convolution2D = Conv1D, Conv2D
+
+
+# === Conv2DTranspose ==========================================================================
+def _transpose_geometry(kernel, stride, dilation, padding, output_padding):
+    """Where Keras' transposed-convolution output lies in the full (unpadded) one, along one
+    axis. The full output is F(n) = (n-1)·stride + k (k the dilated kernel); Keras' is
+    length(n) = (n-1)·stride + offset positions starting at F's ``before``-th, the last ``extra``
+    of them past F's end (bias only). Keras' rule (compute_conv_transpose_output_length, and the
+    JAX backend's padding, which is TensorFlow's): 'valid' starts at 0 and is
+    (n-1)·stride + max(k, stride) long; 'same' is n·stride long with the crop split as in
+    TensorFlow's 'same' (the extra one after); ``output_padding`` sets the length to
+    (n-1)·stride + k - 2·pad + output_padding (pad = k // 2 for 'same', 0 for 'valid').
+    Returns (before, extra, offset)."""
+    k = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        before = 0
+        offset = max(k, stride) if output_padding is None else k + output_padding
+    else:
+        pad_len = stride + k - 2 if output_padding is None else k + k % 2 - 2 + output_padding
+        before = k - 1 - min(pad_len // 2 + pad_len % 2, k - 1)
+        offset = stride if output_padding is None else k - 2 * (k // 2) + output_padding
+    return before, max(before + offset - k, 0), offset
+
+
+class Conv2DTranspose(_Conv):
+    """Transposed 2-D convolution ("deconvolution", the upsampling half of a U-Net or a
+    generator): (N, H, W, C_in) -> (N, H', W', filters), H' = H·stride with ``padding='same'``,
+    (H-1)·stride + max(kh, stride) with 'valid'.
+
+    Wraps ``nn.ConvTranspose2d(C_in, filters, kernel_size, stride=strides,
+    dilation=dilation_rate)``; the kernel reads as Keras' (kh, kw, filters, C_in). Defaults as
+    Conv2D's; ``output_padding=None`` (a given one sets the output size exactly).
+
+    >>> Conv2DTranspose(32, 3, strides=2, padding="same")      # (N, 8, 8, C) -> (N, 16, 16, 32)
+    """
+
+    _kernel_axes = (2, 3, 1, 0)   # kernel (kh, kw, out, in) = weight (in, out, kh, kw)
+    _kernel_layout = permuted(2, 3, 1, 0)
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
+                 data_format=None, dilation_rate=(1, 1), **kwargs):
+        if kwargs.pop("groups", 1) != 1:
+            raise NotImplementedError("Conv2DTranspose: groups is not a Keras argument")
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1,
+                         **kwargs)
+        self.output_padding = None if output_padding is None else \
+            tuple(int(p) for p in ((output_padding,) * 2 if isinstance(
+                output_padding, (int, np.integer)) else output_padding))
+        given = self.output_padding or (None, None)
+        self._geometry = [_transpose_geometry(k, s, d, self.padding, p) for k, s, d, p in
+                          zip(self.kernel_size, self.strides, self.dilation_rate, given)]
+
+    # the adapter: nn.ConvTranspose2d as ``conv`` with padding 0 and output_padding = the rows
+    # Keras adds past the full output (bias included, as TensorFlow's); the crop is done here
+    def nn_modules(self, input_shape):
+        return {"conv": nn.ConvTranspose2d(
+            self._in_channels(input_shape), self.filters, self.kernel_size, stride=self.strides,
+            padding=0, output_padding=tuple(g[1] for g in self._geometry),
+            dilation=self.dilation_rate, bias=self.use_bias, dtype=self._dtype)}
+
+    def call(self, inputs):
+        x = self._to_nchw(inputs)
+        y = self.conv(x)
+        crop = []
+        for (before, _, offset), n, s, full in reversed(list(zip(
+                self._geometry, x.shape[2:], self.strides, y.shape[2:]))):
+            crop += [-before, -(full - before - ((n - 1) * s + offset))]
+        if any(crop):
+            y = ops.pad(y, tuple(crop))   # negative padding crops
+        y = self.activation(self._from_nchw(y))
+        self._add_regularization_losses(self.conv.weight, self.conv.bias, y)
+        return y
 
     def get_config(self):
         config = super().get_config()
-        config["keepdims"] = self.keepdims
+        config.pop("groups")
+        config["output_padding"] = None if self.output_padding is None \
+            else list(self.output_padding)
         return config
 
 
-class GlobalMaxPooling1D(GlobalAveragePooling1D):
-    """The maximum over the steps: (N, T, C) -> (N, C). Keras' does not support masking: a
-    masked input gives a warning, and every step (padding too) takes part."""
+Convolution2DTranspose = Conv2DTranspose
 
-    supports_masking = False
+
+# === DepthwiseConv2D, SeparableConv2D: nn.Conv2d with groups = channels ======================
+def _depthwise_layout(multiplier):
+    """kernel (kh, kw, in, m) = weight (in·m, 1, kh, kw): output channel c·m + j is input
+    channel c's j-th filter (TensorFlow's and PyTorch's order alike)."""
+    def to_keras(w):
+        return w.reshape(-1, multiplier, *w.shape[2:]).transpose(2, 3, 0, 1)
+
+    def from_keras(k):
+        return k.transpose(2, 3, 0, 1).reshape(-1, 1, *k.shape[:2])
+
+    return to_keras, from_keras
+
+
+class DepthwiseConv2D(_Conv):
+    """Each input channel convolved with its own ``depth_multiplier`` filters:
+    (N, H, W, C) -> (N, H', W', C·depth_multiplier). Wraps ``nn.Conv2d(C, C·depth_multiplier,
+    kernel_size, groups=C)``; kernel (kh, kw, C, depth_multiplier). Defaults:
+    ``depth_multiplier=1``, ``padding='valid'``, ``depthwise_initializer='glorot_uniform'``.
+    """
+
+    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+        _no_constraints(self, depthwise_regularizer=depthwise_regularizer,
+                        depthwise_constraint=depthwise_constraint)
+        super().__init__(1, kernel_size, strides, padding, data_format, dilation_rate, 1,
+                         activation=activation, use_bias=use_bias,
+                         bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer,
+                         bias_constraint=bias_constraint, **kwargs)
+        self.depth_multiplier = int(depth_multiplier)
+        self._set_initializers(depthwise_initializer=depthwise_initializer,
+                               bias_initializer=bias_initializer)
+        self.kernel_initializer = self.depthwise_initializer
+
+    def nn_modules(self, input_shape):
+        c = self._in_channels(input_shape)
+        return {"conv": nn.Conv2d(c, c * self.depth_multiplier, self.kernel_size,
+                                  stride=self.strides, padding=0, dilation=self.dilation_rate,
+                                  groups=c, bias=self.use_bias, dtype=self._dtype)}
+
+    def keras_weights(self):
+        return [KerasWeight("kernel", self.conv.weight, _depthwise_layout(self.depth_multiplier),
+                            init=self.depthwise_initializer),
+                KerasWeight("bias", self.conv.bias, init=self.bias_initializer)]
+
+    @property
+    def kernel(self):
+        w = self.conv.weight
+        return w.reshape(-1, self.depth_multiplier, *w.shape[2:]).permute(2, 3, 0, 1)
+
+    def get_config(self):
+        config = super().get_config()
+        for k in ("filters", "groups", "kernel_initializer", "kernel_regularizer"):
+            config.pop(k, None)
+        config["depth_multiplier"] = self.depth_multiplier
+        return config
+
+
+class SeparableConv2D(DepthwiseConv2D):
+    """A depthwise convolution (each channel alone, ``depth_multiplier`` filters each) followed
+    by a 1×1 pointwise one mixing the channels: (N, H, W, C) -> (N, H', W', filters), far fewer
+    weights than Conv2D (Xception, MobileNet). Wraps two ``nn.Conv2d``: ``depthwise`` (groups=C,
+    no bias, strides/padding/dilation here) and ``pointwise`` (1×1, the bias). Weights:
+    depthwise_kernel (kh, kw, C, m), pointwise_kernel (1, 1, C·m, filters), bias (filters,).
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
+                 **kwargs):
+        _no_constraints(self, pointwise_regularizer=pointwise_regularizer,
+                        pointwise_constraint=pointwise_constraint)
+        super().__init__(kernel_size, strides, padding, depth_multiplier, data_format,
+                         dilation_rate, activation, use_bias, depthwise_initializer,
+                         bias_initializer, depthwise_regularizer, bias_regularizer,
+                         activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
+        if not isinstance(filters, (int, np.integer)) or filters <= 0:
+            raise ValueError(f"SeparableConv2D: filters must be a positive integer, "
+                             f"got {filters!r}")
+        self.filters = int(filters)
+        self._set_initializers(depthwise_initializer=depthwise_initializer,
+                               pointwise_initializer=pointwise_initializer,
+                               bias_initializer=bias_initializer)
+
+    def nn_modules(self, input_shape):
+        c = self._in_channels(input_shape)
+        m = c * self.depth_multiplier
+        return {"conv": nn.Conv2d(c, m, self.kernel_size, stride=self.strides, padding=0,
+                                  dilation=self.dilation_rate, groups=c, bias=False,
+                                  dtype=self._dtype),
+                "pointwise": nn.Conv2d(m, self.filters, 1, bias=self.use_bias,
+                                       dtype=self._dtype)}
+
+    def keras_weights(self):
+        return [KerasWeight("depthwise_kernel", self.conv.weight,
+                            _depthwise_layout(self.depth_multiplier),
+                            init=self.depthwise_initializer),
+                KerasWeight("pointwise_kernel", self.pointwise.weight, permuted(2, 3, 1, 0),
+                            init=self.pointwise_initializer),
+                KerasWeight("bias", self.pointwise.bias, init=self.bias_initializer)]
 
     def call(self, inputs):
-        return inputs.amax(dim=self._steps_axis(), keepdim=self.keepdims)
+        y = self.pointwise(self.conv(self._pad(self._to_nchw(inputs))))
+        y = self.activation(self._from_nchw(y))
+        self._add_regularization_losses(self.pointwise.weight, self.pointwise.bias, y)
+        return y
+
+    @property
+    def depthwise_kernel(self):
+        return DepthwiseConv2D.kernel.fget(self)
+
+    @property
+    def pointwise_kernel(self):
+        return self.pointwise.weight.permute(2, 3, 1, 0)
+
+    @property
+    def bias(self):
+        return self.pointwise.bias
+
+    def get_config(self):
+        config = super().get_config()
+        config["filters"] = self.filters
+        return config
 
 
-GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
+SeparableConvolution2D = SeparableConv2D

@@ -1,19 +1,22 @@
 """Core Keras layers: Input, InputLayer, Dense, Activation, Softmax, Flatten, Dropout, Reshape,
-Add, Concatenate, Masking — each a thin adapter over ``gradkit.nn`` / ``gradkit.ops``.
+Masking, Identity, Lambda — each a thin adapter over ``gradkit.nn`` / ``gradkit.ops``. (Add and
+Concatenate live in merging.py with the other merging layers; they are importable from here.)
 
-Masks (masks.py): Dense, Activation, Softmax, Dropout pass their input's mask on (Keras'
-``supports_masking``), Add and Concatenate merge their inputs' masks, Masking makes one; Flatten
-and Reshape do not support masking, as in Keras."""
+Masks (masks.py): Dense, Activation, Softmax, Dropout, Identity pass their input's mask on
+(Keras' ``supports_masking``), Masking makes one; Flatten and Reshape do not support masking, as
+in Keras."""
+import inspect
+
 import numpy as np
 
 from ... import _internal, nn, ops
 from ...tensor import Tensor
 from .. import activations, regularizers
 from .base import TRANSPOSED, Adapter, KerasTensor, KerasWeight, Layer, Node
-from .masks import mask_array
+from .merging import Add, Concatenate  # noqa: F401  (their old home)
 
 __all__ = ["Input", "InputLayer", "Dense", "Activation", "Softmax", "Flatten", "Dropout", "Reshape",
-           "Add", "Concatenate", "Masking"]
+           "Masking", "Identity", "Lambda"]
 
 
 def _no_constraints(layer, **constraints):
@@ -264,53 +267,6 @@ class Reshape(Layer):
         return config
 
 
-class Add(Layer):
-    """The element-wise sum of a list of inputs of the same shape (residual connections). Its
-    mask: a step counts where it counts in every masked input (Keras' merge rule)."""
-
-    def call(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = out + x
-        return out
-
-    def compute_mask(self, inputs, mask=None):
-        masks = [mask_array(m) for m in (mask or []) if m is not None]
-        if not masks:
-            return None
-        return Tensor(np.logical_and.reduce(np.broadcast_arrays(*masks)))
-
-
-class Concatenate(Layer):
-    """Joins a list of inputs along ``axis`` (default -1, the features)."""
-
-    def __init__(self, axis=-1, **kwargs):
-        super().__init__(**kwargs)
-        self.axis = axis
-
-    def call(self, inputs):
-        return ops.cat(list(inputs), dim=self.axis)
-
-    def compute_mask(self, inputs, mask=None):
-        """Keras' rule: the masks (all-True for an unmasked input, a time-step mask widened to
-        its input's shape) joined along ``axis``, then a position counts if any of its last
-        axis does."""
-        if mask is None or all(m is None for m in mask):
-            return None
-        parts = []
-        for x, m in zip(inputs, mask):
-            shape = tuple(x.shape)
-            m = np.ones(shape, bool) if m is None else mask_array(m)
-            parts.append(np.broadcast_to(m[..., None], shape) if m.ndim < len(shape) else m)
-        return Tensor(np.concatenate(parts, axis=self.axis).any(axis=-1))
-
-    def get_config(self):
-        config = super().get_config()
-        config["axis"] = self.axis
-        return config
-
-
-
 # === masks ====================================================================================
 class Masking(Layer):
     """Marks the time steps to skip: a step of x (N, T, features) whose features all equal
@@ -337,3 +293,61 @@ class Masking(Layer):
         config = super().get_config()
         config["mask_value"] = self.mask_value
         return config
+
+
+# === Identity, Lambda =========================================================================
+class Identity(Layer):
+    """Returns its input unchanged (a placeholder, e.g. where a block may have no projection)."""
+
+    supports_masking = True
+
+    def call(self, inputs):
+        return inputs
+
+
+class Lambda(Layer):
+    """Wraps a Python function as a layer: ``Lambda(lambda x: x ** 2)``. The function gets the
+    inputs, ``arguments`` as keyword arguments, and ``mask``/``training`` if it names them.
+    ``mask``: the output's mask, a value or a function ``(inputs, mask) -> mask``.
+
+    A model with a Lambda cannot be saved by ``model.save``: the file would have to hold the
+    function's code (Keras writes its bytecode and refuses to load it in ``safe_mode``). Write
+    the function as a registered layer instead, or use ``save_weights``.
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda: function must be callable, got {type(function).__name__}")
+        self.function, self.arguments = function, dict(arguments or {})
+        self._output_shape_arg, self.mask = output_shape, mask
+        self.supports_masking = mask is not None
+        try:
+            params = inspect.signature(function).parameters
+        except (TypeError, ValueError):
+            params = {}
+        self._fn_takes = {k for k in ("mask", "training") if k in params}
+
+    def call(self, inputs, mask=None, training=None):
+        kwargs = dict(self.arguments)
+        if "mask" in self._fn_takes:
+            kwargs["mask"] = mask
+        if "training" in self._fn_takes:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
+
+    def compute_mask(self, inputs, mask=None):
+        return self.mask(inputs, mask) if callable(self.mask) else self.mask
+
+    def get_config(self):
+        name = getattr(self.function, "__name__", type(self.function).__name__)
+        e = ValueError(
+            f"Lambda layer '{self.name}' (function {name}) cannot be saved: its function is "
+            "Python code, and gradkit's model files hold no code (loading one would mean "
+            "unpickling it, which can run anything; Keras refuses such files in safe_mode). "
+            "Fix: write the function as a layer, @keras.saving.register_keras_serializable() "
+            "class MyLayer(keras.layers.Layer) with call(self, x), and use it instead of the "
+            "Lambda; or save the weights only, model.save_weights(path), and rebuild the model in "
+            "code before model.load_weights(path).")
+        _internal.name_error(e)
+        raise e

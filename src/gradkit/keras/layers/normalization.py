@@ -1,4 +1,5 @@
-"""BatchNormalization and LayerNormalization over the last (channels) axis, as Keras does.
+"""BatchNormalization, LayerNormalization, GroupNormalization and UnitNormalization over the
+last (channels) axis, as Keras does.
 
 ``BatchNormalization`` wraps ``nn.BatchNorm1d`` (inputs (N, C) or (N, L, C)) or
 ``nn.BatchNorm2d`` ((N, H, W, C)), moving the channel axis to dim 1 and back. Keras' arguments
@@ -14,10 +15,13 @@ rule for fine-tuning).
 Both pass a mask (masks.py) on unchanged. Keras' BatchNormalization also leaves the masked steps
 out of the batch statistics; gradkit's counts every step.
 """
-from ... import nn
-from .base import Adapter, KerasWeight
+import numpy as np
 
-__all__ = ["BatchNormalization", "LayerNormalization"]
+from ... import nn
+from ...nn import functional as F
+from .base import Adapter, KerasWeight, Layer
+
+__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization"]
 
 
 class BatchNormalization(Adapter):
@@ -169,4 +173,89 @@ class LayerNormalization(Adapter):
         config = super().get_config()
         config.update(axis=self.axis, epsilon=self.epsilon, center=self.center, scale=self.scale,
                       **self._initializers_config())
+        return config
+
+
+class GroupNormalization(Adapter):
+    """Normalizes each sample's channels in ``groups`` groups (Wu & He, 2018): the mean and
+    variance are taken over the spatial axes and the channels of one group, then
+    y = gamma · x̂ + beta per channel. Independent of the batch size (unlike BatchNormalization).
+    Wraps ``nn.GroupNorm`` (channels moved to dim 1 and back). Defaults: ``groups=32``
+    (``-1``: one group per channel), ``axis=-1``, ``epsilon=0.001``, ``center=True``,
+    ``scale=True``. Weights: gamma, beta (channels,).
+    """
+
+    supports_masking = True
+
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if any(v is not None for v in (beta_regularizer, gamma_regularizer, beta_constraint,
+                                       gamma_constraint)):
+            raise NotImplementedError("GroupNormalization: regularizers/constraints are not "
+                                      "supported by gradkit.keras yet")
+        self.groups, self.axis = int(groups), int(axis)
+        self.epsilon, self.center, self.scale = float(epsilon), center, scale
+        self._set_initializers(beta_initializer=beta_initializer,
+                               gamma_initializer=gamma_initializer)
+
+    # the adapter: nn.GroupNorm as ``norm``; gamma, beta = weight, bias
+    def nn_modules(self, input_shape):
+        rank = len(input_shape)
+        axis = self.axis % rank
+        channels = input_shape[axis]
+        if axis == 0 or channels is None:
+            raise ValueError(f"GroupNormalization '{self.name}': axis {self.axis} must be a "
+                             f"known non-batch axis; got input shape {tuple(input_shape)}")
+        groups = channels if self.groups == -1 else self.groups
+        if groups > channels or channels % groups:
+            raise ValueError(f"GroupNormalization '{self.name}': the number of groups "
+                             f"({groups}) must divide the number of channels ({channels}) "
+                             f"and not exceed it (input shape {tuple(input_shape)})")
+        self._axis = axis
+        return {"norm": nn.GroupNorm(groups, channels, eps=self.epsilon, affine=True,
+                                     bias=self.center, dtype=self._dtype)}
+
+    def keras_weights(self):
+        return [KerasWeight("gamma", self.norm.weight, init=self.gamma_initializer,
+                            fixed=not self.scale),
+                KerasWeight("beta", self.norm.bias, init=self.beta_initializer)]
+
+    def input_error(self, x):
+        C = self.norm.num_channels
+        channels = x.shape[self._axis] if x.ndim > self._axis else None
+        if channels != C:
+            return self._input_error(C, channels, x.shape, what=f"channels (axis {self.axis})")
+
+    def call(self, inputs):
+        axis = self._axis
+        x = inputs if axis == 1 else _move(inputs, axis, 1)
+        y = self.norm(x)
+        return y if axis == 1 else _move(y, 1, axis)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(groups=self.groups, axis=self.axis, epsilon=self.epsilon,
+                      center=self.center, scale=self.scale, **self._initializers_config())
+        return config
+
+
+class UnitNormalization(Layer):
+    """x / ‖x‖₂ along ``axis`` (Defaults to ``-1``): each sample's vector scaled to length 1,
+    x / √max(Σx², 1e-12) as Keras (``nn.functional.normalize`` with eps 1e-6)."""
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis) if isinstance(axis, (int, np.integer)) else [int(a) for a in axis]
+
+    def call(self, inputs):
+        dim = self.axis if isinstance(self.axis, int) else tuple(self.axis)
+        return F.normalize(inputs, 2.0, dim, eps=1e-6)
+
+    def get_config(self):
+        config = super().get_config()
+        config["axis"] = self.axis
         return config

@@ -35,6 +35,41 @@ def glu(input, dim=-1):
     return a * sigmoid(b)
 
 
+def prelu(input, weight):
+    """x if x > 0 else weight · x. A 1-D ``weight`` holds one slope per channel (dim 1, or the
+    only dim), PyTorch's rule; any other shape broadcasts against the input as it is (Keras'
+    alpha (H, W, C) for an input (N, H, W, C)). The slope at 0 is the weight, as in PyTorch."""
+    from ...ops import where
+    if weight.ndim == 1 and input.ndim >= 2 and weight.shape[0] > 1:
+        weight = weight.reshape((weight.shape[0],) + (1,) * (input.ndim - 2))
+    return where(input > 0, input, weight * input)
+
+
+def _channel_dropout(x, p, training, spatial, op):
+    """Zero whole channels: one draw per (sample, channel), shared by the ``spatial`` trailing
+    dims, the kept ones scaled by 1/(1 - p) (dropout's mask, broadcast)."""
+    from ...ops import ones
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: probability p must be between 0 and 1, got {p}")
+    if x.ndim not in (spatial + 1, spatial + 2):
+        raise ValueError(f"{op}: expected a {spatial + 2}-D input (N, C, ...) or a "
+                         f"{spatial + 1}-D unbatched one (C, ...); got shape {tuple(x.shape)}")
+    if not training or p == 0.0:
+        return x
+    mask_shape = tuple(x.shape[:x.ndim - spatial]) + (1,) * spatial
+    return x * dropout(ones(*mask_shape, dtype=x.dtype), p, True)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) with probability ``p`` (Tompson et al., 2015)."""
+    return _channel_dropout(input, p, training, 1, "dropout1d")
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels (feature maps) of (N, C, H, W) with probability ``p``."""
+    return _channel_dropout(input, p, training, 2, "dropout2d")
+
+
 def normalize(x, p=2.0, dim=1, eps=1e-12):
     """x / max(‖x‖_p, eps) along dim."""
     from ...ops import clamp, norm

@@ -9,8 +9,11 @@ place where their math lives (every class in ``gradkit.vision.transforms`` calls
     colour       rgb_to_grayscale  to_grayscale  adjust_brightness  adjust_contrast
                  adjust_saturation  adjust_hue  adjust_gamma  gaussian_blur   (written in _color.py)
 
-What an image is, and the dtype rules, are ``_image.py``'s; the resampling kernels (resize,
-rotate) are ``_resample.py``'s.
+What an image is, and the dtype rules, are ``_image.py``'s. The resampling math is
+``gradkit.nn.functional``'s, as torchvision's is torch's: resize calls ``interpolate`` (with
+``antialias``) and rotate calls ``grid_sample`` on torchvision's affine grid; what stays here is
+torchvision's glue around them (the dtype it computes in, uint8 rounding and clamping, PIL's
+layout, the fill).
 
 What an image is (gradkit does not depend on PIL): a **uint8 Tensor**, a NumPy array or a PIL
 image is an image in PIL's layout, H x W or H x W x C; any other Tensor is a tensor image
@@ -33,8 +36,8 @@ import numpy as np
 from ... import _internal
 from ...backend import get_default_dtype
 from ...data import transforms as _batch
+from ...nn.functional import grid_sample, interpolate
 from ...tensor import Tensor
-from . import _resample
 from ._color import (adjust_brightness, adjust_contrast, adjust_gamma, adjust_hue,  # noqa: F401
                      adjust_saturation, gaussian_blur, rgb_to_grayscale, to_grayscale)
 from ._image import (cast_back, channels, convert_dtype, is_pil_layout, pil_array, unpack,
@@ -323,14 +326,19 @@ def _resized_size(h, w, size, max_size):
     return (new_long, new_short) if w <= h else (new_short, new_long)
 
 
+RESIZE_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic")
+
+
 def _resize_array(x, size, mode, antialias):
-    """Resample the last two axes of ``x`` to ``size`` = (h, w)."""
-    flat = x.reshape(-1, *x.shape[-2:])
-    if mode in ("nearest", "nearest-exact"):      # picks pixels: no arithmetic, no cast
-        y = _resample.resize(flat, size, mode, False)
+    """Resample the last two axes of ``x`` to ``size`` = (h, w), as torchvision's tensor path:
+    ``interpolate`` in float (float32 for integer images), bicubic clamped to [0, 255] for uint8,
+    integers rounded back."""
+    flat = x.reshape(-1, 1, *x.shape[-2:])            # (N, 1, H, W): the images as a batch
+    if mode in ("nearest", "nearest-exact"):          # picks pixels: no arithmetic, no cast
+        y = interpolate(_internal.wrap(flat), size, mode=mode).array
     else:
-        y = _resample.resize(flat.astype(work_dtype(x.dtype), copy=False), size, mode,
-                             bool(antialias))
+        y = interpolate(_internal.wrap(flat.astype(work_dtype(x.dtype), copy=False)), size,
+                        mode=mode, align_corners=False, antialias=bool(antialias)).array
         if mode == "bicubic" and x.dtype == np.uint8:
             y = np.clip(y, 0, 255)
         y = cast_back(y, x.dtype)
@@ -344,7 +352,7 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, a
 
     >>> F.resize(x, 16).shape      # x (3, 32, 48) -> (3, 16, 24)
     """
-    mode = _interpolation(interpolation, "resize", _resample.MODES)
+    mode = _interpolation(interpolation, "resize", RESIZE_MODES)
     sizes = [size] if isinstance(size, numbers.Integral) else size
     if not isinstance(sizes, (list, tuple)) or len(sizes) not in (1, 2) or not all(
             isinstance(s, numbers.Integral) for s in sizes):
@@ -397,17 +405,33 @@ def _affine_output_size(matrix, w, h):
     return int(size[0]), int(size[1])
 
 
+def _affine_grid(matrix, in_size, out_size, dt):
+    """torchvision's ``_gen_affine_grid``: for each output pixel the input position (x, y) in
+    [-1, 1] that it reads, from the inverse affine ``matrix`` (6 numbers, pixels measured from
+    the image centre) -> (1, h, w, 2), grid_sample's grid."""
+    (h, w), (oh, ow) = in_size, out_size
+    xs = np.linspace(-ow * 0.5 + 0.5, ow * 0.5 - 0.5, ow).astype(dt)
+    ys = np.linspace(-oh * 0.5 + 0.5, oh * 0.5 - 0.5, oh).astype(dt)[:, None]
+    theta = np.asarray(matrix, dtype=dt).reshape(2, 3)
+    r = theta.T / np.array([0.5 * w, 0.5 * h], dtype=dt)        # (3, 2)
+    gx = xs * r[0, 0] + ys * r[1, 0] + r[2, 0]
+    gy = xs * r[0, 1] + ys * r[1, 1] + r[2, 1]
+    return np.stack([gx, gy], -1)[None]
+
+
 def _grid_transform(x, matrix, out_size, mode, fill):
-    """Sample ``x`` (..., C, H, W) at the affine grid of ``matrix``; outside the image reads
-    ``fill`` (None: 0, through grid_sample's zero padding alone)."""
-    dt = work_dtype(x.dtype)
-    x4 = x.reshape(-1, *x.shape[-3:]) if x.ndim >= 3 else x[None, None]
-    img = x4.astype(dt)
-    if fill is not None:        # a channel of ones says how much of each output is inside
-        img = np.concatenate([img, np.ones((img.shape[0], 1) + img.shape[2:], dt)], axis=1)
-    y = _resample.grid_sample(img, _resample.affine_grid(matrix, x.shape[-2:], out_size, dt), mode)
+    """Sample ``x`` (..., C, H, W) at the affine grid of ``matrix`` with grid_sample (zeros
+    padding); outside the image reads ``fill`` (None: 0). torchvision's fill trick: one more
+    channel of ones, sampled alike, says how much of each output pixel is inside the image."""
+    dt, c = work_dtype(x.dtype), (x.shape[-3] if x.ndim >= 3 else 1)
+    img = x.reshape(1, -1, *x.shape[-2:]).astype(dt, copy=False)   # one grid: the batch as channels
     if fill is not None:
-        mask, y = y[:, -1:], y[:, :-1]
+        img = np.concatenate([img, np.ones((1, 1) + img.shape[2:], dt)], axis=1)
+    grid = _affine_grid(matrix, x.shape[-2:], out_size, dt)
+    y = grid_sample(_internal.wrap(img), _internal.wrap(grid), mode=mode, padding_mode="zeros",
+                    align_corners=False).array
+    if fill is not None:
+        mask, y = y[:, -1:], y[:, :-1].reshape(-1, c, *out_size)
         values = list(fill) if isinstance(fill, (tuple, list)) else [float(fill)]
         if len(values) > 1 and len(values) != y.shape[1]:
             raise ValueError(f"rotate: the {len(values)} values of fill cannot broadcast to the "
@@ -417,8 +441,7 @@ def _grid_transform(x, matrix, out_size, mode, fill):
             y = np.where(mask < 0.5, fill_img, y)
         else:
             y = y * mask + (dt.type(1.0) - mask) * fill_img
-    y = cast_back(y, x.dtype)
-    return y.reshape(*x.shape[:-2], *out_size) if x.ndim >= 3 else y[0, 0]
+    return cast_back(y, x.dtype).reshape(*x.shape[:-2], *out_size)
 
 
 def rotate(img, angle, interpolation=InterpolationMode.NEAREST, expand=False, center=None,

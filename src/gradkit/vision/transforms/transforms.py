@@ -16,7 +16,7 @@ import numpy as np
 
 from ... import _internal
 from ...random import get_generator
-from . import _resample, functional as F
+from . import functional as F
 from .functional import InterpolationMode
 
 __all__ = ["Compose", "ToTensor", "ToPILImage", "ConvertImageDtype", "Normalize", "Resize",
@@ -31,7 +31,7 @@ def _rng():
     return get_generator()
 
 
-def _interpolation(mode, name, supported=_resample.MODES):
+def _interpolation(mode, name, supported=F.RESIZE_MODES):
     """``mode`` (an InterpolationMode, Pillow's integer constant or the name) as an
     InterpolationMode; one that ``functional`` does not compute raises here."""
     return InterpolationMode(F._interpolation(mode, name, supported))
