@@ -40,6 +40,15 @@ ALTERNATIVES = {
     "torch.nn.SyncBatchNorm": "nn.BatchNorm1d/2d (one process: the statistics are already global)",
     "torch.nn.functional.unfold": "Tensor.unfold(dim, size, step) for sliding windows",
     "torch.nn.functional.fold": "index_add / scatter_add into a zeros tensor",
+    # Keras layers with a close equivalent
+    "keras.layers.ConvLSTM2D": "layers.TimeDistributed(layers.Conv2D(...)) then an LSTM",
+    "keras.layers.Conv1DTranspose": "layers.UpSampling1D then layers.Conv1D",
+    "keras.layers.LSTMCell": "layers.LSTM(units, return_sequences=True, return_state=True)",
+    "keras.layers.GRUCell": "layers.GRU(units, return_sequences=True, return_state=True)",
+    "keras.layers.SimpleRNNCell": "layers.SimpleRNN(units, return_sequences=True, return_state=True)",
+    "keras.layers.RNN": "layers.SimpleRNN, layers.LSTM or layers.GRU",
+    "keras.layers.Resizing": "gradkit.vision.transforms.Resize on the images before fit",
+    "keras.layers.TextVectorization": "gradkit.models.Tokenizer or a vocabulary dict, then keras.utils.pad_sequences",
     # Tensor internals that NumPy expresses differently
     "Tensor.data_ptr": "x.array.ctypes.data (the NumPy array's address)",
     "Tensor.storage": "x.array, the NumPy array itself",
@@ -70,7 +79,7 @@ def message(qualname):
             head = head.rsplit(".", 1)[0]
     instead = f"; instead: {alt}" if alt else ""
     return (f"gradkit does not support {qualname} yet{instead}. docs/compat.md ('Coverage') lists "
-            "what gradkit covers of the PyTorch API.")
+            "what gradkit covers of the PyTorch and Keras APIs.")
 
 
 def unsupported(qualname, kind="AttributeError"):

@@ -56,3 +56,17 @@ def test_private_names_get_the_plain_error():
 
 def test_lazy_subpackages_still_load():
     assert gk.keras.__name__ == "gradkit.keras" and gk.jit.__name__ == "gradkit.jit"
+
+
+def test_a_missing_keras_layer_says_so_and_what_to_use():
+    from gradkit.keras import layers
+    import gradkit.tf as tf
+
+    with pytest.raises(AttributeError) as e:
+        layers.ConvLSTM2D
+    assert str(e.value).startswith("gradkit does not support keras.layers.ConvLSTM2D yet; "
+                                   "instead: layers.TimeDistributed")
+    assert "Did you mean" not in str(e.value)
+    with pytest.raises(AttributeError, match="does not support keras.layers.Conv3D yet"):
+        tf.keras.layers.Conv3D
+    assert not hasattr(layers, "Conv3D") and hasattr(layers, "Conv1D")

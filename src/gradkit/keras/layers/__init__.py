@@ -8,6 +8,7 @@ By family, as Keras files them: core.py, conv.py, pooling.py, reshaping.py, merg
 activations.py, regularization.py, normalization.py, preprocessing.py, embedding.py,
 recurrent.py, attention.py, wrappers.py.
 """
+from ... import _unsupported
 from .activations import ELU, LeakyReLU, PReLU, ReLU
 from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .base import KerasTensor, Layer
@@ -48,3 +49,6 @@ __all__ = ["Layer", "KerasTensor", "Input", "InputLayer", "Dense", "Activation",
            "Rescaling", "Normalization", "Embedding",
            "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "MultiHeadAttention",
            "Attention", "AdditiveAttention", "TorchModuleWrapper"]
+
+# a Keras layer gradkit does not have says so, and what to use instead (docs/compat.md)
+__getattr__ = _unsupported.module_getattr(__name__, "keras.layers")
