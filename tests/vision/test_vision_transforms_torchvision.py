@@ -7,6 +7,7 @@ checked by seed and by frequency. An image in PIL's layout (a uint8 Tensor H x W
 datasets give) is compared with torchvision on the same pixels as a uint8 tensor (C, H, W).
 """
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,11 +20,18 @@ from gradkit.vision.transforms import functional as F
 IM = T.InterpolationMode
 
 
+ORACLE = Path(__file__).resolve().parents[2] / ".oracle" / "torchvision"
+
+
 def _torchvision():
     """torchvision from PyPI is built against CUDA torch: with the CPU build of torch its C
     extension (the detection ops such as nms) does not load, and ``import torchvision`` fails
     while registering a fake kernel for ``torchvision::nms``. The transforms are pure Python:
-    declare the two operators it registers fakes for, then import it again."""
+    declare the two operators it registers fakes for, then import it again. It is installed in
+    .oracle/torchvision (README's command 2), outside site-packages, because transformers imports
+    any torchvision it finds and would fail the same way."""
+    if ORACLE.is_dir() and str(ORACLE) not in sys.path:
+        sys.path.append(str(ORACLE))
     try:
         import torchvision
     except RuntimeError as e:
