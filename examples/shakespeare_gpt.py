@@ -83,13 +83,6 @@ def make(fw, vocab_size):
                                                       DROPOUT), torch_twin)
 
 
-def sample(fw, model, vocab):
-    ids = fw.tensor([[vocab.index(c) for c in "ROMEO:"]])
-    model.eval()
-    out = model.generate(ids, max_new_tokens=300, temperature=0.8, top_k=10, seed=0)
-    return "".join(vocab[i] for i in out.numpy()[0])
-
-
 def optimizer(fw, model):
     """nanoGPT's AdamW: weight decay on every 2-D parameter (the matrices and the embeddings),
     none on biases and LayerNorms."""
@@ -100,12 +93,9 @@ def optimizer(fw, model):
 
 
 if __name__ == "__main__":
-    ap = reproduce.parser(__doc__, BUDGET, None)
-    ap.add_argument("--steps", type=int, default=STEPS, help=f"(default: {STEPS})")
-    ARGS = ap.parse_args()
+    ARGS = reproduce.parser(__doc__, BUDGET, None, steps=STEPS).parse_args()
     reproduce.main_language_model(
         ARGS, "GPT pretrained from scratch on tiny Shakespeare", "shakespeare_gpt", make,
         optimizer=optimizer, target=TARGET, budget_min=ARGS.budget_min, batch_size=BATCH,
         seq_len=SEQ, published="the issue's ≤ 1.60 nats/char; nanoGPT's shakespeare_char "
-        "(6 layers of 384, 10.7M parameters, on a GPU) reaches 1.47", eval_every=500,
-        sample=sample)
+        "(6 layers of 384, 10.7M parameters, on a GPU) reaches 1.47", eval_every=500)
