@@ -424,9 +424,10 @@ def cmd_sample(args, out=None):
     rng = np.random.default_rng(args.seed)
     texts = [_generate(model, run, args.prompt, args.max_new_tokens, args.temperature, rng,
                        args.top_k) for _ in range(args.num_samples)]
-    print("\n---------------\n".join(texts), file=out)
+    text = "\n---------------\n".join(texts)   # nanoGPT's separator
+    print(text, file=out)
     if args.output:
-        _write_output(args.output, "\n---------------\n".join(texts) + "\n")
+        _write_output(args.output, text + "\n")
     return 0
 
 

@@ -23,7 +23,7 @@ __all__ = ["MaxPooling1D", "AveragePooling1D", "MaxPooling2D", "AveragePooling2D
 class _Pooling(_ChannelsLast):
     """pool_size, strides (Defaults to pool_size), padding; ``_spatial`` axes; the nn pools."""
 
-    _max = _avg = None   # the nn module classes
+    _pool_classes = None   # the nn pools: (the 1-D class, the 2-D class)
 
     def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
@@ -31,6 +31,9 @@ class _Pooling(_ChannelsLast):
         self.pool_size = _tuple(pool_size, n, "pool_size", name)
         self.strides = self.pool_size if strides is None else _tuple(strides, n, "strides", name)
         self.padding = _check_padding(padding, name)
+        size, stride = (self.pool_size[0], self.strides[0]) if n == 1 \
+            else (self.pool_size, self.strides)
+        self.pool = self._pool_classes[n - 1](size, stride=stride)
 
     def get_config(self):
         config = super().get_config()
@@ -40,12 +43,7 @@ class _Pooling(_ChannelsLast):
 
 
 class _MaxPooling(_Pooling):
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
-        cls = nn.MaxPool1d if self._spatial == 1 else nn.MaxPool2d
-        size, stride = (self.pool_size[0], self.strides[0]) if self._spatial == 1 \
-            else (self.pool_size, self.strides)
-        self.pool = cls(size, stride=stride)
+    _pool_classes = (nn.MaxPool1d, nn.MaxPool2d)
 
     def call(self, inputs):
         x = self._to_nchw(inputs)
@@ -55,12 +53,7 @@ class _MaxPooling(_Pooling):
 
 
 class _AveragePooling(_Pooling):
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
-        cls = nn.AvgPool1d if self._spatial == 1 else nn.AvgPool2d
-        size, stride = (self.pool_size[0], self.strides[0]) if self._spatial == 1 \
-            else (self.pool_size, self.strides)
-        self.pool = cls(size, stride=stride)
+    _pool_classes = (nn.AvgPool1d, nn.AvgPool2d)
 
     def call(self, inputs):
         x = self._to_nchw(inputs)

@@ -69,11 +69,9 @@ class TorchModuleWrapper(Layer):
                 "without pickle (which gradkit never writes); save the weights instead with "
                 "model.save_weights(path) (or gk.save(module.state_dict(), path)) and rebuild "
                 "the module in code, or make it with create_model(name, ...)")
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype,
-                  "module": {"zoo": spec["name"], "kwargs": dict(spec["kwargs"])}}
+        config = super().get_config()   # name, trainable, dtype, batch_input_shape
+        config["module"] = {"zoo": spec["name"], "kwargs": dict(spec["kwargs"])}
         for key in ("output_index", "input_dtype"):
             if getattr(self, key) is not None:
                 config[key] = getattr(self, key)
-        if self._batch_input_shape is not None:
-            config["batch_input_shape"] = list(self._batch_input_shape)
         return config
